@@ -1,0 +1,31 @@
+"""DynamoDB stream (contact-log inserts) -> audit bucket, as JSON Lines partitioned by date."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
+
+from arrears.audit.archive import S3AuditArchive, StreamedEntry, archive_entries
+from arrears.settings import get_settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Arrears")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=DynamoDBStreamEvent)
+def lambda_handler(event: DynamoDBStreamEvent, context) -> dict:
+    entries = [
+        StreamedEntry(record.dynamodb.sequence_number, record.dynamodb.new_image["entry"])
+        for record in event.records
+        # The event source mapping filters too; this keeps the function right without it.
+        if record.event_name and record.event_name.value == "INSERT"
+        and record.dynamodb and record.dynamodb.new_image and "entry" in record.dynamodb.new_image
+    ]
+    failed = archive_entries(entries, S3AuditArchive(get_settings().audit_bucket).put)
+    metrics.add_metric(name="AuditEntriesArchived", unit=MetricUnit.Count, value=len(entries) - len(failed))
+    if failed:
+        logger.warning("audit batch partly failed; Lambda retries from the first failure", extra={"failed": len(failed)})
+    return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}

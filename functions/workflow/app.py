@@ -1,0 +1,25 @@
+"""The dunning workflow's task: re-read the invoice, act on what is due, say what comes next."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+
+from arrears.settings import get_settings
+from arrears.wiring import dunning_ports
+from arrears.workflow_steps import WorkflowRequest, handle_workflow_request
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Arrears")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=WorkflowRequest)
+def lambda_handler(request: WorkflowRequest, context) -> dict:
+    logger.append_keys(invoice_id=request.invoice_id, action=request.action)
+    result = handle_workflow_request(request, get_settings().default_policy_id, dunning_ports())
+    logger.info("workflow step done", extra={"decision": result["decision"]})
+    metrics.add_metric(name=f"Workflow_{request.action}", unit=MetricUnit.Count, value=1)
+    return result

@@ -1,0 +1,1 @@
+"""How contacts reach people: rendering (pure) and delivery (SES, S3 adapters)."""

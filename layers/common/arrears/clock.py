@@ -1,0 +1,42 @@
+"""Time comes from one port so the local runtime can move it.
+
+In AWS the system clock is the truth. The local runtime moves the process clock
+(time-machine) and the same `SystemClock` follows it; the policy simulator
+passes its own `FixedClock`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def to_iso_z(moment: datetime) -> str:
+    """ISO-8601 in UTC ending in Z, second precision: the form Step Functions Wait states need."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: Arrears only handles timezone-aware times")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without a timezone: {text!r}")
+    return moment.astimezone(timezone.utc)

@@ -1,0 +1,298 @@
+"""The dunning service: what the workflow function does at each step.
+
+The state machine only waits and routes; every decision lives here. Each call
+re-reads the invoice first, so a settled invoice is never contacted, and claims
+each step before acting on it, so a retried invocation never sends twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from arrears.channels.email import compose_email
+from arrears.clock import to_iso_z
+from arrears.models import Customer, Invoice
+from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
+from arrears.policy import Channel, Policy, Stage, plan_steps
+from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
+from arrears.ports import Ports
+
+# Claim ids for the workflow's own once-only records (policy step ids are [a-z0-9_]).
+_START_CLAIM = "-start"
+_CLOSE_CLAIM = "-close"
+# A step counts as due when its moment is this close: Wait timestamps have whole seconds.
+_DUE_TOLERANCE = timedelta(seconds=1)
+WORKFLOW_ACTOR = "arrears-workflow"
+
+
+class InvoiceNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the state machine does next; its Choice state routes on `status` and `stage`."""
+
+    status: str  # active | closed | complete
+    stage: str | None = None
+    step_id: str | None = None
+    next_at: str | None = None  # ISO Z, for the Wait state
+    reason: str | None = None
+
+    def as_output(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value is not None}
+
+
+def _load(invoice_id: str, ports: Ports) -> tuple[Invoice, Customer]:
+    invoice = ports.store.get_invoice(invoice_id)
+    if invoice is None:
+        raise InvoiceNotFound(f"invoice {invoice_id} is not in the store")
+    customer = ports.store.get_customer(invoice.customer_id)
+    if customer is None:
+        raise InvoiceNotFound(f"customer {invoice.customer_id} of invoice {invoice_id} is not in the store")
+    return invoice, customer
+
+
+def _pinned_policy(invoice: Invoice, ports: Ports) -> Policy:
+    if invoice.policy_id is None or invoice.policy_version is None:
+        raise InvoiceNotFound(f"invoice {invoice.invoice_id} has no policy pinned: collection never started")
+    return ports.policies.get(invoice.policy_id, invoice.policy_version)
+
+
+def _log(ports: Ports, invoice: Invoice, at: datetime, kind: str, policy: Policy | None = None, **fields: Any):
+    if policy is not None:
+        fields.setdefault("policy_id", policy.policy_id)
+        fields.setdefault("policy_version", policy.version)
+    return ports.log.append(invoice.invoice_id, invoice.customer_id, at, kind=kind, actor=WORKFLOW_ACTOR, **fields)
+
+
+def start_collection(invoice_id: str, execution_arn: str | None, default_policy_id: str, ports: Ports) -> Decision:
+    """First step of an invoice's workflow: pin the policy, skip what is already past, plan."""
+    now = ports.clock.now()
+    invoice, customer = _load(invoice_id, ports)
+    if invoice.policy_id is None or invoice.policy_version is None:
+        policy = ports.policies.current(default_policy_id)
+        ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn)
+        invoice = invoice.model_copy(update={"policy_id": policy.policy_id, "policy_version": policy.version})
+    else:
+        policy = _pinned_policy(invoice, ports)
+    if invoice.is_settled:
+        return close_collection(invoice, policy, ports, now)
+    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone)
+    if ports.store.claim_step(invoice_id, _START_CLAIM, now):
+        _log(ports, invoice, now, "collection_started", policy, details={
+            "segment": customer.segment if customer.segment in policy.segments else policy.default_segment,
+            "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
+        })
+        for skipped in steps_to_skip_at_start(planned, now):
+            if ports.store.claim_step(invoice_id, skipped.step.id, now):
+                _log(ports, invoice, now, "step_skipped", policy, step_id=skipped.step.id, stage=skipped.step.stage.value,
+                     details={"reason": "the invoice reached Arrears after this step's date", "planned_at": to_iso_z(skipped.at)})
+            ports.store.save_progress(invoice_id, skipped.step.id, None, closed=False)
+        invoice = ports.store.get_invoice(invoice_id) or invoice
+    return _next_decision(invoice, planned, ports, now)
+
+
+def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
+    """Wake-up of the workflow: re-read the invoice, send what is due, plan the next step."""
+    now = ports.clock.now()
+    invoice, customer = _load(invoice_id, ports)
+    policy = _pinned_policy(invoice, ports)
+    if invoice.is_settled:
+        return close_collection(invoice, policy, ports, now)
+    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone)
+    for due in [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]:
+        _perform_step(invoice, customer, policy, due, ports, now)
+        invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, due.step.id)})
+    return _next_decision(invoice, planned, ports, now)
+
+
+def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
+    reason = invoice.status.value if invoice.amount_remaining else "paid"
+    if ports.store.claim_step(invoice.invoice_id, _CLOSE_CLAIM, now):
+        _log(ports, invoice, now, "collection_closed", policy, details={"reason": reason})
+    ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
+    return Decision(status="closed", reason=reason)
+
+
+def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Ports) -> dict[str, Any]:
+    """The Catch of every task ends here: the failure is logged and a person gets a task."""
+    now = ports.clock.now()
+    invoice = ports.store.get_invoice(invoice_id)
+    details = {"error": error, "cause": cause[:2000]}
+    task_id = ports.store.open_task(invoice_id, "investigate_workflow_failure", now, details)
+    if invoice is not None:
+        _log(ports, invoice, now, "workflow_failed", details={**details, "task_id": task_id})
+    return {"status": "failed", "task_id": task_id}
+
+
+def _next_decision(invoice: Invoice, planned: list[PlannedStep], ports: Ports, now: datetime) -> Decision:
+    pending = [p for p in planned if p.step.id not in invoice.completed_steps]
+    if not pending:
+        ports.store.save_progress(invoice.invoice_id, None, None, closed=False)
+        return Decision(status="complete", reason="every step of the policy is done")
+    upcoming = pending[0]
+    at = max(upcoming.at, now)
+    ports.store.save_progress(invoice.invoice_id, None, at, closed=False)
+    return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at))
+
+
+def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime) -> None:
+    step = due.step
+    common = {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
+    try:
+        notice = build_notice(invoice, customer, policy, step, now)
+        prepared = _prepare(step.channel, notice, invoice, customer, policy, ports)
+    except NoticeIncomplete as missing:
+        # Not transient: retrying would fail the same way. Record it and hand it to a person.
+        if ports.store.claim_step(invoice.invoice_id, step.id, now):
+            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, {"step_id": step.id, "missing": str(missing)})
+            _log(ports, invoice, now, "contact_blocked", policy, **common, details={"missing": str(missing), "task_id": task_id})
+        ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
+        return
+    if not ports.store.claim_step(invoice.invoice_id, step.id, now):
+        # An earlier attempt of this step already sent it (or died while sending): never send twice.
+        ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
+        return
+    try:
+        fields = prepared.deliver(ports)
+    except Exception:
+        ports.store.release_step(invoice.invoice_id, step.id)  # nothing was sent: let the retry send it
+        raise
+    _log(ports, invoice, now, step.channel.value if step.channel is not Channel.LETTER else "letter", policy, **common, **fields)
+    ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
+
+
+@dataclass
+class _Prepared:
+    """A contact rendered and stored, ready to be delivered once."""
+
+    deliver_fn: Any
+
+    def deliver(self, ports: Ports) -> dict[str, Any]:
+        return self.deliver_fn(ports)
+
+
+def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
+                    attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> _Prepared:
+    from arrears.channels.render import render_email
+
+    rendered = render_email(notice)
+    message = compose_email(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
+                            recipient=customer.email, recipient_name=customer.name,
+                            reference=notice.reference, attachments=attachments,
+                            reply_to=notice.creditor.email, sent_at=ports.clock.now())
+    eml = ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}.eml", message, "message/rfc822", "email")
+
+    def deliver(ports: Ports) -> dict[str, Any]:
+        message_id = ports.mailer.send(message, ports.sender_email, [customer.email])
+        return {"recipient": customer.email, "subject": rendered.subject, "message_id": message_id,
+                "artefacts": (*artefacts, eml), "details": _claim_details(notice)}
+
+    return _Prepared(deliver)
+
+
+def _claim_details(notice: NoticeContext) -> dict[str, Any]:
+    details: dict[str, Any] = {"balance": notice.balance_minor, "currency": notice.currency, "reference": notice.reference}
+    if notice.deadline:
+        details["deadline"] = notice.deadline.isoformat()
+    if notice.interest:
+        details["interest"] = {
+            "rate_percent": str(notice.interest.annual_rate_percent), "days": notice.interest.days,
+            "from": notice.interest.from_date.isoformat(), "to": notice.interest.to_date.isoformat(),
+            "amount": notice.interest.interest_minor, "compensation": notice.interest.compensation_minor,
+            "basis": notice.interest.basis,
+        }
+        details["total_claimed"] = notice.total_claimed_minor
+    return details
+
+
+def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> _Prepared:
+    step_id = notice.reference.rsplit("/", 1)[-1]
+    if channel is Channel.EMAIL:
+        return _email_delivery(notice, invoice, customer, step_id, ports)
+    if channel is Channel.LETTER:
+        from arrears.channels.letter_pdf import render_demand_letter
+
+        pdf = render_demand_letter(notice)
+        letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
+        filename = f"{notice.invoice_number}-{notice.stage.value.replace('_', '-')}.pdf"
+        return _email_delivery(notice, invoice, customer, step_id, ports,
+                               attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
+    if channel is Channel.CALL_TASK:
+        def open_call_task(ports: Ports) -> dict[str, Any]:
+            task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", ports.clock.now(), {
+                "customer": customer.name, "email": customer.email, "reference": notice.reference,
+                "balance": notice.balance_minor, "currency": notice.currency,
+            })
+            return {"recipient": customer.name, "details": {"task_id": task_id, **_claim_details(notice)}}
+
+        return _Prepared(open_call_task)
+    if channel is Channel.REFERRAL:
+        package = build_referral_package(invoice, customer, policy, notice, ports)
+        stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
+        email = _email_delivery(notice, invoice, customer, step_id, ports, artefacts=(stored,))
+
+        def refer(ports: Ports) -> dict[str, Any]:
+            task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", ports.clock.now(), {
+                "package": stored.uri, "sha256": stored.sha256, "balance": notice.balance_minor,
+                "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
+            })
+            fields = email.deliver(ports)
+            fields["details"] = {**fields["details"], "task_id": task_id, "package": stored.uri}
+            return fields
+
+        return _Prepared(refer)
+    raise ValueError(f"unknown channel {channel}")
+
+
+def build_referral_package(invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext, ports: Ports) -> bytes:
+    """A zip an agency can act on: statement of account, invoice, contact history, letters."""
+    from arrears.audit.chain import entry_to_dict
+    from arrears.money import format_money
+
+    entries = ports.log.entries(invoice.invoice_id)
+    buffer = io.BytesIO()
+    # Fixed timestamps inside the zip keep the package's hash stable across retries.
+    stamp = (notice.letter_date.year, notice.letter_date.month, notice.letter_date.day, 0, 0, 0)
+
+    def add(name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, data)
+
+    with zipfile.ZipFile(buffer, "w") as archive:
+        add("invoice.json", invoice.model_dump_json(indent=2).encode())
+        add("debtor.json", customer.model_dump_json(indent=2).encode())
+        add("contact-history.jsonl", b"".join(json.dumps(entry_to_dict(e), sort_keys=True).encode() + b"\n" for e in entries))
+        money = lambda minor: format_money(minor, invoice.currency)  # noqa: E731
+        statement = [
+            f"Statement of account — {policy.creditor.name} v. {customer.name}",
+            f"Prepared {notice.letter_date.isoformat()}, reference {notice.reference}",
+            "",
+            f"Invoice {invoice.number}: issued {notice.issued_on}, due {notice.due_on}",
+            f"  Amount due:      {money(invoice.amount_due)}",
+            f"  Paid:            {money(invoice.amount_paid)}",
+            f"  Balance:         {money(invoice.amount_remaining)}",
+        ]
+        if notice.interest:
+            i = notice.interest
+            statement += [
+                f"  Interest:        {money(i.interest_minor)} ({i.annual_rate_percent}% a year, {i.days} days "
+                f"from {i.from_date} to {i.to_date}; {i.basis})",
+                f"  Compensation:    {money(i.compensation_minor)}",
+            ]
+        statement += [f"  Total claimed:   {money(notice.total_claimed_minor)}", "", "Contacts:"]
+        for entry in entries:
+            statement.append(f"  {entry.at:%Y-%m-%d %H:%M}Z  {entry.kind:<18} {entry.step_id or '':<16} {entry.recipient or ''}")
+        add("statement-of-account.txt", ("\n".join(statement) + "\n").encode())
+        for entry in entries:
+            for artefact in entry.artefacts:
+                if artefact.kind == "letter":
+                    add(f"letters/{artefact.uri.rsplit('/', 1)[-1]}", ports.artefacts.get(artefact.uri))
+    return buffer.getvalue()

@@ -1,0 +1,23 @@
+"""Domain records. Money is integer minor units plus an ISO 4217 code; times are aware UTC."""
+
+from arrears.models.records import (
+    TERMINAL_STATUSES,
+    Address,
+    Artefact,
+    ContactEntry,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Address",
+    "Artefact",
+    "ContactEntry",
+    "Customer",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+]

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+
+class InvoiceStatus(str, Enum):
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+
+
+# A terminal status is never left again: an old or replayed event cannot reopen it.
+TERMINAL_STATUSES = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE})
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Address(Record):
+    line1: str = ""
+    line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2
+
+    def lines(self) -> list[str]:
+        city_line = " ".join(part for part in (self.postal_code, self.city) if part)
+        if self.state:
+            city_line = f"{city_line}, {self.state}" if city_line else self.state
+        return [line for line in (self.line1, self.line2, city_line, self.country) if line]
+
+    def is_complete(self) -> bool:
+        return bool(self.line1 and self.city and self.country)
+
+
+class Customer(Record):
+    customer_id: str
+    provider: str
+    name: str
+    email: str
+    address: Address = Address()
+    language: str = "en"
+    timezone: str = "UTC"
+    segment: str = "standard"
+    updated_at: AwareDatetime
+
+
+class InvoiceLine(Record):
+    description: str
+    amount: int  # minor units
+
+
+class Invoice(Record):
+    invoice_id: str
+    provider: str
+    number: str
+    customer_id: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    amount_due: int = Field(ge=0)
+    amount_paid: int = Field(ge=0)
+    amount_remaining: int = Field(ge=0)
+    issued_at: AwareDatetime
+    due_at: AwareDatetime
+    status: InvoiceStatus = InvoiceStatus.OPEN
+    pay_url: str = ""
+    lines: tuple[InvoiceLine, ...] = ()
+    # The provider's own timestamp of the newest event applied: an older event never overwrites newer state.
+    provider_updated_at: AwareDatetime
+    # Collection state, owned by the workflow.
+    policy_id: str | None = None
+    policy_version: int | None = None
+    completed_steps: tuple[str, ...] = ()
+    execution_arn: str | None = None
+    next_action_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper_currency(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in TERMINAL_STATUSES or self.amount_remaining == 0
+
+
+class Artefact(Record):
+    """A file a contact produced, named by where it is stored and what it hashes to."""
+
+    kind: str  # email | letter | referral_package
+    uri: str
+    sha256: str
+    content_type: str
+
+
+class ContactEntry(Record):
+    """One immutable entry of an invoice's contact log, hash-chained to the one before."""
+
+    invoice_id: str
+    customer_id: str
+    seq: int = Field(ge=1)
+    at: datetime
+    kind: str  # email | letter | call_task | referral | invoice_opened | payment | ...
+    actor: str
+    channel: str | None = None
+    step_id: str | None = None
+    stage: str | None = None
+    template: str | None = None
+    policy_id: str | None = None
+    policy_version: int | None = None
+    recipient: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    artefacts: tuple[Artefact, ...] = ()
+    details: dict[str, Any] = Field(default_factory=dict)
+    prev_hash: str
+    hash: str

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from zoneinfo import available_timezones
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from arrears.models import Address
+
+
+class Stage(str, Enum):
+    """The stages an operator sees in the state machine graph, in escalation order."""
+
+    COURTESY_REMINDER = "courtesy_reminder"
+    DUE_NOTICE = "due_notice"
+    OVERDUE_REMINDER = "overdue_reminder"
+    FORMAL_NOTICE = "formal_notice"
+    FINAL_NOTICE = "final_notice"
+    REFERRAL = "referral"
+
+
+class Channel(str, Enum):
+    EMAIL = "email"  # an email to the billing contact
+    LETTER = "letter"  # a PDF letter, stored and sent as an attachment to its cover email
+    CALL_TASK = "call_task"  # a task for a person on the finance team
+    REFERRAL = "referral"  # a referral package for the collection agency
+
+
+class PolicyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(PolicyModel):
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    stage: Stage
+    offset_days: int = Field(ge=-60, le=365, description="days from the due date; negative is before")
+    channel: Channel
+    template: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    tone: str = "neutral"
+
+
+class Segment(PolicyModel):
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> Segment:
+        ids = [step.id for step in self.steps]
+        duplicates = sorted({step_id for step_id in ids if ids.count(step_id) > 1})
+        if duplicates:
+            raise ValueError(f"step ids must be unique, repeated: {', '.join(duplicates)}")
+        order = list(Stage)
+        last_rank = -1
+        for step in sorted(self.steps, key=lambda s: s.offset_days):
+            rank = order.index(step.stage)
+            if rank < last_rank:
+                raise ValueError(
+                    f"step {step.id!r} ({step.stage.value}) comes after a later stage: "
+                    "stages must escalate with the offset"
+                )
+            last_rank = rank
+        referrals = [s for s in self.steps if s.channel is Channel.REFERRAL]
+        finals = [s for s in self.steps if s.stage is Stage.FINAL_NOTICE]
+        for referral in referrals:
+            if not any(final.offset_days < referral.offset_days for final in finals):
+                raise ValueError(f"referral step {referral.id!r} needs a final notice before it")
+        return self
+
+
+class Creditor(PolicyModel):
+    name: str = Field(min_length=1)
+    address: Address
+    email: str = Field(min_length=3)
+    phone: str = ""
+    company_number: str = ""
+    vat_number: str = ""
+    bank_account_name: str = ""
+    iban: str = ""
+    bic: str = ""
+
+    @model_validator(mode="after")
+    def _address_complete(self) -> Creditor:
+        if not self.address.is_complete():
+            raise ValueError("the creditor address needs line1, city and country (a letter names it)")
+        return self
+
+
+class LatePayment(PolicyModel):
+    """Statutory late-payment interest and fixed compensation claimed in letters.
+
+    Simple daily interest on the unpaid balance from the day after the due date.
+    """
+
+    claim: bool = True
+    annual_rate_percent: Decimal = Field(ge=0, le=100)
+    basis: str = Field(min_length=1, description="the legal basis and how the rate is made up")
+    fixed_compensation: dict[str, int] = Field(
+        default_factory=dict, description="per ISO 4217 currency, in minor units"
+    )
+    day_count: int = Field(default=365, description="days in the year for daily interest")
+
+
+class DemandLetterTerms(PolicyModel):
+    deadline_days: int = Field(default=14, ge=1, le=90)
+
+
+class Policy(PolicyModel):
+    policy_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    version: int = Field(ge=1)
+    name: str
+    description: str = ""
+    contact_time: time = Field(default=time(10, 0), description="local time in the debtor's timezone")
+    default_timezone: str = "UTC"
+    creditor: Creditor
+    late_payment: LatePayment | None = None
+    demand_letter: DemandLetterTerms = DemandLetterTerms()
+    default_segment: str = "standard"
+    segments: dict[str, Segment] = Field(min_length=1)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown timezone {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _default_segment_exists(self) -> Policy:
+        if self.default_segment not in self.segments:
+            raise ValueError(f"default_segment {self.default_segment!r} is not among the segments")
+        return self
+
+    def segment_for(self, segment: str) -> Segment:
+        return self.segments.get(segment) or self.segments[self.default_segment]
+
+    def step(self, segment: str, step_id: str) -> Step:
+        for step in self.segment_for(segment).steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"policy {self.policy_id} v{self.version} has no step {step_id!r}")
+
+
+def parse_policy_yaml(text: str) -> Policy:
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError("a policy file must hold a mapping")
+    return Policy.model_validate(data)
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    return parse_policy_yaml(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,54 @@
+"""When each step of a policy falls for one invoice: pure, no I/O.
+
+A step falls on (due date in the debtor's timezone + offset days) at the
+policy's contact time, local to the debtor. The workflow and the policy
+simulator both plan with this function, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from arrears.policy.model import Policy, Stage, Step
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: Step
+    at: datetime  # aware UTC
+
+
+def _zone(name: str, fallback: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+def plan_steps(policy: Policy, segment: str, due_at: datetime, debtor_timezone: str) -> list[PlannedStep]:
+    """Every step of the debtor's segment with its moment, in order (ties keep policy order)."""
+    zone = _zone(debtor_timezone, policy.default_timezone)
+    due_local_date = due_at.astimezone(zone).date()
+    planned = []
+    for step in policy.segment_for(segment).steps:
+        local_day = due_local_date + timedelta(days=step.offset_days)
+        local_moment = datetime.combine(local_day, policy.contact_time, tzinfo=zone)
+        planned.append(PlannedStep(step=step, at=local_moment.astimezone(timezone.utc)))
+    return sorted(planned, key=lambda p: p.at)  # sorted() is stable: same-moment steps keep their order
+
+
+def steps_to_skip_at_start(planned: list[PlannedStep], now: datetime) -> list[PlannedStep]:
+    """Steps already past when collection starts (an invoice that reaches Arrears late).
+
+    All of them are skipped except the latest past one, which is sent now so the
+    debtor hears the message that fits the invoice's real age. A pre-due courtesy
+    reminder is never sent late: it would arrive after the invoice itself.
+    """
+    past = [p for p in planned if p.at < now]
+    if not past:
+        return []
+    latest_moment = past[-1].at
+    catch_up = [p for p in past if p.at == latest_moment and p.step.stage is not Stage.COURTESY_REMINDER]
+    return [p for p in past if p not in catch_up]

@@ -1,0 +1,1 @@
+"""Billing platforms: signature checks and payload parsing (pure) into domain updates."""

@@ -1,0 +1,42 @@
+"""The one place that reads the environment.
+
+Every handler reads its configuration through `get_settings()`, once per
+process (cached), so tests and the local runtime can set the environment
+before the first call and nothing reads `os.environ` at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    table_name: str = Field(validation_alias="TABLE_NAME")
+    idempotency_table_name: str = Field(default="", validation_alias="IDEMPOTENCY_TABLE_NAME")
+    letters_bucket: str = Field(default="", validation_alias="LETTERS_BUCKET")
+    audit_bucket: str = Field(default="", validation_alias="AUDIT_BUCKET")
+    state_machine_arn: str = Field(default="", validation_alias="STATE_MACHINE_ARN")
+    sender_email: str = Field(default="", validation_alias="SENDER_EMAIL")
+    ses_configuration_set: str = Field(default="", validation_alias="SES_CONFIGURATION_SET")
+    stripe_webhook_secret_parameter: str = Field(
+        default="", validation_alias="STRIPE_WEBHOOK_SECRET_PARAMETER"
+    )
+    # How long a fetched webhook secret is trusted before SSM is asked again;
+    # short enough that a rotated secret takes effect without a redeploy.
+    secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
+    default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # values come from the environment
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the local runtime and tests change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Persistence adapters: DynamoDB single table, S3 artefacts, in-memory twins."""

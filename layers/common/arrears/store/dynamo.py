@@ -1,0 +1,234 @@
+"""The DynamoDB single table (adapter): invoices, customers, claims, tasks and the contact log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from arrears import aws
+from arrears.audit.chain import chain_entry
+from arrears.clock import to_iso_z
+from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Invoice
+from arrears.store import keys
+
+_FACT_FIELDS = (
+    "provider", "number", "customer_id", "currency", "amount_due", "amount_paid", "amount_remaining",
+    "issued_at", "due_at", "status", "pay_url", "lines", "provider_updated_at",
+)
+_TERMINAL = [status.value for status in TERMINAL_STATUSES]
+# Concurrent appends to one invoice's log (a payment webhook racing a contact) retry this often.
+_APPEND_ATTEMPTS = 8
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB numbers come back as Decimal; the models want ints."""
+    return json.loads(json.dumps(item, default=lambda v: int(v) if v == int(v) else float(v)))
+
+
+class DynamoStore:
+    """Implements the InvoiceStore and ContactLog ports on one table."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return aws.table(self.table_name)
+
+    # --- invoices and customers -------------------------------------------------------------
+    def get_invoice(self, invoice_id: str) -> Invoice | None:
+        item = self._table.get_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        data = _plain(item)
+        fields = {name: data[name] for name in Invoice.model_fields if name in data}
+        fields["completed_steps"] = tuple(data.get("completed_steps", []))
+        return Invoice.model_validate(fields)
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.META}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        data = _plain(item)
+        return Customer.model_validate({name: data[name] for name in Customer.model_fields if name in data})
+
+    def save_invoice_facts(self, invoice: Invoice) -> bool:
+        facts = invoice.model_dump(mode="json", include=set(_FACT_FIELDS))
+        facts["issued_at"] = to_iso_z(invoice.issued_at)
+        facts["due_at"] = to_iso_z(invoice.due_at)
+        facts["provider_updated_at"] = to_iso_z(invoice.provider_updated_at)
+        terminal = invoice.status in TERMINAL_STATUSES
+        names = {f"#{name}": name for name in facts}
+        values = {f":{name}": value for name, value in facts.items()}
+        assignments = [f"#{name} = :{name}" for name in facts]
+        assignments += ["entity = :entity", "invoice_id = :invoice_id", "gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]
+        values.update({
+            ":entity": "invoice", ":invoice_id": invoice.invoice_id,
+            ":gsi2pk": keys.customer_pk(invoice.customer_id), ":gsi2sk": f"INVOICE#{facts['due_at']}#{invoice.invoice_id}",
+            ":t0": _TERMINAL[0], ":t1": _TERMINAL[1], ":t2": _TERMINAL[2], ":incoming_terminal": terminal,
+        })
+        if terminal:
+            assignments += ["gsi1pk = :closed_state", "closed_at = if_not_exists(closed_at, :now)"]
+            values[":closed_state"] = "COLLECTION#closed"
+            values[":now"] = facts["provider_updated_at"]
+        else:
+            assignments += ["gsi1pk = if_not_exists(gsi1pk, :open_state)", "gsi1sk = if_not_exists(gsi1sk, :due_sort)"]
+            values[":open_state"] = "COLLECTION#open"
+            values[":due_sort"] = f"{facts['due_at']}#{invoice.invoice_id}"
+        # Terminal states win over anything; otherwise only newer provider facts are written.
+        condition = (
+            "attribute_not_exists(pk) OR (NOT #status IN (:t0, :t1, :t2) "
+            "AND (#provider_updated_at <= :provider_updated_at OR :incoming_terminal = :true))"
+        )
+        values[":true"] = True
+        try:
+            self._table.update_item(
+                Key={"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    def save_customer(self, customer: Customer) -> bool:
+        item = customer.model_dump(mode="json")
+        item["updated_at"] = to_iso_z(customer.updated_at)
+        item.update({"pk": keys.customer_pk(customer.customer_id), "sk": keys.META, "entity": "customer"})
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR updated_at <= :updated_at",
+                ExpressionAttributeValues={":updated_at": item["updated_at"]},
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    # --- collection state -------------------------------------------------------------------
+    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
+        values: dict[str, Any] = {":policy_id": policy_id, ":policy_version": policy_version}
+        assignments = ["policy_id = if_not_exists(policy_id, :policy_id)",
+                       "policy_version = if_not_exists(policy_version, :policy_version)"]
+        if execution_arn:
+            assignments.append("execution_arn = :execution_arn")
+            values[":execution_arn"] = execution_arn
+        self._table.update_item(
+            Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=values,
+        )
+
+    def save_progress(self, invoice_id: str, completed_step: str | None, next_action_at: datetime | None, closed: bool) -> None:
+        assignments, values, names = [], {}, {}
+        if completed_step is not None:
+            # Appended once: a retried call that already recorded the step changes nothing.
+            assignments.append("completed_steps = list_append(if_not_exists(completed_steps, :empty), :step)")
+            values.update({":empty": [], ":step": [completed_step], ":step_id": completed_step})
+        if closed:
+            assignments += ["gsi1pk = :closed", "next_action_at = :none"]
+            values.update({":closed": "COLLECTION#closed", ":none": None})
+        elif next_action_at is not None:
+            at = to_iso_z(next_action_at)
+            assignments += ["next_action_at = :at", "gsi1sk = :sort"]
+            values.update({":at": at, ":sort": f"{at}#{invoice_id}"})
+        if not assignments:
+            return
+        condition = "attribute_exists(pk)"
+        if completed_step is not None:
+            condition += " AND NOT contains(completed_steps, :step_id)"
+        try:
+            self._table.update_item(
+                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition, ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+        except ClientError as error:
+            if not _conditional_failed(error) or completed_step is None:
+                raise
+            # The step was recorded by an earlier attempt; still apply the rest.
+            self.save_progress(invoice_id, None, next_action_at, closed)
+
+    def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
+        try:
+            self._table.put_item(
+                Item={"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id), "entity": "step_claim",
+                      "claimed_at": to_iso_z(at)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    def release_step(self, invoice_id: str, step_id: str) -> None:
+        self._table.delete_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)})
+
+    def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
+        task_id = f"{invoice_id}.{kind}.{to_iso_z(due_at)}"
+        self._table.put_item(Item={
+            "pk": f"TASK#{task_id}", "sk": keys.META, "entity": "task", "task_id": task_id, "invoice_id": invoice_id,
+            "kind": kind, "status": "open", "due_at": to_iso_z(due_at), "details": json.dumps(details, sort_keys=True),
+            "gsi1pk": "TASK#open", "gsi1sk": f"{to_iso_z(due_at)}#{task_id}",
+        })
+        return task_id
+
+    def open_tasks(self) -> list[dict[str, Any]]:
+        items = self._query(Key("gsi1pk").eq("TASK#open"), index="gsi1")
+        return [{**item, "details": json.loads(item["details"])} for item in items]
+
+    # --- contact log ------------------------------------------------------------------------
+    def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
+        for _ in range(_APPEND_ATTEMPTS):
+            entry = chain_entry(self._last_entry(invoice_id), at, invoice_id=invoice_id, customer_id=customer_id, **fields)
+            try:
+                self._table.put_item(
+                    Item={"pk": keys.invoice_pk(invoice_id), "sk": keys.log_sk(entry.seq), "entity": "contact",
+                          "kind": entry.kind, "at": to_iso_z(entry.at), "entry": entry.model_dump_json()},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+                return entry
+            except ClientError as error:
+                if not _conditional_failed(error):
+                    raise
+        raise RuntimeError(f"could not append to the contact log of {invoice_id}: too many concurrent writers")
+
+    def entries(self, invoice_id: str) -> list[ContactEntry]:
+        items = self._query(Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.LOG_PREFIX))
+        return [ContactEntry.model_validate_json(item["entry"]) for item in items]
+
+    def _last_entry(self, invoice_id: str) -> ContactEntry | None:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.LOG_PREFIX),
+            ScanIndexForward=False, Limit=1, ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        return ContactEntry.model_validate_json(items[0]["entry"]) if items else None
+
+    def _query(self, condition: Any, index: str | None = None) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {"KeyConditionExpression": condition}
+        if index:
+            request["IndexName"] = index
+        else:
+            request["ConsistentRead"] = True
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._table.query(**request)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

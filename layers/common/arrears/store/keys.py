@@ -1,0 +1,38 @@
+"""Single-table key design, in one place so the API, the workflow and the tests agree.
+
+INVOICE#id / META          invoice facts + collection state     GSI1: COLLECTION#open|closed / next action
+INVOICE#id / LOG#000001    contact-log entries (hash-chained)   GSI2: CUSTOMER#id / INVOICE#due#id
+INVOICE#id / STEP#step     once-only claims of workflow steps
+CUSTOMER#id / META         customer
+TASK#id / META             tasks for people                     GSI1: TASK#open / due
+POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one
+"""
+
+META = "META"
+
+
+def invoice_pk(invoice_id: str) -> str:
+    return f"INVOICE#{invoice_id}"
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def log_sk(seq: int) -> str:
+    return f"LOG#{seq:06d}"
+
+
+def step_sk(step_id: str) -> str:
+    return f"STEP#{step_id}"
+
+
+def policy_pk(policy_id: str) -> str:
+    return f"POLICY#{policy_id}"
+
+
+def policy_version_sk(version: int) -> str:
+    return f"V#{version:06d}"
+
+
+LOG_PREFIX = "LOG#"

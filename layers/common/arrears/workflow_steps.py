@@ -1,0 +1,34 @@
+"""Entry points of the workflow function, one per action the state machine asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arrears import dunning
+from arrears.ports import Ports
+
+
+class WorkflowRequest(BaseModel):
+    """The Parameters every Task state of statemachines/dunning.asl.json passes."""
+
+    model_config = ConfigDict(extra="ignore")
+    action: str = Field(pattern=r"^(start|run_due_steps|record_failure)$")
+    invoice_id: str = Field(min_length=1)
+    execution_arn: str | None = None
+    error: dict[str, Any] | None = None
+
+
+def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, ports: Ports) -> dict[str, Any]:
+    """The state machine's next input: the invoice id and the decision its Choice routes on."""
+    if request.action == "start":
+        decision = dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports).as_output()
+    elif request.action == "run_due_steps":
+        decision = dunning.run_due_steps(request.invoice_id, ports).as_output()
+    else:
+        error = request.error or {}
+        decision = dunning.record_workflow_failure(
+            request.invoice_id, str(error.get("Error", "unknown")), str(error.get("Cause", "")), ports
+        )
+    return {"invoice_id": request.invoice_id, "decision": decision}

@@ -1,0 +1,36 @@
+"""Step Functions as the workflow engine (adapter): one execution per invoice, named after it."""
+
+from __future__ import annotations
+
+import json
+
+from arrears import aws
+
+
+class StepFunctionsWorkflows:
+    def __init__(self, state_machine_arn: str) -> None:
+        self.state_machine_arn = state_machine_arn
+
+    def execution_arn(self, invoice_id: str) -> str:
+        # arn:aws:states:region:account:stateMachine:name -> ...:execution:name:invoice_id
+        prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{name}:{invoice_id}"
+
+    def start(self, invoice_id: str) -> str | None:
+        client = aws.client("stepfunctions")
+        try:
+            response = client.start_execution(
+                stateMachineArn=self.state_machine_arn, name=invoice_id, input=json.dumps({"invoice_id": invoice_id})
+            )
+        except client.exceptions.ExecutionAlreadyExists:
+            return None  # a redelivered event: the invoice's workflow is already running or ran
+        return response["executionArn"]
+
+    def stop(self, invoice_id: str, reason: str) -> None:
+        client = aws.client("stepfunctions")
+        try:
+            description = client.describe_execution(executionArn=self.execution_arn(invoice_id))
+        except client.exceptions.ExecutionDoesNotExist:
+            return
+        if description["status"] == "RUNNING":
+            client.stop_execution(executionArn=self.execution_arn(invoice_id), cause=reason[:256])
