@@ -1,0 +1,126 @@
+"""In-memory adapters with the same contracts as the AWS ones: unit tests and the policy simulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arrears.audit.chain import chain_entry, sha256_hex
+from arrears.clock import to_iso_z
+from arrears.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Invoice
+from arrears.policy import Policy
+
+
+class MemoryStore:
+    """InvoiceStore and ContactLog in dictionaries."""
+
+    def __init__(self) -> None:
+        self.invoices: dict[str, Invoice] = {}
+        self.customers: dict[str, Customer] = {}
+        self.claims: dict[tuple[str, str], datetime] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.logs: dict[str, list[ContactEntry]] = {}
+
+    def get_invoice(self, invoice_id: str) -> Invoice | None:
+        return self.invoices.get(invoice_id)
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return self.customers.get(customer_id)
+
+    def save_invoice_facts(self, invoice: Invoice) -> bool:
+        stored = self.invoices.get(invoice.invoice_id)
+        if stored is not None:
+            if stored.status in TERMINAL_STATUSES:
+                return False
+            if invoice.provider_updated_at < stored.provider_updated_at and invoice.status not in TERMINAL_STATUSES:
+                return False
+            keep = {"policy_id", "policy_version", "completed_steps", "execution_arn", "next_action_at", "closed_at"}
+            invoice = invoice.model_copy(update={name: getattr(stored, name) for name in keep})
+        self.invoices[invoice.invoice_id] = invoice
+        return True
+
+    def save_customer(self, customer: Customer) -> bool:
+        stored = self.customers.get(customer.customer_id)
+        if stored is not None and customer.updated_at < stored.updated_at:
+            return False
+        self.customers[customer.customer_id] = customer
+        return True
+
+    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
+        invoice = self.invoices[invoice_id]
+        update: dict[str, Any] = {"policy_id": invoice.policy_id or policy_id,
+                                  "policy_version": invoice.policy_version or policy_version}
+        if execution_arn:
+            update["execution_arn"] = execution_arn
+        self.invoices[invoice_id] = invoice.model_copy(update=update)
+
+    def save_progress(self, invoice_id: str, completed_step: str | None, next_action_at: datetime | None, closed: bool) -> None:
+        invoice = self.invoices[invoice_id]
+        update: dict[str, Any] = {}
+        if completed_step is not None and completed_step not in invoice.completed_steps:
+            update["completed_steps"] = (*invoice.completed_steps, completed_step)
+        if closed:
+            update["next_action_at"] = None
+        elif next_action_at is not None:
+            update["next_action_at"] = next_action_at
+        self.invoices[invoice_id] = invoice.model_copy(update=update)
+
+    def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
+        if (invoice_id, step_id) in self.claims:
+            return False
+        self.claims[(invoice_id, step_id)] = at
+        return True
+
+    def release_step(self, invoice_id: str, step_id: str) -> None:
+        self.claims.pop((invoice_id, step_id), None)
+
+    def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
+        task_id = f"{invoice_id}.{kind}.{to_iso_z(due_at)}"
+        self.tasks[task_id] = {"task_id": task_id, "invoice_id": invoice_id, "kind": kind, "due_at": due_at, "details": details}
+        return task_id
+
+    def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
+        log = self.logs.setdefault(invoice_id, [])
+        entry = chain_entry(log[-1] if log else None, at, invoice_id=invoice_id, customer_id=customer_id, **fields)
+        log.append(entry)
+        return entry
+
+    def entries(self, invoice_id: str) -> list[ContactEntry]:
+        return list(self.logs.get(invoice_id, []))
+
+
+class MemoryArtefacts:
+    def __init__(self, bucket: str = "memory") -> None:
+        self.bucket = bucket
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, body: bytes, content_type: str, kind: str) -> Artefact:
+        self.objects[key] = body
+        return Artefact(kind=kind, uri=f"s3://{self.bucket}/{key}", sha256=sha256_hex(body), content_type=content_type)
+
+    def get(self, uri: str) -> bytes:
+        return self.objects[uri.removeprefix(f"s3://{self.bucket}/")]
+
+
+@dataclass
+class MemoryMailer:
+    sent: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    def send(self, raw_message: bytes, sender: str, recipients: list[str]) -> str:
+        self.sent.append((sender, recipients, raw_message))
+        return f"memory-{len(self.sent):06d}"
+
+
+class MemoryPolicies:
+    def __init__(self, *policies: Policy) -> None:
+        self.versions = {(p.policy_id, p.version): p for p in policies}
+
+    def current(self, policy_id: str) -> Policy:
+        versions = [v for (pid, v) in self.versions if pid == policy_id]
+        if not versions:
+            raise LookupError(f"policy {policy_id!r} has no published version")
+        return self.versions[(policy_id, max(versions))]
+
+    def get(self, policy_id: str, version: int) -> Policy:
+        return self.versions[(policy_id, version)]

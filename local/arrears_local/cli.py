@@ -1,0 +1,127 @@
+"""The `arrears` command: the local runtime's demo, policy tools and sample events."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Arrears: serverless B2B collections. Local tools.")
+policy_app = typer.Typer(no_args_is_help=True, help="Validate and publish collections policies.")
+app.add_typer(policy_app, name="policy")
+console = Console()
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out"), help="Where emails, letters, referral packages and the audit log are written."),
+    invoices: int = typer.Option(24, min=1, max=2000, help="How many sample invoices."),
+    days: int = typer.Option(150, min=1, max=400, help="Virtual days to run."),
+) -> None:
+    """Run a sample book of invoices through the whole collections lifecycle, locally."""
+    from arrears.money import format_money
+    from arrears.policy import load_policy_file
+    from arrears_local.demo import contacts, export_outputs, outcome, run_book
+    from arrears_local.portfolio import DEMO_START, sample_portfolio
+    from arrears_local.runtime import LocalRuntime, project_root
+
+    started = time.monotonic()
+    portfolio = sample_portfolio(DEMO_START, invoices)
+    policy = load_policy_file(project_root() / "policies" / "default.yaml")
+    console.print(f"[bold]Arrears local demo[/]: {len(portfolio)} invoices, {days} virtual days from {DEMO_START:%d %b %Y}, "
+                  f"policy {policy.policy_id} v{policy.version}")
+    with LocalRuntime(start=DEMO_START) as runtime:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+                      TimeElapsedColumn(), console=console, transient=False) as progress:
+            task = progress.add_task("collections running", total=days)
+            run = run_book(runtime, portfolio, policy, days,
+                           on_progress=lambda now: progress.update(task, completed=min(days, (now - DEMO_START).total_seconds() / 86400)))
+            progress.update(task, completed=days)
+        counts = export_outputs(runtime, run, out)
+        sent = len(runtime.sent_emails())
+
+    table = Table(title="Timeline per invoice (contact dates in UTC)", show_lines=True)
+    for column in ("Invoice", "Customer", "Behaviour", "Balance", "Contacts sent", "Outcome"):
+        table.add_column(column, overflow="fold")
+    for item in portfolio:
+        entries = run.logs[item.invoice.invoice_id]
+        lines = [f"{e.at:%d %b} {e.step_id}" + (f" → {e.recipient}" if e.kind == "call_task" else "") for e in contacts(entries)]
+        closing = next((e for e in entries if e.kind in ("payment", "voided", "marked_uncollectible")), None)
+        result = outcome(entries) + (f" {closing.at:%d %b}" if closing else "")
+        table.add_row(item.invoice.number, item.invoice.customer.name, item.behaviour,
+                      format_money(item.invoice.total, item.invoice.currency), "\n".join(lines) or "—", result)
+    console.print(table)
+    rejected = [d for d in run.deliveries if d.status_code != 200]
+    console.print(f"Webhook deliveries: {len(run.deliveries)} ({len(rejected)} rejected, redeliveries answered without a second effect).")
+    console.print(f"Written to [bold]{out}/[/]: {counts['emails']} emails (.eml), {counts['letters']} letters (PDF), "
+                  f"{counts['referrals']} referral packages, {counts['audit']} audit log files, timeline.json, deliveries.json.")
+    console.print(f"SES accepted {sent} messages.")
+    console.print(f"Done in {time.monotonic() - started:.1f} s of wall time.")
+    if rejected:
+        console.print(f"[red]{len(rejected)} deliveries were rejected:[/] {rejected[:3]}")
+        raise typer.Exit(1)
+
+
+@policy_app.command("validate")
+def policy_validate(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Check policy files; exits non-zero and says what is wrong."""
+    from pydantic import ValidationError
+
+    from arrears.policy import load_policy_file
+
+    failed = False
+    for path in paths:
+        try:
+            policy = load_policy_file(path)
+        except (ValidationError, ValueError) as error:
+            failed = True
+            console.print(f"[red]✗ {path}[/]\n{error}")
+        else:
+            steps = sum(len(segment.steps) for segment in policy.segments.values())
+            console.print(f"[green]✓ {path}[/]: {policy.policy_id} v{policy.version}, {len(policy.segments)} segment(s), {steps} steps")
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("publish")
+def policy_publish(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False),
+    table: str = typer.Option(..., help="The stack's table (output TableName of `sam deploy`)."),
+) -> None:
+    """Publish a policy version to a deployed stack's table (uses your AWS credentials)."""
+    from arrears.policy import load_policy_file
+    from arrears.store.policies import DynamoPolicyRepository, PolicyConflict
+
+    policy = load_policy_file(path)
+    try:
+        created = DynamoPolicyRepository(table).publish(policy, path.read_text(encoding="utf-8"))
+    except PolicyConflict as conflict:
+        console.print(f"[red]{conflict}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"{policy.policy_id} v{policy.version} {'published' if created else 'was already published'}; it is now current.")
+
+
+@app.command()
+def events(check: bool = typer.Option(False, help="Only check that events/ is up to date.")) -> None:
+    """Write the sample events in events/ (one realistic payload per trigger)."""
+    from arrears_local.samples import write_sample_events
+
+    stale = write_sample_events(check=check)
+    if check and stale:
+        console.print(f"[red]stale sample events:[/] {', '.join(stale)} (run `arrears events`)")
+        raise typer.Exit(1)
+    console.print("sample events " + ("up to date" if check else "written"))
+
+
+def main() -> None:
+    app(prog_name="arrears")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""`arrears demo`: a sample book through 150 virtual days on the local runtime, then a timeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from arrears.geo import timezone_for_country
+from arrears.models import ContactEntry
+from arrears.policy import Policy
+from arrears_local.portfolio import DEMO_DAYS, DEMO_START, PortfolioInvoice, sample_portfolio
+from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
+from arrears_local.stripe_events import invoice_event, signed_delivery
+
+CONTACT_KINDS = ("email", "letter", "call_task", "referral")
+# Stripe retries a delivery it thinks failed; the demo redelivers some events this much later.
+REDELIVERY_DELAY = timedelta(minutes=7)
+
+
+@dataclass
+class Delivery:
+    at: datetime
+    invoice_id: str
+    event_type: str
+    status_code: int = 0
+    reply: dict = field(default_factory=dict)
+
+
+@dataclass
+class BookRun:
+    """What happened to a book: every delivery's answer and every invoice's contact log."""
+
+    portfolio: list[PortfolioInvoice]
+    deliveries: list[Delivery]
+    logs: dict[str, list[ContactEntry]]
+    settled_at: dict[str, datetime | None]
+
+
+def schedule_deliveries(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy,
+                        deliveries: list[Delivery]) -> tuple[list[tuple[datetime, Callable[[], None]]], dict[str, datetime | None]]:
+    """Each invoice's webhook deliveries as events on the virtual clock, signed when delivered."""
+    external: list[tuple[datetime, Callable[[], None]]] = []
+    settled_at: dict[str, datetime | None] = {}
+
+    def deliver(item: PortfolioInvoice, event_type: str, happened_at: datetime) -> Callable[[], None]:
+        def send() -> None:
+            event = invoice_event(item.invoice, event_type, happened_at)
+            body, headers = signed_delivery(event, LOCAL_STRIPE_SECRET, runtime.now())
+            reply = runtime.request("POST", "/webhooks/stripe", body, headers)
+            deliveries.append(Delivery(runtime.now(), item.invoice.invoice_id, event_type, reply.status_code, reply.json() or {}))
+        return send
+
+    for item in portfolio:
+        invoice = item.invoice
+        zone = timezone_for_country(item.invoice.customer.country, policy.default_timezone)
+        settle = item.settled_at(policy.contact_time, zone)
+        settled_at[invoice.invoice_id] = settle
+        events = [(invoice.created, "invoice.finalized")]
+        if settle is not None and item.settle_event:
+            events.append((settle, item.settle_event))
+        for at, event_type in events:
+            external.append((at, deliver(item, event_type, at)))
+            if item.redelivered:
+                external.append((at + REDELIVERY_DELAY, deliver(item, event_type, at)))
+    return sorted(external, key=lambda pair: pair[0]), settled_at
+
+
+def run_book(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy, days: int,
+             on_progress: Callable[[datetime], None] | None = None) -> BookRun:
+    from arrears.store.dynamo import DynamoStore
+
+    deliveries: list[Delivery] = []
+    external, settled_at = schedule_deliveries(runtime, portfolio, policy, deliveries)
+    runtime.run_until(runtime.now() + timedelta(days=days), external=external, on_progress=on_progress)
+    store = DynamoStore(runtime.table_name)
+    logs = {item.invoice.invoice_id: store.entries(item.invoice.invoice_id) for item in portfolio}
+    return BookRun(portfolio, deliveries, logs, settled_at)
+
+
+def export_outputs(runtime: LocalRuntime, run: BookRun, out: Path) -> dict[str, int]:
+    """Everything a person may want to open: emails, letters, referral packages, the audit log."""
+    if out.exists():
+        shutil.rmtree(out)
+    s3 = runtime.client("s3")
+    counts = {"emails": 0, "letters": 0, "referrals": 0, "audit": 0}
+    folder_by_prefix = {"emails/": "emails", "letters/": "letters", "referrals/": "referrals"}
+    for bucket, prefixes in ((runtime.letters_bucket, folder_by_prefix), (runtime.audit_bucket, {"contact-log/": "audit"})):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                kind = next((name for prefix, name in prefixes.items() if key.startswith(prefix)), None)
+                if kind is None:
+                    continue
+                target = out / (key if kind == "audit" else _flat_name(key))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+                counts[kind] += 1
+    timeline = {invoice_id: [entry.model_dump(mode="json") for entry in entries] for invoice_id, entries in run.logs.items()}
+    (out / "timeline.json").write_text(json.dumps(timeline, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "deliveries.json").write_text(json.dumps([d.__dict__ | {"at": d.at.isoformat()} for d in run.deliveries],
+                                                    indent=2, default=str) + "\n", encoding="utf-8")
+    return counts
+
+
+def _flat_name(key: str) -> str:
+    # emails/<invoice>/<step>.eml -> emails/<invoice>--<step>.eml : one folder per kind, easy to browse.
+    kind, _, rest = key.partition("/")
+    return f"{kind}/{rest.replace('/', '--')}"
+
+
+def contacts(entries: list[ContactEntry]) -> list[ContactEntry]:
+    return [entry for entry in entries if entry.kind in CONTACT_KINDS]
+
+
+def outcome(entries: list[ContactEntry]) -> str:
+    kinds = [entry.kind for entry in entries]
+    for kind, label in (("payment", "paid"), ("voided", "voided"), ("marked_uncollectible", "written off"), ("referral", "referred")):
+        if kind in kinds:
+            return label
+    return "open"

@@ -1,0 +1,79 @@
+"""The demo's sample book: invoices with the behaviours a finance team sees every month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from arrears_local.stripe_events import SampleCustomer, SampleInvoice
+
+DEMO_START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
+DEMO_DAYS = 150
+
+CUSTOMERS = [
+    SampleCustomer("cus_QhK2mN8vLp4Rt1", "Brightwater Logistics Ltd", "ap@brightwater-logistics.example", "44 Canal Street", "Manchester", "M1 3HP", "GB"),
+    SampleCustomer("cus_QhK2pT5wQm7Yz2", "Müller & Söhne GmbH", "buchhaltung@mueller-soehne.example", "Friedrichstraße 123", "Berlin", "10117", "DE"),
+    SampleCustomer("cus_QhK2rV1xSn3Ab3", "Atelier Lumière SARL", "compta@atelier-lumiere.example", "18 rue de la Paix", "Paris", "75002", "FR"),
+    SampleCustomer("cus_QhK2tW9yUo6Cd4", "Cobalt Robotics Inc.", "payables@cobalt-robotics.example", "500 Howard Street", "San Francisco", "94105", "US"),
+    SampleCustomer("cus_QhK2vX4zWp2Ef5", "Van Dijk Consultancy B.V.", "crediteuren@vandijk.example", "Herengracht 280", "Amsterdam", "1016 BX", "NL"),
+    SampleCustomer("cus_QhK2xY7aYq8Gh6", "Harbour & Finch LLP", "accounts@harbourfinch.example", "3 Queen Street", "Edinburgh", "EH2 1JE", "GB"),
+]
+
+# behaviour -> (days from the due date it is settled, the settling event, at the policy's contact
+# time rather than mid-afternoon); None: never settled. "the instant a reminder is due" checks the
+# rule that a payment arriving at the very moment of a contact wins.
+BEHAVIOURS: dict[str, tuple[int | None, str | None, bool]] = {
+    "pays before due": (-3, "invoice.paid", False),
+    "pays on the due date": (0, "invoice.paid", False),
+    "pays after the first reminder": (9, "invoice.paid", False),
+    "pays the instant a reminder is due": (7, "invoice.paid", True),
+    "pays after the second reminder": (18, "invoice.paid", False),
+    "pays after the demand letter": (36, "invoice.paid", False),
+    "pays after the final notice": (66, "invoice.paid", False),
+    "voided": (4, "invoice.voided", False),
+    "written off": (45, "invoice.marked_uncollectible", False),
+    "never pays": (None, None, False),
+}
+SETTLE_LOCAL_TIME = time(14, 30)
+
+
+@dataclass(frozen=True)
+class PortfolioInvoice:
+    invoice: SampleInvoice
+    behaviour: str
+    settle_days: int | None  # days from the due date (debtor's calendar)
+    settle_event: str | None
+    settle_at_contact_time: bool
+    redelivered: bool  # the demo delivers some events twice, as Stripe retries do
+
+    def settled_at(self, contact_time: time, debtor_timezone: str) -> datetime | None:
+        """When the settling event happens: a day relative to the due date, in the debtor's zone."""
+        if self.settle_days is None:
+            return None
+        zone = ZoneInfo(debtor_timezone)
+        day = self.invoice.due.astimezone(zone).date() + timedelta(days=self.settle_days)
+        local = datetime.combine(day, contact_time if self.settle_at_contact_time else SETTLE_LOCAL_TIME, tzinfo=zone)
+        return local.astimezone(timezone.utc)
+
+
+def sample_portfolio(start: datetime = DEMO_START, count: int = 24) -> list[PortfolioInvoice]:
+    behaviours = list(BEHAVIOURS)
+    items: list[PortfolioInvoice] = []
+    for index in range(count):
+        behaviour = behaviours[index % len(behaviours)]
+        customer = CUSTOMERS[index % len(CUSTOMERS)]
+        currency = {"GB": "GBP", "US": "USD"}.get(customer.country, "EUR")
+        created = start + timedelta(days=index % 12, hours=1 + index % 5)
+        due = created + timedelta(days=30)
+        amount = 45_000 + (index * 73_250) % 900_000
+        invoice = SampleInvoice(
+            invoice_id=f"in_1Q{index:02d}ArrearsDemo{index * 7919 % 100000:05d}", number=f"NW-2026-{1040 + index:04d}",
+            customer=customer, currency=currency,
+            lines=(("Analytics Platform — Business plan, annual seats", amount - amount // 5),
+                   ("Onboarding and data migration (fixed fee)", amount // 5)),
+            created=created, due=due,
+        )
+        settle_days, settle_event, at_contact_time = BEHAVIOURS[behaviour]
+        items.append(PortfolioInvoice(invoice, behaviour, settle_days, settle_event, at_contact_time, redelivered=index % 3 == 0))
+    return items

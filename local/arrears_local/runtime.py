@@ -1,0 +1,403 @@
+"""The local runtime: template.yaml provisioned inside moto, real handlers, the real ASL, virtual time.
+
+It reads the same `template.yaml` and `statemachines/*.asl.json` that `sam deploy`
+ships, creates each resource in moto (in-process), imports each function's real
+handler, and lets `LocalEngine` run the state machine with a virtual clock.
+Nothing here is deployed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
+from arrears_local.engine import LocalEngine
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK = "arrears-local"
+# The webhook secret the local stack's SSM parameter holds; the demo and tests sign with it.
+LOCAL_STRIPE_SECRET = "whsec_arrears_local_demo_secret"
+# Local-only environment on top of the template's: no X-Ray daemon, metrics and logs kept off the console.
+_LOCAL_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_DEV": "false",
+}
+
+
+def project_root() -> Path:
+    """The repository: where template.yaml is (the runtime works from a clone, not an install)."""
+    env = os.environ.get("ARREARS_ROOT")
+    if env:
+        return Path(env)
+    for candidate in (Path.cwd(), *Path(__file__).resolve().parents):
+        if (candidate / "template.yaml").exists() and (candidate / "statemachines").is_dir():
+            return candidate
+    raise FileNotFoundError("cannot find template.yaml: run from the Arrears repository or set ARREARS_ROOT")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str  # API Gateway resource path, e.g. /webhooks/{provider}
+    function_name: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status_code: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class LocalRuntime:
+    def __init__(self, start: datetime, root: Path | None = None, parameters: dict[str, str] | None = None,
+                 log_level: str = "ERROR") -> None:
+        self.root = root or project_root()
+        self.engine = LocalEngine(start)
+        self.parameter_overrides = parameters or {}
+        self.log_level = log_level
+        self.template: dict[str, Any] = {}
+        self.resolver = Resolver()
+        self.physical: dict[str, str] = {}  # logical id -> local name
+        self.routes: list[Route] = []
+        self.function_env: dict[str, dict[str, str]] = {}
+        self._saved_environ: dict[str, str | None] = {}
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> LocalRuntime:
+        self.engine.__enter__()
+        try:
+            self._provision()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.engine.__exit__(*exc)
+        finally:
+            for name, value in self._saved_environ.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            from arrears.wiring import reset_wiring
+
+            reset_wiring()
+
+    def now(self) -> datetime:
+        return self.engine.now()
+
+    def client(self, service: str) -> Any:
+        return self.engine.client(service)
+
+    # --- names ----------------------------------------------------------------------------
+    def name_of(self, logical_id: str) -> str:
+        return self.physical[logical_id]
+
+    @property
+    def table_name(self) -> str:
+        return self.resolver.refs["ArrearsTable"]
+
+    @property
+    def letters_bucket(self) -> str:
+        return self.resolver.refs["LettersBucket"]
+
+    @property
+    def audit_bucket(self) -> str:
+        return self.resolver.refs["AuditBucket"]
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.resolver.refs["DunningStateMachine"]
+
+    @property
+    def sender_email(self) -> str:
+        return self.resolver.refs["SenderEmail"]
+
+    # --- provisioning ---------------------------------------------------------------------
+    def _provision(self) -> None:
+        self._set_environ(_LOCAL_ENVIRONMENT | {"POWERTOOLS_LOG_LEVEL": self.log_level})
+        from arrears.wiring import reset_wiring
+
+        reset_wiring()
+        self.template = load_template(self.root / "template.yaml")
+        resources: dict[str, Any] = self.template["Resources"]
+        self._name_everything(resources)
+        for condition, expression in (self.template.get("Conditions") or {}).items():
+            self.resolver.conditions[condition] = self.resolver.evaluate_condition(expression)
+        creators = {
+            "AWS::DynamoDB::Table": self._create_table,
+            "AWS::S3::Bucket": self._create_bucket,
+            "AWS::SQS::Queue": self._create_queue,
+            "AWS::SES::ConfigurationSet": self._create_configuration_set,
+        }
+        for logical_id, resource in resources.items():
+            if resource["Type"] in creators and self._wanted(resource):
+                creators[resource["Type"]](logical_id, self.resolver.resolve(resource.get("Properties", {})))
+        self._create_parameters_and_identity()
+        functions = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+        self._set_environ(self._shared_environment(functions))
+        for logical_id, resource in functions:
+            self._create_function(logical_id, resource)
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::Serverless::StateMachine":
+                self._create_state_machine(logical_id, resource["Properties"])
+        for logical_id, resource in functions:
+            self._connect_events(logical_id, resource["Properties"].get("Events") or {})
+        self._publish_policies()
+
+    def _wanted(self, resource: dict[str, Any]) -> bool:
+        condition = resource.get("Condition")
+        return condition is None or self.resolver.conditions.get(condition, False)
+
+    def _name_everything(self, resources: dict[str, Any]) -> None:
+        """Every Ref and GetAtt the template may use, before anything is created (ARNs are deterministic)."""
+        refs = self.resolver.refs
+        attributes = self.resolver.attributes
+        refs.update({"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": STACK,
+                     "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+        for name, parameter in (self.template.get("Parameters") or {}).items():
+            value = self.parameter_overrides.get(name, parameter.get("Default"))
+            if value is None:
+                raise UnsupportedTemplate(f"parameter {name} has no default and no local value")
+            refs[name] = str(value) if parameter.get("Type") != "Number" else value
+        for logical_id, resource in resources.items():
+            kind = resource["Type"]
+            local = f"{STACK}-{logical_id}".lower()
+            self.physical[logical_id] = local
+            if kind == "AWS::DynamoDB::Table":
+                arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{local}"
+                refs[logical_id] = local
+                attributes[(logical_id, "Arn")] = arn
+                attributes[(logical_id, "StreamArn")] = f"{arn}/stream/pending"  # replaced on creation
+            elif kind == "AWS::S3::Bucket":
+                refs[logical_id] = local
+                attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{local}"
+            elif kind == "AWS::Serverless::Function":
+                refs[logical_id] = local
+                attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{local}"
+            elif kind == "AWS::Serverless::StateMachine":
+                refs[logical_id] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{local}"
+                attributes[(logical_id, "Name")] = local
+                attributes[(logical_id, "Arn")] = refs[logical_id]
+            elif kind == "AWS::SQS::Queue":
+                refs[logical_id] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{local}"
+                attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{local}"
+                attributes[(logical_id, "QueueName")] = local
+            elif kind == "AWS::Logs::LogGroup":
+                attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{local}:*"
+                refs[logical_id] = local
+            else:
+                # Not run locally (API, layer, policies, alarms, topics): a stable placeholder value.
+                refs[logical_id] = local
+
+    def _create_table(self, logical_id: str, properties: dict[str, Any]) -> None:
+        client = self.client("dynamodb")
+        request = {key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                                                    "StreamSpecification", "BillingMode") if key in properties}
+        if "StreamSpecification" in request:
+            request["StreamSpecification"] = {"StreamEnabled": True, **request["StreamSpecification"]}
+        description = client.create_table(TableName=self.resolver.refs[logical_id], **request)["TableDescription"]
+        if "LatestStreamArn" in description:
+            self.resolver.attributes[(logical_id, "StreamArn")] = description["LatestStreamArn"]
+
+    def _create_bucket(self, logical_id: str, properties: dict[str, Any]) -> None:
+        client = self.client("s3")
+        name = self.resolver.refs[logical_id]
+        client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(properties.get("ObjectLockEnabled")))
+        if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        lock = properties.get("ObjectLockConfiguration")
+        if lock and lock.get("Rule"):
+            retention = lock["Rule"]["DefaultRetention"]
+            client.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": retention["Mode"], "Days": int(retention["Days"])}},
+            })
+
+    def _create_queue(self, logical_id: str, properties: dict[str, Any]) -> None:
+        self.client("sqs").create_queue(QueueName=self.resolver.attributes[(logical_id, "QueueName")])
+
+    def _create_configuration_set(self, logical_id: str, properties: dict[str, Any]) -> None:
+        self.client("sesv2").create_configuration_set(ConfigurationSetName=self.resolver.refs[logical_id])
+
+    def _create_parameters_and_identity(self) -> None:
+        """What a deployer creates by hand (README): the webhook secret and the verified sender."""
+        refs = self.resolver.refs
+        if "StripeWebhookSecretParameterName" in refs:
+            self.client("ssm").put_parameter(Name=refs["StripeWebhookSecretParameterName"], Type="SecureString",
+                                             Value=LOCAL_STRIPE_SECRET, Overwrite=True)
+        if "SenderEmail" in refs:
+            self.client("sesv2").create_email_identity(EmailIdentity=refs["SenderEmail"])
+
+    def _shared_environment(self, functions: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+        """Resolve every function's environment. Keys the functions share must agree, because
+        in one process the environment is shared; per-function keys are set while importing."""
+        globals_env = ((self.template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables", {})
+        shared: dict[str, str] = {}
+        for logical_id, resource in functions:
+            own = (resource["Properties"].get("Environment") or {}).get("Variables", {})
+            env = {k: str(v) for k, v in self.resolver.resolve({**globals_env, **own}).items()}
+            self.function_env[logical_id] = env
+            for key, value in env.items():
+                if key == "POWERTOOLS_SERVICE_NAME" or key == "POWERTOOLS_LOG_LEVEL":
+                    continue
+                if key in shared and shared[key] != value:
+                    raise UnsupportedTemplate(f"functions disagree on {key}; the local runtime shares one environment")
+                shared[key] = value
+        return shared
+
+    def _create_function(self, logical_id: str, resource: dict[str, Any]) -> None:
+        properties = resource["Properties"]
+        code_dir = self.root / properties["CodeUri"]
+        module_name, _, handler_name = properties["Handler"].rpartition(".")
+        env = self.function_env[logical_id]
+        with _environment({k: v for k, v in env.items() if k != "POWERTOOLS_LOG_LEVEL"}):
+            module = _import_handler_module(f"arrears_function_{logical_id.lower()}", code_dir / f"{module_name}.py")
+        handler = getattr(module, handler_name)
+        self.engine.register_lambda(self.resolver.refs[logical_id], handler)
+
+    def _create_state_machine(self, logical_id: str, properties: dict[str, Any]) -> None:
+        definition = (self.root / properties["DefinitionUri"]).read_text(encoding="utf-8")
+        substitutions = self.resolver.resolve(properties.get("DefinitionSubstitutions") or {})
+        for name, value in substitutions.items():
+            definition = definition.replace("${" + name + "}", str(value))
+        leftover = re.findall(r"\$\{([A-Za-z0-9_]+)\}", definition)
+        if leftover:
+            raise UnsupportedTemplate(f"{properties['DefinitionUri']} uses substitutions the template does not pass: {leftover}")
+        self.client("stepfunctions").create_state_machine(
+            name=self.resolver.attributes[(logical_id, "Name")], definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{STACK}-{logical_id}", type=properties.get("Type", "STANDARD"),
+        )
+
+    def _connect_events(self, logical_id: str, events: dict[str, Any]) -> None:
+        function_name = self.resolver.refs[logical_id]
+        for event in events.values():
+            properties = self.resolver.resolve(event.get("Properties", {}))
+            if event["Type"] == "Api":
+                resource_path = properties["Path"]
+                pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", r"([^/]+)", re.escape(resource_path)) + "$")
+                self.routes.append(Route(properties["Method"].upper(), resource_path, function_name, pattern))
+            elif event["Type"] == "DynamoDB":
+                request = {"EventSourceArn": properties["Stream"], "FunctionName": function_name,
+                           "StartingPosition": properties.get("StartingPosition", "TRIM_HORIZON"),
+                           "BatchSize": int(properties.get("BatchSize", 100))}
+                if "FilterCriteria" in properties:
+                    request["FilterCriteria"] = properties["FilterCriteria"]
+                if "FunctionResponseTypes" in properties:
+                    request["FunctionResponseTypes"] = properties["FunctionResponseTypes"]
+                self.client("lambda").create_event_source_mapping(**request)
+            else:
+                raise UnsupportedTemplate(f"event type {event['Type']} of {logical_id} is not run locally")
+
+    def _publish_policies(self) -> None:
+        from arrears.policy import load_policy_file
+        from arrears.store.policies import DynamoPolicyRepository
+
+        repository = DynamoPolicyRepository(self.table_name)
+        for path in sorted((self.root / "policies").glob("*.yaml")):
+            load_policy_file(path)  # fails loudly on an invalid policy
+            repository.publish(load_policy_file(path), path.read_text(encoding="utf-8"))
+
+    def _set_environ(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_environ.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    # --- HTTP through the template's API routes -------------------------------------------
+    def request(self, method: str, path: str, body: bytes | str = b"", headers: dict[str, str] | None = None) -> HttpReply:
+        """What API Gateway would do: match a route, build the proxy event, invoke the function."""
+        raw = body.encode() if isinstance(body, str) else body
+        for route in self.routes:
+            match = route.pattern.match(path)
+            if route.method == method.upper() and match:
+                names = re.findall(r"\{([^}]+)\}", route.resource)
+                event = _proxy_event(method.upper(), path, route.resource, dict(zip(names, match.groups())), raw, headers or {})
+                response = self.client("lambda").invoke(FunctionName=route.function_name, Payload=json.dumps(event).encode())
+                payload = json.loads(response["Payload"].read() or b"null")
+                if response.get("FunctionError") or not isinstance(payload, dict):
+                    # API Gateway's answer to a function that crashed.
+                    return HttpReply(502, {"content-type": "application/json"}, json.dumps({"message": "Internal server error"}))
+                return HttpReply(int(payload.get("statusCode", 200)), payload.get("headers") or {}, payload.get("body") or "")
+        return HttpReply(404 if not any(r.pattern.match(path) for r in self.routes) else 405,
+                         {"content-type": "application/json"}, json.dumps({"message": "Missing Authentication Token"}))
+
+    def sent_emails(self) -> list[Any]:
+        """What SES accepted, as moto keeps it (RawMessage objects with source, destinations, raw_data)."""
+        from moto.ses.models import ses_backends
+
+        return list(ses_backends[ACCOUNT][REGION].sent_messages)
+
+    # --- time -----------------------------------------------------------------------------
+    def run_until(self, end: datetime, external: list[tuple[datetime, Callable[[], None]]] | None = None,
+                  on_progress: Callable[[datetime], None] | None = None) -> None:
+        self.engine.run_until(end, external=external or [], on_progress=on_progress)
+
+
+def _proxy_event(method: str, path: str, resource: str, path_parameters: dict[str, str], body: bytes,
+                 headers: dict[str, str]) -> dict[str, Any]:
+    """An API Gateway REST (v1) Lambda proxy event."""
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        import base64
+
+        text, is_base64 = base64.b64encode(body).decode(), True
+    return {
+        "resource": resource, "path": path, "httpMethod": method,
+        "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": path_parameters or None, "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource, "httpMethod": method, "path": f"/prod{path}", "stage": "prod",
+            "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "arrears-local")},
+        },
+        "body": text, "isBase64Encoded": is_base64,
+    }
+
+
+def _import_handler_module(module_name: str, path: Path) -> ModuleType:
+    """Each function's app.py under its own name (they are all called `app`)."""
+    if module_name in sys.modules:
+        del sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
