@@ -43,4 +43,7 @@ def compose_email(
     for filename, content, content_type in attachments:
         maintype, subtype = content_type.split("/", 1)
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    # Fixed boundaries (email picks random ones) keep the stored .eml and its hash reproducible.
+    for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
+        part.set_boundary(f"=_arrears_{digest}_{index}")
     return message.as_bytes()

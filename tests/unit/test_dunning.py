@@ -1,0 +1,141 @@
+"""The dunning service on in-memory adapters: what is sent, when, and never twice or after payment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy as email_policy
+
+import pytest
+
+from arrears import dunning
+from arrears.clock import FixedClock, parse_iso
+from arrears.models import InvoiceStatus
+from arrears.policy import plan_steps
+from arrears.ports import Ports
+from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+
+
+@pytest.fixture
+def world(default_policy, open_invoice, berlin_customer):
+    store = MemoryStore()
+    store.customers[berlin_customer.customer_id] = berlin_customer
+    store.invoices[open_invoice.invoice_id] = open_invoice
+    clock = FixedClock(open_invoice.issued_at)
+    ports = Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
+                  policies=MemoryPolicies(default_policy), clock=clock, sender_email="collections@northwind.example")
+    return ports
+
+
+def run_workflow(ports: Ports, invoice_id: str, until: datetime, before_each=None) -> list[dict]:
+    """Drive the service the way the state machine does: start, then wake at each next_at."""
+    clock = ports.clock
+    decisions = [dunning.start_collection(invoice_id, "arn:execution", "default", ports)]
+    while decisions[-1].status == "active":
+        wake = parse_iso(decisions[-1].next_at)
+        if wake > until:
+            break
+        clock.at = wake
+        if before_each:
+            before_each(wake)
+        decisions.append(dunning.run_due_steps(invoice_id, ports))
+    return [d.as_output() for d in decisions]
+
+
+def contact_steps(ports: Ports, invoice_id: str) -> list[str]:
+    return [e.step_id for e in ports.log.entries(invoice_id) if e.kind in ("email", "letter", "call_task", "referral")]
+
+
+def test_an_invoice_that_is_never_paid_walks_the_whole_policy(world, open_invoice):
+    # When the workflow runs for 150 days
+    decisions = run_workflow(world, open_invoice.invoice_id, open_invoice.due_at + timedelta(days=150))
+    # Then every step is taken once, in order, and the workflow completes after the referral
+    assert contact_steps(world, open_invoice.invoice_id) == [
+        "courtesy_reminder", "due_notice", "overdue_7", "overdue_15", "call_15", "formal_notice", "final_notice", "referral"]
+    assert decisions[-1]["status"] == "complete"
+    # And each contact went out at its planned moment
+    planned = {p.step.id: p.at for p in plan_steps(world.policies.current("default"), "standard", open_invoice.due_at, "Europe/Berlin")}
+    for entry in world.log.entries(open_invoice.invoice_id):
+        if entry.step_id in planned and entry.kind != "step_skipped":
+            assert entry.at == planned[entry.step_id]
+    # And the emails are real MIME messages addressed to the debtor, with the letter attached to the formal notice
+    assert len(world.mailer.sent) == 7  # six notices and the referral notice; the call task sends nothing
+    formal = message_from_bytes(world.mailer.sent[4][2], policy=email_policy.default)
+    assert formal["To"].endswith("<buchhaltung@mueller-soehne.example>")
+    assert [part.get_filename() for part in formal.iter_attachments()] == ["NW-2026-0042-formal-notice.pdf"]
+    assert any(task["kind"] == "hand_over_to_agency" for task in world.store.tasks.values())
+    assert any(key.startswith("referrals/") for key in world.artefacts.objects)
+
+
+def test_nothing_is_sent_once_the_invoice_is_paid(world, open_invoice):
+    store: MemoryStore = world.store
+    paid_at = open_invoice.due_at + timedelta(days=9)
+
+    def pay_when_due(now: datetime) -> None:
+        if now >= paid_at:
+            store.invoices[open_invoice.invoice_id] = store.invoices[open_invoice.invoice_id].model_copy(
+                update={"status": InvoiceStatus.PAID, "amount_remaining": 0})
+
+    decisions = run_workflow(world, open_invoice.invoice_id, open_invoice.due_at + timedelta(days=150), pay_when_due)
+    assert contact_steps(world, open_invoice.invoice_id) == ["courtesy_reminder", "due_notice", "overdue_7"]
+    assert decisions[-1] == {"status": "closed", "reason": "paid"}
+    assert world.log.entries(open_invoice.invoice_id)[-1].kind == "collection_closed"
+
+
+def test_a_retried_step_never_sends_twice(world, open_invoice):
+    # Given the due-date notice was sent
+    dunning.start_collection(open_invoice.invoice_id, None, "default", world)
+    world.clock.at = open_invoice.due_at + timedelta(hours=1)
+    dunning.run_due_steps(open_invoice.invoice_id, world)
+    sent = len(world.mailer.sent)
+    # When Step Functions retries the same task (e.g. the Lambda timed out after sending)
+    world.store.invoices[open_invoice.invoice_id] = world.store.invoices[open_invoice.invoice_id].model_copy(update={"completed_steps": ()})
+    dunning.run_due_steps(open_invoice.invoice_id, world)
+    # Then nothing is sent again
+    assert len(world.mailer.sent) == sent == 2
+
+
+def test_a_failed_send_is_retried_and_then_sent_once(world, open_invoice):
+    class FlakyMailer(MemoryMailer):
+        failures = 1
+
+        def send(self, raw_message, sender, recipients):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("SES throttled")
+            return super().send(raw_message, sender, recipients)
+
+    ports = Ports(**{**world.__dict__, "mailer": FlakyMailer()})
+    dunning.start_collection(open_invoice.invoice_id, None, "default", ports)
+    ports.clock.at = open_invoice.due_at - timedelta(days=6)
+    with pytest.raises(ConnectionError):
+        dunning.run_due_steps(open_invoice.invoice_id, ports)
+    dunning.run_due_steps(open_invoice.invoice_id, ports)  # the state machine's retry
+    assert len(ports.mailer.sent) == 1
+    assert contact_steps(ports, open_invoice.invoice_id) == ["courtesy_reminder"]
+
+
+def test_missing_debtor_email_blocks_the_contact_and_opens_a_task(world, open_invoice, berlin_customer):
+    world.store.customers[berlin_customer.customer_id] = berlin_customer.model_copy(update={"email": ""})
+    dunning.start_collection(open_invoice.invoice_id, None, "default", world)
+    world.clock.at = open_invoice.due_at - timedelta(days=6)
+    decision = dunning.run_due_steps(open_invoice.invoice_id, world)
+    assert world.mailer.sent == []
+    blocked = world.log.entries(open_invoice.invoice_id)[-1]
+    assert blocked.kind == "contact_blocked" and "no billing email" in blocked.details["missing"]
+    assert [t["kind"] for t in world.store.tasks.values()] == ["complete_debtor_data"]
+    assert decision.step_id == "due_notice"  # the workflow goes on with the next step
+
+
+def test_the_policy_version_is_pinned_at_start(world, open_invoice, default_policy):
+    dunning.start_collection(open_invoice.invoice_id, None, "default", world)
+    # Given a new version is published after the invoice started
+    world.policies.versions[("default", 2)] = default_policy.model_copy(update={"version": 2})
+    world.clock.at = open_invoice.due_at - timedelta(days=6)
+    dunning.run_due_steps(open_invoice.invoice_id, world)
+    assert {e.policy_version for e in world.log.entries(open_invoice.invoice_id) if e.policy_version} == {1}
+
+
+def test_workflow_failures_are_recorded_with_a_task(world, open_invoice):
+    result = dunning.record_workflow_failure(open_invoice.invoice_id, "Lambda.Unknown", "timeout", world)
+    entry = world.log.entries(open_invoice.invoice_id)[-1]
+    assert entry.kind == "workflow_failed" and entry.details["task_id"] == result["task_id"]

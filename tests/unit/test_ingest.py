@@ -1,0 +1,108 @@
+"""Applying billing events: order, duplicates and terminal states (in-memory store)."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from arrears.ingest import apply_invoice_update
+from arrears.providers import stripe as stripe_provider
+from arrears.providers.errors import MalformedEvent
+from arrears.store.memory import MemoryStore
+from arrears_local.portfolio import sample_portfolio
+from arrears_local.stripe_events import invoice_event
+
+
+class RecordingWorkflows:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.stopped: list[str] = []
+
+    def start(self, invoice_id: str) -> str | None:
+        if invoice_id in self.started:
+            return None
+        self.started.append(invoice_id)
+        return f"arn:aws:states:us-east-1:123456789012:execution:dunning:{invoice_id}"
+
+    def stop(self, invoice_id: str, reason: str) -> None:
+        self.stopped.append(invoice_id)
+
+
+@pytest.fixture
+def sample():
+    return sample_portfolio(count=1)[0].invoice
+
+
+def _apply(event, store, workflows):
+    update = stripe_provider.to_update(event)
+    return apply_invoice_update(update, store, store, workflows, datetime.fromtimestamp(event["created"], tz=timezone.utc))
+
+
+def test_finalized_invoice_is_stored_logged_and_its_workflow_started(sample):
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    outcome = _apply(invoice_event(sample, "invoice.finalized", sample.created), store, workflows)
+    invoice = store.get_invoice(sample.invoice_id)
+    assert outcome == "started" and workflows.started == [sample.invoice_id]
+    assert invoice.amount_remaining == sample.total and invoice.currency == sample.currency
+    assert invoice.due_at == sample.due.replace(microsecond=0)
+    assert store.get_customer(sample.customer.customer_id).name == sample.customer.name
+    assert [e.kind for e in store.entries(sample.invoice_id)] == ["invoice_opened"]
+
+
+def test_payment_closes_the_invoice_and_stops_its_workflow(sample):
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    _apply(invoice_event(sample, "invoice.finalized", sample.created), store, workflows)
+    outcome = _apply(invoice_event(sample, "invoice.paid", sample.due), store, workflows)
+    assert outcome == "closed: paid" and workflows.stopped == [sample.invoice_id]
+    invoice = store.get_invoice(sample.invoice_id)
+    assert invoice.status.value == "paid" and invoice.amount_remaining == 0
+    assert [e.kind for e in store.entries(sample.invoice_id)] == ["invoice_opened", "payment"]
+
+
+def test_a_late_finalized_event_never_reopens_a_paid_invoice(sample):
+    # Given the payment arrives before the finalization (out of order)
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    _apply(invoice_event(sample, "invoice.paid", sample.due), store, workflows)
+    # When the older finalized event arrives
+    outcome = _apply(invoice_event(sample, "invoice.finalized", sample.created), store, workflows)
+    # Then nothing changes and no workflow starts
+    assert outcome.startswith("ignored") and workflows.started == []
+    assert store.get_invoice(sample.invoice_id).status.value == "paid"
+
+
+def test_card_charged_invoices_are_left_to_the_platform(sample):
+    event = invoice_event(sample, "invoice.finalized", sample.created)
+    event["data"]["object"]["collection_method"] = "charge_automatically"
+    assert stripe_provider.to_update(event) is None
+
+
+def test_unknown_event_types_are_ignored(sample):
+    event = invoice_event(sample, "invoice.finalized", sample.created) | {"type": "customer.subscription.updated"}
+    assert stripe_provider.to_update(event) is None
+
+
+@pytest.mark.parametrize("mutate, code", [
+    (lambda o: o.pop("customer"), "invalid_invoice"),
+    (lambda o: o.__setitem__("amount_due", -5), "invalid_invoice"),
+    (lambda o: o.__setitem__("currency", "euro"), "invalid_invoice"),
+    (lambda o: o.__setitem__("id", "in_<script>"), "invalid_invoice"),
+])
+def test_malformed_invoices_are_refused(sample, mutate, code):
+    event = invoice_event(sample, "invoice.finalized", sample.created)
+    mutate(event["data"]["object"])
+    with pytest.raises(MalformedEvent) as refused:
+        stripe_provider.to_update(event)
+    assert refused.value.code == code
+
+
+@pytest.mark.parametrize("body, code", [(b"{not json", "invalid_json"), (b'{"id": "evt_1"}', "invalid_event"), (b"[]", "invalid_event")])
+def test_unparseable_bodies_are_refused(body, code):
+    with pytest.raises(MalformedEvent) as refused:
+        stripe_provider.parse_event(body)
+    assert refused.value.code == code
+
+
+def test_parse_event_returns_id_and_type(sample):
+    event = invoice_event(sample, "invoice.paid", sample.due + timedelta(days=1))
+    event_id, event_type, document = stripe_provider.parse_event(json.dumps(event).encode())
+    assert (event_id, event_type) == (event["id"], "invoice.paid") and document == event

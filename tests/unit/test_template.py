@@ -1,0 +1,136 @@
+"""The deployable artefacts: template.yaml translates and lints clean; every ASL file validates."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL_FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
+
+
+class _OfflineManagedPolicies:
+    """The managed policies SAM attaches by name, so translation needs no IAM call."""
+
+    def load(self) -> dict[str, str]:
+        return {name: f"arn:aws:iam::aws:policy/{path}{name}" for name, path in (
+            ("AWSLambdaBasicExecutionRole", "service-role/"), ("AWSLambdaDynamoDBExecutionRole", "service-role/"),
+            ("AWSXrayWriteOnlyAccess", ""), ("AWSXRayDaemonWriteAccess", ""))}
+
+
+@pytest.fixture(scope="module")
+def sam_template() -> dict:
+    return yaml_parse((ROOT / "template.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def translated(sam_template, monkeypatch_module) -> dict:
+    """What `sam package` then CloudFormation's transform would produce, offline."""
+    template = json.loads(json.dumps(sam_template))
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in properties:
+                properties[key] = f"s3://arrears-artifacts/{properties[key].strip('/')}.zip"
+        if "DefinitionUri" in properties:
+            properties["Definition"] = json.loads((ROOT / properties.pop("DefinitionUri")).read_text())
+    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    return transform(template, {}, _OfflineManagedPolicies())
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _problems(template_text: str) -> list[str]:
+    # Errors and warnings; informational (I*) rules are advice, as in cfn-lint's own exit code.
+    # Checked for the regions a finance team most likely deploys to (SES is not in every region).
+    matches = lint(template_text, config=ManualArgs(regions=["us-east-1", "eu-west-1", "eu-central-1"]))
+    return [str(m) for m in matches if not m.rule.id.startswith("I")]
+
+
+def test_cfn_lint_passes_on_the_sam_template():
+    assert _problems((ROOT / "template.yaml").read_text()) == []
+
+
+def test_cfn_lint_passes_on_the_translated_template(translated):
+    # Linting the transform's output catches what the SAM template hides (e.g. circular dependencies).
+    assert _problems(json.dumps(translated)) == []
+
+
+@pytest.mark.parametrize("asl", ASL_FILES, ids=lambda p: p.name)
+def test_asl_validator_accepts_the_state_machine(asl):
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists():
+        pytest.fail("asl-validator is not installed: run `make setup` (npm ci)")
+    result = subprocess.run([str(validator), "--json-path", str(asl)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("asl", ASL_FILES, ids=lambda p: p.name)
+def test_every_task_retries_with_jitter_and_catches_to_a_recorded_failure(asl):
+    states = json.loads(asl.read_text())["States"]
+    tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
+    assert tasks
+    for name, state in tasks.items():
+        assert state["Retry"] and all(r.get("JitterStrategy") == "FULL" for r in state["Retry"]), name
+        if name != "Record workflow failure":
+            assert [c["Next"] for c in state["Catch"]] == ["Record workflow failure"], name
+
+
+def test_the_state_machine_uses_jsonpath_only_and_substitutes_every_arn(sam_template):
+    text = (ROOT / "statemachines" / "dunning.asl.json").read_text()
+    definition = json.loads(text)
+    assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+    assert "arn:aws:lambda" not in text  # every ARN comes through DefinitionSubstitutions
+    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
+    passed = set(sam_template["Resources"]["DunningStateMachine"]["Properties"]["DefinitionSubstitutions"])
+    assert used == passed
+
+
+def test_a_contact_step_costs_three_state_transitions():
+    # Wait -> Task -> Choice for every stage: the cost shape DESIGN.md asks for.
+    states = json.loads((ROOT / "statemachines" / "dunning.asl.json").read_text())["States"]
+    waits = [name for name, s in states.items() if s["Type"] == "Wait"]
+    assert len(waits) == 6
+    for name in waits:
+        task = states[states[name]["Next"]]
+        assert task["Type"] == "Task" and states[task["Next"]]["Type"] == "Choice"
+
+
+def test_functions_have_least_privilege(translated):
+    roles = {name: r for name, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles
+    for name, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not any(a == "*" or a.endswith(":*") for a in actions), (name, actions)
+                if statement.get("Resource") == "*":
+                    # Only Step Functions' vended log delivery needs "*" (AWS documents no narrower resource).
+                    assert all(a.startswith("logs:") for a in actions), (name, actions)
+
+
+def test_the_data_stores_are_protected(sam_template):
+    resources = sam_template["Resources"]
+    table = resources["ArrearsTable"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["DeletionProtectionEnabled"] is True and table["StreamSpecification"]
+    assert resources["IdempotencyTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+    for bucket in ("LettersBucket", "AuditBucket"):
+        properties = resources[bucket]["Properties"]
+        assert properties["VersioningConfiguration"]["Status"] == "Enabled"
+        assert all(properties["PublicAccessBlockConfiguration"].values())
+        assert properties["BucketEncryption"]
+        policy = resources[f"{bucket}Policy"]["Properties"]["PolicyDocument"]["Statement"][0]
+        assert policy["Effect"] == "Deny" and policy["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert resources["AuditBucket"]["Properties"]["ObjectLockEnabled"] is True
