@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
 from arrears.audit.archive import S3AuditArchive, StreamedEntry, archive_entries
 from arrears.settings import get_settings
@@ -21,7 +22,7 @@ def lambda_handler(event: DynamoDBStreamEvent, context) -> dict:
         StreamedEntry(record.dynamodb.sequence_number, record.dynamodb.new_image["entry"])
         for record in event.records
         # The event source mapping filters too; this keeps the function right without it.
-        if record.event_name and record.event_name.value == "INSERT"
+        if record.event_name is DynamoDBRecordEventName.INSERT
         and record.dynamodb and record.dynamodb.new_image and "entry" in record.dynamodb.new_image
     ]
     failed = archive_entries(entries, S3AuditArchive(get_settings().audit_bucket).put)

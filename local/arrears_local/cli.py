@@ -15,7 +15,8 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Arrears: serverless B2B collections. Local tools.")
 policy_app = typer.Typer(no_args_is_help=True, help="Validate and publish collections policies.")
 app.add_typer(policy_app, name="policy")
-console = Console()
+# A pipe or CI log gets a wide table rather than rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 @app.command()
@@ -47,11 +48,13 @@ def demo(
         sent = len(runtime.sent_emails())
 
     table = Table(title="Timeline per invoice (contact dates in UTC)", show_lines=True)
-    for column in ("Invoice", "Customer", "Behaviour", "Balance", "Contacts sent", "Outcome"):
+    for column in ("Invoice", "Customer", "Behaviour", "Balance"):
         table.add_column(column, overflow="fold")
+    table.add_column("Contacts sent", no_wrap=True)
+    table.add_column("Outcome", no_wrap=True)
     for item in portfolio:
         entries = run.logs[item.invoice.invoice_id]
-        lines = [f"{e.at:%d %b} {e.step_id}" + (f" → {e.recipient}" if e.kind == "call_task" else "") for e in contacts(entries)]
+        lines = [f"{e.at:%d %b %H:%M} {e.kind:<9} {e.step_id}" for e in contacts(entries)]
         closing = next((e for e in entries if e.kind in ("payment", "voided", "marked_uncollectible")), None)
         result = outcome(entries) + (f" {closing.at:%d %b}" if closing else "")
         table.add_row(item.invoice.number, item.invoice.customer.name, item.behaviour,
