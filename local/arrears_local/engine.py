@@ -1015,7 +1015,14 @@ class LocalEngine:
         # them), so records are numbered from a per-shard counter that never goes back.
         from moto.dynamodb.models.table import StreamRecord, StreamShard
 
+        # Executions write concurrently from their own threads; numbering and delivery must not interleave.
+        shard_lock = threading.RLock()
+
         def shard_add(shard: Any, old: Any, new: Any) -> None:
+            with shard_lock:
+                _shard_add(shard, old, new)
+
+        def _shard_add(shard: Any, old: Any, new: Any) -> None:
             view_type = shard.table.stream_specification["StreamViewType"]
             event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
             counter = shard.__dict__.setdefault("_arrears_next_seq", shard.starting_sequence_number)

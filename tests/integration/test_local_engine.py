@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local"))
 
 from arrears_local.engine import IdleTimeout, LocalEngine  # noqa: E402
 

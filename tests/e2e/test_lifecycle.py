@@ -1,0 +1,176 @@
+"""Whole lifecycles on the local runtime: the sample book through 150 virtual days, the real ASL."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from babel.dates import format_date
+from pypdf import PdfReader
+
+from arrears.audit.chain import verify_chain
+from arrears.geo import timezone_for_country
+from arrears.money import format_money
+from arrears.policy import load_policy_file, plan_steps
+from arrears_local.demo import BookRun, contacts, run_book
+from arrears_local.portfolio import BEHAVIOURS, DEMO_DAYS, DEMO_START, sample_portfolio
+from arrears_local.runtime import LocalRuntime
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = load_policy_file(ROOT / "policies" / "default.yaml")
+
+
+@dataclass
+class Observed:
+    run: BookRun
+    executions: dict[str, dict]
+    histories: dict[str, list[dict]]
+    sent: list
+    audit_lines: list[dict]
+    letters: dict[str, bytes]
+    referrals: dict[str, bytes]
+
+
+@pytest.fixture(scope="module")
+def observed() -> Observed:
+    portfolio = sample_portfolio(DEMO_START, 24)
+    with LocalRuntime(start=DEMO_START) as runtime:
+        run = run_book(runtime, portfolio, POLICY, DEMO_DAYS)
+        sfn, s3 = runtime.client("stepfunctions"), runtime.client("s3")
+        executions = {e["name"]: e for e in sfn.list_executions(stateMachineArn=runtime.state_machine_arn)["executions"]}
+        histories = {name: sfn.get_execution_history(executionArn=e["executionArn"])["events"] for name, e in executions.items()}
+        audit_lines = [json.loads(line)
+                       for obj in s3.list_objects_v2(Bucket=runtime.audit_bucket).get("Contents", [])
+                       for line in s3.get_object(Bucket=runtime.audit_bucket, Key=obj["Key"])["Body"].read().splitlines()]
+
+        def objects(prefix: str) -> dict[str, bytes]:
+            listed = s3.list_objects_v2(Bucket=runtime.letters_bucket, Prefix=prefix).get("Contents", [])
+            return {o["Key"]: s3.get_object(Bucket=runtime.letters_bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+        yield Observed(run, executions, histories, runtime.sent_emails(), audit_lines, objects("letters/"), objects("referrals/"))
+
+
+def expected_steps(item, settled_at: datetime | None) -> list[str]:
+    zone = timezone_for_country(item.invoice.customer.country, POLICY.default_timezone)
+    planned = plan_steps(POLICY, "standard", item.invoice.due.replace(microsecond=0), zone)
+    # A settlement at the very instant a contact is due wins: "never contact a payer".
+    return [p.step.id for p in planned if settled_at is None or p.at < settled_at]
+
+
+def test_the_sample_book_covers_every_behaviour(observed):
+    assert {item.behaviour for item in observed.run.portfolio} == set(BEHAVIOURS)
+    assert len(observed.run.portfolio) >= 20
+
+
+def test_each_invoice_gets_exactly_the_contacts_the_policy_implies(observed):
+    for item in observed.run.portfolio:
+        invoice_id = item.invoice.invoice_id
+        sent_steps = [entry.step_id for entry in contacts(observed.run.logs[invoice_id])]
+        assert sent_steps == expected_steps(item, observed.run.settled_at[invoice_id]), (item.behaviour, invoice_id)
+
+
+def test_no_contact_is_sent_at_or_after_settlement(observed):
+    for item in observed.run.portfolio:
+        settled = observed.run.settled_at[item.invoice.invoice_id]
+        if settled is not None:
+            assert all(entry.at < settled for entry in contacts(observed.run.logs[item.invoice.invoice_id])), item.behaviour
+
+
+def test_a_payment_at_the_instant_of_a_reminder_wins(observed):
+    item = next(i for i in observed.run.portfolio if i.behaviour == "pays the instant a reminder is due")
+    steps = [e.step_id for e in contacts(observed.run.logs[item.invoice.invoice_id])]
+    assert steps == ["courtesy_reminder", "due_notice"]  # overdue_7 was due the instant it was paid
+
+
+def test_duplicated_deliveries_start_one_execution_and_send_nothing_twice(observed):
+    redelivered = [i for i in observed.run.portfolio if i.redelivered]
+    assert redelivered
+    assert sorted(observed.executions) == sorted(i.invoice.invoice_id for i in observed.run.portfolio)
+    for item in redelivered:
+        invoice_id = item.invoice.invoice_id
+        finalized = [d for d in observed.run.deliveries if d.invoice_id == invoice_id and d.event_type == "invoice.finalized"]
+        assert len(finalized) == 2 and finalized[0].reply == finalized[1].reply
+        kinds = [e.kind for e in observed.run.logs[invoice_id]]
+        assert kinds.count("invoice_opened") == 1
+        steps = [e.step_id for e in contacts(observed.run.logs[invoice_id])]
+        assert len(steps) == len(set(steps))
+
+
+def test_every_delivery_was_accepted(observed):
+    assert [d for d in observed.run.deliveries if d.status_code != 200] == []
+
+
+def test_every_email_ses_accepted_is_in_the_contact_log_once(observed):
+    logged = [e.message_id for entries in observed.run.logs.values() for e in entries if e.message_id]
+    assert len(logged) == len(set(logged)) == len(observed.sent)
+    assert set(logged) == {message.id for message in observed.sent}
+
+
+def test_workflows_end_cleanly(observed):
+    by_behaviour = {i.invoice.invoice_id: i.behaviour for i in observed.run.portfolio}
+    for name, execution in observed.executions.items():
+        assert execution["status"] in ("SUCCEEDED", "ABORTED"), (by_behaviour[name], execution["status"])
+        if by_behaviour[name] == "never pays":
+            assert execution["status"] == "SUCCEEDED"
+
+
+def test_a_contact_step_costs_at_most_three_state_transitions(observed):
+    never_pays = [i.invoice.invoice_id for i in observed.run.portfolio if i.behaviour == "never pays"]
+    for invoice_id in never_pays:
+        entered = [e for e in observed.histories[invoice_id] if e["type"].endswith("StateEntered")]
+        steps_with_contacts = len({e.at for e in contacts(observed.run.logs[invoice_id])})
+        # start task + its choice + the final Succeed are the fixed cost; each contact moment is Wait, Task, Choice.
+        assert len(entered) <= 3 * steps_with_contacts + 3
+
+
+def test_the_audit_archive_holds_every_entry_once_with_intact_chains(observed):
+    archived: dict[str, list[dict]] = {}
+    for line in observed.audit_lines:
+        archived.setdefault(line["invoice_id"], []).append(line)
+    for invoice_id, entries in observed.run.logs.items():
+        lines = sorted(archived.get(invoice_id, []), key=lambda line: line["seq"])
+        assert [line["seq"] for line in lines] == [entry.seq for entry in entries], invoice_id
+        assert verify_chain(lines) == []
+
+
+def test_demand_letters_state_what_a_demand_letter_must(observed):
+    assert observed.letters
+    invoices = {i.invoice.invoice_id: i.invoice for i in observed.run.portfolio}
+    for key, pdf in observed.letters.items():
+        invoice = invoices[key.split("/")[1]]
+        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+        letter_entry = next(e for e in observed.run.logs[invoice.invoice_id] if e.kind == "letter")
+        deadline = datetime.fromisoformat(letter_entry.details["deadline"]).date()
+        assert invoice.customer.name in text
+        assert invoice.number in text
+        assert format_money(invoice.total, invoice.currency) in text
+        assert format_date(deadline, format="long", locale="en") in text, "deadline"
+        assert POLICY.creditor.name in text
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is installed by .ci/run")
+def test_letters_render_with_pdftoppm(observed, tmp_path):
+    key, pdf = next(iter(observed.letters.items()))
+    source = tmp_path / "letter.pdf"
+    source.write_bytes(pdf)
+    result = subprocess.run(["pdftoppm", "-png", "-r", "50", str(source), str(tmp_path / "page")], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert 1 <= len(pages) <= 2 and all(p.stat().st_size > 2000 for p in pages)
+
+
+def test_referral_packages_hold_the_statement_history_and_letters(observed):
+    import zipfile
+
+    never_pays = {i.invoice.invoice_id for i in observed.run.portfolio if i.behaviour == "never pays"}
+    assert {key.split("/")[1] for key in observed.referrals} == never_pays
+    for key, package in observed.referrals.items():
+        names = zipfile.ZipFile(io.BytesIO(package)).namelist()
+        assert {"invoice.json", "debtor.json", "contact-history.jsonl", "statement-of-account.txt"} <= set(names)
+        assert any(name.startswith("letters/") and name.endswith(".pdf") for name in names)

@@ -1,0 +1,307 @@
+"""Demand letters: what the PDF states, what it refuses to print, and that it is reproducible."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from arrears.channels import letter_pdf
+from arrears.channels.letter_pdf import render_demand_letter
+from arrears.interest import late_payment_claim
+from arrears.models import Address, InvoiceLine
+from arrears.money import format_money
+from arrears.notices import NoticeContext, NoticeIncomplete
+from arrears.policy.model import Creditor, LatePayment, Stage
+
+DUE = date(2026, 3, 2)
+LETTER_DATE = date(2026, 4, 1)  # 30 days after the due date
+CREDITOR = Creditor(
+    name="Northwind Analytics Ltd",
+    address=Address(line1="12 Finsbury Square", postal_code="EC2A 1AS", city="London", country="GB"),
+    email="accounts@northwind.example",
+    phone="+44 20 7946 0100",
+    company_number="09876543",
+    vat_number="GB 123 4567 89",
+    bank_account_name="Northwind Analytics Ltd",
+    iban="GB33 BUKB 2020 1555 5555 55",
+    bic="BUKBGB22",
+)
+TERMS = LatePayment(
+    annual_rate_percent=Decimal("10.15"),
+    basis="Directive 2011/7/EU: ECB reference rate 2.15% + 8 percentage points",
+    fixed_compensation={"EUR": 4000},
+)
+CONSEQUENCE = (
+    "If the amount claimed is not paid or disputed by the deadline, we will send a final notice and then refer "
+    "the debt to a collection agency or take legal action, which may add further costs."
+)
+
+
+def make_context(stage: Stage = Stage.FORMAL_NOTICE, **overrides: object) -> NoticeContext:
+    """A formal notice to Müller & Söhne GmbH, Berlin, for EUR 1,250.00 on INV-2026-0042, with interest."""
+    values: dict[str, object] = dict(
+        stage=stage,
+        template=stage.value,
+        tone="formal",
+        language="de",
+        reference=f"INV-2026-0042/{stage.value}",
+        letter_date=LETTER_DATE,
+        creditor=CREDITOR,
+        debtor_name="Müller & Söhne GmbH",
+        debtor_email="buchhaltung@mueller-soehne.example",
+        debtor_address_lines=("Friedrichstraße 123", "10117 Berlin", "Germany"),
+        invoice_number="INV-2026-0042",
+        issued_on=date(2026, 1, 31),
+        due_on=DUE,
+        currency="EUR",
+        amount_due_minor=125000,
+        amount_paid_minor=0,
+        balance_minor=125000,
+        days_overdue=(LETTER_DATE - DUE).days,
+        pay_url="https://pay.northwind.example/i/INV-2026-0042",
+        lines=(
+            InvoiceLine(description="Analytics platform, annual licence", amount=100000),
+            InvoiceLine(description="Onboarding workshop, 2 days", amount=25000),
+        ),
+        interest=late_payment_claim(TERMS, 125000, "EUR", DUE, LETTER_DATE),
+        deadline=LETTER_DATE + timedelta(days=14),
+        next_consequence=CONSEQUENCE,
+    )
+    values.update(overrides)
+    return NoticeContext(**values)  # type: ignore[arg-type]
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def euros(amount_minor: int) -> str:
+    return format_money(amount_minor, "EUR", "en")
+
+
+@pytest.fixture(scope="module")
+def formal_letter() -> bytes:
+    return render_demand_letter(make_context())
+
+
+def test_the_letter_is_an_a4_pdf_of_at_most_two_pages(formal_letter: bytes) -> None:
+    # Given the demand letter for a typical invoice
+    reader = PdfReader(io.BytesIO(formal_letter))
+
+    # Then it is a PDF on A4 paper, one or two pages long
+    assert formal_letter.startswith(b"%PDF-")
+    assert 1 <= len(reader.pages) <= 2
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # 210 x 297 mm in points
+
+
+def test_the_letter_states_who_claims_what_from_whom_and_by_when(formal_letter: bytes) -> None:
+    # Given the formal notice's letter
+    ctx = make_context()
+    text = pdf_text(formal_letter)
+
+    # Then the parties, the debt and the deadline are all in it
+    assert "Formal notice and demand for payment" in text
+    assert "Müller & Söhne GmbH" in text
+    assert "Friedrichstraße 123" in text and "10117 Berlin" in text
+    assert "Northwind Analytics Ltd" in text and "12 Finsbury Square" in text
+    assert "Company no. 09876543" in text and "VAT no. GB 123 4567 89" in text
+    assert "INV-2026-0042" in text
+    assert ctx.reference in text
+    assert "April 1, 2026" in text  # letter date
+    assert "April 15, 2026" in text  # deadline
+    assert euros(ctx.balance_minor) == "€1,250.00" and "€1,250.00" in text
+
+
+def test_the_letter_itemises_interest_compensation_and_total(formal_letter: bytes) -> None:
+    # Given a claim with 30 days of interest at 10.15% and EUR 40 fixed compensation
+    ctx = make_context()
+    interest = ctx.interest
+    assert interest is not None and interest.days == 30
+
+    # When the letter's text is read
+    text = pdf_text(formal_letter)
+
+    # Then each figure is there, with how the interest was computed, and the total matches the context
+    assert euros(interest.interest_minor) in text  # €10.43
+    assert "€40.00" in text
+    assert euros(ctx.total_claimed_minor) == "€1,300.43"
+    assert "Total claimed €1,300.43" in text
+    assert "10.15% a year on €1,250.00 for 30 days" in text
+    assert "from March 3, 2026 to April 1, 2026" in text
+    assert "Directive 2011/7/EU" in text
+    assert "Analytics platform, annual licence" in text
+
+
+def test_the_letter_says_how_to_pay_how_to_dispute_and_what_happens_otherwise(formal_letter: bytes) -> None:
+    # Given the formal notice's letter
+    text = pdf_text(formal_letter)
+
+    # Then payment, dispute and consequence are spelled out
+    assert "https://pay.northwind.example/i/INV-2026-0042" in text
+    assert "GB33 BUKB 2020 1555 5555 55" in text and "BUKBGB22" in text
+    assert "Please quote the reference" in text
+    assert "accounts@northwind.example before April 15, 2026" in text
+    assert " ".join(CONSEQUENCE.split()[:8]) in text
+    assert "Yours faithfully" in text
+
+
+def test_the_final_notice_has_its_own_heading() -> None:
+    # Given a final notice
+    ctx = make_context(Stage.FINAL_NOTICE, reference="INV-2026-0042/final_notice")
+
+    # When its letter is rendered
+    text = pdf_text(render_demand_letter(ctx))
+
+    # Then it is headed as the last step before referral
+    assert "Final notice before referral" in text
+    assert "Formal notice and demand" not in text
+
+
+def test_a_letter_without_interest_still_states_the_total_claimed() -> None:
+    # Given a policy that claims no interest
+    ctx = make_context(interest=None)
+
+    # When rendered
+    text = pdf_text(render_demand_letter(ctx))
+
+    # Then the total claimed is the balance, and no interest line is printed
+    assert "Total claimed €1,250.00" in text
+    assert "interest" not in text.lower()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"debtor_address_lines": ()}, "postal address"),
+        ({"debtor_address_lines": ("Germany",)}, "postal address"),
+        ({"deadline": None}, "deadline"),
+        ({"deadline": LETTER_DATE}, "deadline is not after"),
+        ({"next_consequence": ""}, "consequence"),
+        ({"debtor_name": "  "}, "no name"),
+        ({"balance_minor": 0}, "no balance"),
+        ({"pay_url": "", "creditor": CREDITOR.model_copy(update={"iban": ""})}, "no way to pay"),
+        ({"stage": Stage.OVERDUE_REMINDER}, "no demand letter"),
+    ],
+)
+def test_a_letter_missing_what_it_must_state_is_refused(changes: dict, message: str) -> None:
+    # Given a context lacking something a demand letter must state
+    ctx = make_context(**changes)
+
+    # When the letter is rendered, then it is refused rather than printed with a blank
+    with pytest.raises(NoticeIncomplete, match=message):
+        render_demand_letter(ctx)
+
+
+@pytest.mark.parametrize("name", ["北京数据有限公司", "שלום בע\"מ"])
+def test_a_name_the_letter_cannot_print_legibly_is_refused(name: str) -> None:
+    # Given a debtor name in a script DejaVu Sans lacks (CJK) or that would print reversed (Hebrew)
+    ctx = make_context(debtor_name=name)
+
+    # When rendered, then the letter is refused instead of printing boxes or mirrored text
+    with pytest.raises(NoticeIncomplete):
+        render_demand_letter(ctx)
+
+
+def test_names_in_other_alphabets_print() -> None:
+    # Given debtors named in Greek and Cyrillic, one with a decomposed umlaut
+    ctx = make_context(debtor_name="Ωμέγα Α.Ε. / ООО «Ромашка» / Mu\u0308ller")
+
+    # When rendered
+    text = pdf_text(render_demand_letter(ctx))
+
+    # Then the names come out as written (the umlaut composed)
+    assert "Ωμέγα Α.Ε. / ООО «Ромашка» / Müller" in text
+
+
+def test_the_same_context_always_gives_the_same_bytes(formal_letter: bytes) -> None:
+    # Given the letter already rendered for a context
+    # When the same context is rendered again
+    again = render_demand_letter(make_context())
+
+    # Then the bytes (and so the SHA-256 in the contact log) are identical, and another context differs
+    assert hashlib.sha256(again).hexdigest() == hashlib.sha256(formal_letter).hexdigest()
+    assert render_demand_letter(make_context(balance_minor=125001)) != formal_letter
+
+
+def test_the_bytes_do_not_depend_on_the_process(formal_letter: bytes) -> None:
+    # Given a fresh interpreter with a different hash seed
+    script = (
+        "import hashlib, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_letter_pdf import make_context\n"
+        "from arrears.channels.letter_pdf import render_demand_letter\n"
+        "print(hashlib.sha256(render_demand_letter(make_context())).hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+
+    # When it renders the same letter
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+
+    # Then it produces the same bytes
+    assert out.stdout.strip() == hashlib.sha256(formal_letter).hexdigest()
+
+
+def test_the_creation_date_is_the_letter_date(formal_letter: bytes) -> None:
+    # Given the letter
+    info = PdfReader(io.BytesIO(formal_letter)).metadata
+
+    # Then its creation date is the letter date, not the time it was rendered
+    assert info is not None and info.creation_date is not None
+    assert info.creation_date.date() == LETTER_DATE
+
+
+def test_the_embedded_fonts_are_valid_dejavu_subsets(formal_letter: bytes) -> None:
+    # Given the letter
+    reader = PdfReader(io.BytesIO(formal_letter))
+    fonts = {}
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        cid_font = font.get_object()["/DescendantFonts"][0].get_object()
+        fonts[cid_font["/BaseFont"]] = cid_font["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+
+    # Then both DejaVu faces are embedded as subsets that a font parser accepts, checksums included
+    assert sorted(name.split("+")[1] for name in fonts) == ["DejaVuSansBold", "DejaVuSansBook"]
+    for program in fonts.values():
+        font = TTFont(io.BytesIO(program), checkChecksums=2)
+        font.ensureDecompiled()
+        assert 20 < font["maxp"].numGlyphs < 500  # a subset, not the 6,000-glyph font
+
+
+def test_the_fast_font_embedding_prints_the_same_text_as_fpdf2s_own(formal_letter: bytes, monkeypatch) -> None:
+    # Given fpdf2's own font embedding instead of the per-process font cache
+    monkeypatch.setattr(letter_pdf, "_FAST_FONTS", False)
+
+    # When the same letter is rendered
+    slow = render_demand_letter(make_context())
+
+    # Then it reads exactly the same
+    assert pdf_text(slow) == pdf_text(formal_letter)
+
+
+def test_long_values_wrap_and_many_items_stay_within_two_pages() -> None:
+    # Given a long company name, a long pay link and an invoice of 40 items
+    ctx = make_context(
+        debtor_name="Müller & Söhne Maschinenbau und Anlagentechnik Gesellschaft mit beschränkter Haftung & Co. KG",
+        pay_url="https://pay.northwind.example/i/" + "x" * 150,
+        lines=tuple(InvoiceLine(description=f"Service item {n}", amount=3125) for n in range(40)),
+    )
+
+    # When rendered
+    pdf = render_demand_letter(ctx)
+    text = pdf_text(pdf)
+
+    # Then nothing is lost and it still fits on two pages
+    assert len(PdfReader(io.BytesIO(pdf)).pages) <= 2
+    assert "and 29 further items, as invoiced" in text
+    assert "x" * 60 in text.replace("\n", "")
+    assert "Gesellschaft mit beschränkter Haftung & Co. KG" in text.replace("\n", " ")

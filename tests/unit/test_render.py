@@ -1,0 +1,331 @@
+"""Email rendering: every stage's template, escaping, strictness and language fallback."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from jinja2 import UndefinedError
+from jinja2.exceptions import SecurityError
+
+from arrears.channels import render
+from arrears.channels.render import RenderedEmail, render_email
+from arrears.interest import late_payment_claim
+from arrears.models import Address, InvoiceLine
+from arrears.notices import NoticeContext, NoticeIncomplete
+from arrears.policy.model import Creditor, LatePayment, Stage
+
+DUE = date(2026, 3, 2)
+CREDITOR = Creditor(
+    name="Northwind Analytics Ltd",
+    address=Address(line1="12 Finsbury Square", postal_code="EC2A 1AS", city="London", country="GB"),
+    email="accounts@northwind.example",
+    phone="+44 20 7946 0100",
+    company_number="09876543",
+    vat_number="GB 123 4567 89",
+    bank_account_name="Northwind Analytics Ltd",
+    iban="GB33 BUKB 2020 1555 5555 55",
+    bic="BUKBGB22",
+)
+TERMS = LatePayment(
+    annual_rate_percent=Decimal("10.15"),
+    basis="Directive 2011/7/EU: ECB reference rate 2.15% + 8 percentage points",
+    fixed_compensation={"EUR": 4000},
+)
+# template -> (stage, days from the due date, what happens next)
+STEPS = {
+    "courtesy_reminder": (Stage.COURTESY_REMINDER, -7, ""),
+    "due_notice": (Stage.DUE_NOTICE, 0, ""),
+    "overdue_reminder": (Stage.OVERDUE_REMINDER, 15, "If payment is not received, we will send a formal notice."),
+    "formal_notice": (
+        Stage.FORMAL_NOTICE,
+        30,
+        "If the amount claimed is not paid or disputed by the deadline, we will send a final notice.",
+    ),
+    "final_notice": (
+        Stage.FINAL_NOTICE,
+        60,
+        "If the amount claimed is not paid or disputed by the deadline, the debt will be referred to a collection agency.",
+    ),
+    "referral_notice": (Stage.REFERRAL, 90, "The debt has been referred to a collection agency."),
+}
+
+
+def make_context(step: str = "formal_notice", **overrides: object) -> NoticeContext:
+    """A notice at `step` for Müller & Söhne GmbH, Berlin, owing EUR 1,250.00 on INV-2026-0042 (due 2 March 2026)."""
+    template = step
+    stage, offset, consequence = STEPS[step]
+    today = DUE + timedelta(days=offset)
+    claims_interest = stage in (Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE, Stage.REFERRAL)
+    values: dict[str, object] = dict(
+        stage=stage,
+        template=template,
+        tone="firm",
+        language="de",
+        reference=f"INV-2026-0042/{template}",
+        letter_date=today,
+        creditor=CREDITOR,
+        debtor_name="Müller & Söhne GmbH",
+        debtor_email="buchhaltung@mueller-soehne.example",
+        debtor_address_lines=("Friedrichstraße 123", "10117 Berlin", "DE"),
+        invoice_number="INV-2026-0042",
+        issued_on=date(2026, 1, 31),
+        due_on=DUE,
+        currency="EUR",
+        amount_due_minor=125000,
+        amount_paid_minor=0,
+        balance_minor=125000,
+        days_overdue=offset,
+        pay_url="https://pay.northwind.example/i/INV-2026-0042",
+        lines=(InvoiceLine(description="Analytics platform, annual licence", amount=125000),),
+        interest=late_payment_claim(TERMS, 125000, "EUR", DUE, today) if claims_interest else None,
+        deadline=today + timedelta(days=14) if stage in (Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE) else None,
+        next_consequence=consequence,
+    )
+    values.update(overrides)
+    return NoticeContext(**values)  # type: ignore[arg-type]
+
+
+def whole(email: RenderedEmail) -> str:
+    return "\n".join((email.subject, email.text, email.html))
+
+
+@pytest.mark.parametrize("template", list(STEPS))
+def test_every_template_states_the_invoice_the_balance_the_due_date_and_how_to_reach_us(template: str) -> None:
+    # Given a notice for the stage that uses this template
+    ctx = make_context(template)
+
+    # When it is rendered
+    email = render_email(ctx)
+
+    # Then subject, text and HTML all carry the essentials
+    assert "\n" not in email.subject and email.subject.strip() == email.subject
+    assert "INV-2026-0042" in email.subject
+    for body in (email.text, email.html):
+        assert "INV-2026-0042" in body
+        assert "€1,250.00" in body
+        assert "March 2, 2026" in body  # the due date, in the debtor's (fallback) language
+        assert ctx.pay_url in body
+        assert "accounts@northwind.example" in body
+        assert ctx.reference in body
+        assert "Northwind Analytics Ltd" in body  # the sign-off
+        assert "GB33 BUKB 2020 1555 5555 55" in body
+    assert email.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_courtesy_reminder_is_a_friendly_heads_up() -> None:
+    # Given a reminder a week before the due date
+    ctx = make_context("courtesy_reminder")
+
+    # When it is rendered
+    email = render_email(ctx)
+
+    # Then it reads as a heads-up, not a demand
+    assert email.subject == "Heads-up: invoice INV-2026-0042 for €1,250.00 is due on March 2, 2026"
+    assert "friendly heads-up" in email.text
+    for word in ("demand", "formal", "collection", "overdue"):
+        assert word not in whole(email).lower()
+
+
+def test_due_notice_on_the_day_says_due_today() -> None:
+    # Given a due notice on the due date
+    email = render_email(make_context("due_notice"))
+
+    # Then the subject says it is due today
+    assert email.subject == "Invoice INV-2026-0042 for €1,250.00 is due today"
+
+
+@pytest.mark.parametrize("tone, expected", [("polite", "Reminder:"), ("firm", "Payment overdue:")])
+def test_overdue_reminder_follows_the_tone_of_its_step(tone: str, expected: str) -> None:
+    # Given an overdue reminder at the tone the policy step sets
+    ctx = make_context("overdue_reminder", tone=tone)
+
+    # When it is rendered
+    email = render_email(ctx)
+
+    # Then the wording follows the tone, and the next step is announced
+    assert email.subject.startswith(expected)
+    assert "15 days overdue" in email.text
+    assert ctx.next_consequence in email.text and ctx.next_consequence in email.html
+
+
+@pytest.mark.parametrize("template", ["formal_notice", "final_notice"])
+def test_formal_and_final_notices_state_deadline_interest_compensation_total_and_consequence(template: str) -> None:
+    # Given a formal or final notice that claims statutory interest and fixed compensation
+    ctx = make_context(template)
+    interest = ctx.interest
+    assert interest is not None and ctx.deadline is not None
+
+    # When it is rendered
+    email = render_email(ctx)
+
+    # Then both bodies state every figure of the claim and how the interest was computed
+    deadline = f"{ctx.deadline:%B} {ctx.deadline.day}, {ctx.deadline.year}"
+    assert deadline in email.subject
+    for body in (email.text, email.html):
+        assert deadline in body
+        assert "€40.00" in body  # fixed compensation
+        assert f"€{interest.interest_minor / 100:,.2f}" in body
+        assert f"€{ctx.total_claimed_minor / 100:,.2f}" in body
+        assert "10.15%" in body and f"{interest.days} days" in body
+        assert "March 3, 2026" in body  # interest runs from the day after the due date
+        assert "Directive 2011/7/EU" in body
+        assert ctx.next_consequence in body
+        assert "dispute" in body
+
+
+def test_formal_notice_says_the_demand_letter_is_attached() -> None:
+    # Given a formal notice (sent with its PDF demand letter)
+    email = render_email(make_context("formal_notice"))
+
+    # Then the email points to the attachment
+    assert "attached to this email as a PDF" in email.text
+    assert "attached to this email as a PDF" in email.html
+    assert email.subject.startswith("Formal notice:")
+
+
+def test_final_notice_is_firm() -> None:
+    # Given a final notice
+    email = render_email(make_context("final_notice"))
+
+    # Then it says so and does not claim an attachment (the default policy sends it by email alone)
+    assert email.subject.startswith("Final notice before referral:")
+    assert "This is our final notice" in email.text
+    assert "attached" not in email.text
+
+
+def test_referral_notice_says_the_debt_went_to_a_collection_agency() -> None:
+    # Given a referral notice
+    email = render_email(make_context("referral_notice"))
+
+    # Then the debtor learns who will contact them and can still tell us they paid
+    assert "referred to a collection agency" in email.subject
+    assert "passed the debt to a collection agency" in email.text
+    assert "so that we can inform the agency" in email.text
+
+
+def test_debtor_supplied_text_is_escaped_in_html_but_readable_in_text() -> None:
+    # Given a debtor whose name contains markup
+    ctx = make_context("overdue_reminder", debtor_name="<script>alert('x')</script> Smith & Sons")
+
+    # When the email is rendered
+    email = render_email(ctx)
+
+    # Then the HTML shows it as text and the plain text shows it as written
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Smith &amp; Sons" in email.html
+    assert "Dear <script>alert('x')</script> Smith & Sons," in email.text
+
+
+def test_an_amount_with_markup_in_the_basis_is_escaped_too() -> None:
+    # Given a policy basis text with an ampersand and angle brackets
+    ctx = make_context("formal_notice")
+    assert ctx.interest is not None
+    ctx = replace(ctx, interest=replace(ctx.interest, basis="Late Payment of Commercial Debts <Interest> Act & Regs"))
+
+    # When rendered
+    email = render_email(ctx)
+
+    # Then HTML escapes it and text keeps it
+    assert "&lt;Interest&gt; Act &amp; Regs" in email.html
+    assert "<Interest> Act & Regs" in email.text
+
+
+def test_a_value_a_template_names_but_the_context_lacks_is_an_error(tmp_path, monkeypatch) -> None:
+    # Given a template set whose template names a field NoticeContext does not have
+    english = tmp_path / "en"
+    english.mkdir()
+    (english / "broken.subject.j2").write_text("Invoice {{ ctx.invoice_number }}")
+    (english / "broken.txt.j2").write_text("Your account manager is {{ ctx.account_manager }}.")
+    (english / "broken.html.j2").write_text("<p>{{ ctx.invoice_number }}</p>")
+    monkeypatch.setattr(render, "EMAIL_TEMPLATE_DIR", tmp_path)
+    render._resolve.cache_clear()
+    render._environment.cache_clear()
+    try:
+        # When it is rendered, then StrictUndefined refuses to print a blank
+        with pytest.raises(UndefinedError, match="account_manager"):
+            render_email(make_context("courtesy_reminder", template="broken"))
+    finally:
+        render._resolve.cache_clear()
+        render._environment.cache_clear()
+
+
+def test_templates_run_in_a_sandbox(tmp_path, monkeypatch) -> None:
+    # Given a template that reaches for Python internals
+    english = tmp_path / "en"
+    english.mkdir()
+    (english / "nosy.subject.j2").write_text("{{ ctx.invoice_number }}")
+    (english / "nosy.txt.j2").write_text("{{ ctx.creditor.__class__.__init__.__globals__ }}")
+    (english / "nosy.html.j2").write_text("x")
+    monkeypatch.setattr(render, "EMAIL_TEMPLATE_DIR", tmp_path)
+    render._resolve.cache_clear()
+    render._environment.cache_clear()
+    try:
+        # When rendered, then the sandbox refuses
+        with pytest.raises((SecurityError, UndefinedError)):
+            render_email(make_context("courtesy_reminder", template="nosy"))
+    finally:
+        render._resolve.cache_clear()
+        render._environment.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"deadline": None}, "deadline"),
+        ({"next_consequence": " "}, "what happens"),
+        ({"invoice_number": ""}, "invoice number"),
+        ({"pay_url": "javascript:alert(1)"}, "web address"),
+        ({"template": "no_such_template"}, "no email template"),
+    ],
+)
+def test_a_notice_missing_what_it_must_state_is_not_rendered(changes: dict, message: str) -> None:
+    # Given a formal notice missing something it must state
+    ctx = make_context("formal_notice", **changes)
+
+    # When rendered, then nothing is produced
+    with pytest.raises(NoticeIncomplete, match=message):
+        render_email(ctx)
+
+
+def test_without_a_pay_link_the_email_offers_the_bank_transfer_only() -> None:
+    # Given an invoice with no hosted payment page
+    email = render_email(make_context("overdue_reminder", pay_url=""))
+
+    # Then no pay button or link is shown, but the bank details are
+    assert "href=\"https://" not in email.html
+    assert "pay securely online" not in email.text
+    assert "Please pay by bank transfer" in email.text
+
+
+def test_a_language_without_templates_falls_back_to_english_throughout() -> None:
+    # Given a German-speaking debtor (there is no German template set yet)
+    email = render_email(make_context("courtesy_reminder", language="de"))
+
+    # Then the email is English, dates and amounts included, never a mix
+    assert "March 2, 2026" in email.text and "März" not in email.text
+    assert "€1,250.00" in email.text and "1.250,00" not in email.text
+    assert '<html lang="en">' in email.html
+
+
+def test_a_regional_english_formats_dates_the_regional_way() -> None:
+    # Given a British English debtor
+    email = render_email(make_context("courtesy_reminder", language="en-GB"))
+
+    # Then dates come day first
+    assert "2 March 2026" in email.subject
+    assert '<html lang="en-GB">' in email.html
+
+
+def test_a_part_payment_is_shown() -> None:
+    # Given an invoice of EUR 1,500.00 of which EUR 250.00 is paid
+    ctx = make_context("overdue_reminder", amount_due_minor=150000, amount_paid_minor=25000, balance_minor=125000)
+
+    # When rendered
+    email = render_email(ctx)
+
+    # Then amount, payment and balance all appear
+    assert "€1,500.00" in email.text and "€250.00" in email.text and "€1,250.00" in email.text
+    assert "Paid so far" in email.html
