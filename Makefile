@@ -27,6 +27,7 @@ demo: setup
 	$(VENV)/bin/arrears demo --out out
 
 test: setup
+	$(VENV)/bin/ruff check --quiet functions layers local tests bench
 	$(PY) -m pytest -q tests
 
 test-unit: setup
@@ -39,6 +40,7 @@ test-e2e: setup
 	$(PY) -m pytest -q tests/e2e
 
 lint: setup
+	$(VENV)/bin/ruff check functions layers local tests bench
 	$(PY) -m pytest -q tests/unit/test_template.py
 
 clean:

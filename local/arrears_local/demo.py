@@ -12,7 +12,7 @@ from typing import Callable
 from arrears.geo import timezone_for_country
 from arrears.models import ContactEntry
 from arrears.policy import Policy
-from arrears_local.portfolio import DEMO_DAYS, DEMO_START, PortfolioInvoice, sample_portfolio
+from arrears_local.portfolio import PortfolioInvoice
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
 from arrears_local.stripe_events import invoice_event, signed_delivery
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -549,7 +547,7 @@ def test_exit_restores_clock_timezone_and_moto():
 
     # Given an engine that is left through an exception
     with pytest.raises(RuntimeError, match="boom"):
-        with LocalEngine(days(-3000)) as eng:
+        with LocalEngine(days(-3000)):
             assert dt.datetime.now(UTC) == days(-3000)
             assert WaitFunction.__dict__["_wait_interval"] is not original_wait
             raise RuntimeError("boom")

@@ -7,8 +7,7 @@ import io
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,68 +16,18 @@ from pypdf import PdfReader
 
 from arrears.channels import letter_pdf
 from arrears.channels.letter_pdf import render_demand_letter
-from arrears.interest import late_payment_claim
-from arrears.models import Address, InvoiceLine
+from arrears.models import InvoiceLine
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
-from arrears.policy.model import Creditor, LatePayment, Stage
+from arrears.policy.model import Stage
+from tests.unit.sample_notice import CREDITOR, FORMAL_CONSEQUENCE, make_notice
 
-DUE = date(2026, 3, 2)
-LETTER_DATE = date(2026, 4, 1)  # 30 days after the due date
-CREDITOR = Creditor(
-    name="Northwind Analytics Ltd",
-    address=Address(line1="12 Finsbury Square", postal_code="EC2A 1AS", city="London", country="GB"),
-    email="accounts@northwind.example",
-    phone="+44 20 7946 0100",
-    company_number="09876543",
-    vat_number="GB 123 4567 89",
-    bank_account_name="Northwind Analytics Ltd",
-    iban="GB33 BUKB 2020 1555 5555 55",
-    bic="BUKBGB22",
-)
-TERMS = LatePayment(
-    annual_rate_percent=Decimal("10.15"),
-    basis="Directive 2011/7/EU: ECB reference rate 2.15% + 8 percentage points",
-    fixed_compensation={"EUR": 4000},
-)
-CONSEQUENCE = (
-    "If the amount claimed is not paid or disputed by the deadline, we will send a final notice and then refer "
-    "the debt to a collection agency or take legal action, which may add further costs."
-)
+LETTER_DATE = date(2026, 4, 1)  # the formal notice: 30 days after the due date
+CONSEQUENCE = FORMAL_CONSEQUENCE
 
 
 def make_context(stage: Stage = Stage.FORMAL_NOTICE, **overrides: object) -> NoticeContext:
-    """A formal notice to Müller & Söhne GmbH, Berlin, for EUR 1,250.00 on INV-2026-0042, with interest."""
-    values: dict[str, object] = dict(
-        stage=stage,
-        template=stage.value,
-        tone="formal",
-        language="de",
-        reference=f"INV-2026-0042/{stage.value}",
-        letter_date=LETTER_DATE,
-        creditor=CREDITOR,
-        debtor_name="Müller & Söhne GmbH",
-        debtor_email="buchhaltung@mueller-soehne.example",
-        debtor_address_lines=("Friedrichstraße 123", "10117 Berlin", "Germany"),
-        invoice_number="INV-2026-0042",
-        issued_on=date(2026, 1, 31),
-        due_on=DUE,
-        currency="EUR",
-        amount_due_minor=125000,
-        amount_paid_minor=0,
-        balance_minor=125000,
-        days_overdue=(LETTER_DATE - DUE).days,
-        pay_url="https://pay.northwind.example/i/INV-2026-0042",
-        lines=(
-            InvoiceLine(description="Analytics platform, annual licence", amount=100000),
-            InvoiceLine(description="Onboarding workshop, 2 days", amount=25000),
-        ),
-        interest=late_payment_claim(TERMS, 125000, "EUR", DUE, LETTER_DATE),
-        deadline=LETTER_DATE + timedelta(days=14),
-        next_consequence=CONSEQUENCE,
-    )
-    values.update(overrides)
-    return NoticeContext(**values)  # type: ignore[arg-type]
+    return make_notice(stage.value, tone="formal", **overrides)
 
 
 def pdf_text(pdf: bytes) -> str:

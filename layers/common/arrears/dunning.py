@@ -18,7 +18,7 @@ from arrears.channels.email import compose_email
 from arrears.clock import to_iso_z
 from arrears.models import Customer, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
-from arrears.policy import Channel, Policy, Stage, plan_steps
+from arrears.policy import Channel, Policy, plan_steps
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
 

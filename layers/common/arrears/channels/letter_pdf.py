@@ -549,7 +549,7 @@ class _Writer:
         self.paragraph(self.ctx.next_consequence, gap=4)
 
     def signature(self) -> None:
-        pdf, creditor = self.pdf, self.ctx.creditor
+        creditor = self.ctx.creditor
         self.keep(22)
         self.paragraph("Yours faithfully,", gap=7)
         self.font(10, bold=True)
