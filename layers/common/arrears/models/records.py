@@ -22,6 +22,15 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def country_name(code: str, locale: str = "en") -> str:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(locale).territories.get(code.upper(), code) if code else ""
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
 class Address(Record):
     line1: str = ""
     line2: str = ""
@@ -30,11 +39,12 @@ class Address(Record):
     state: str = ""
     country: str = ""  # ISO 3166-1 alpha-2
 
-    def lines(self) -> list[str]:
+    def lines(self, locale: str = "en") -> list[str]:
+        """Postal lines, the country written out (international post needs its name, not its code)."""
         city_line = " ".join(part for part in (self.postal_code, self.city) if part)
         if self.state:
             city_line = f"{city_line}, {self.state}" if city_line else self.state
-        return [line for line in (self.line1, self.line2, city_line, self.country) if line]
+        return [line for line in (self.line1, self.line2, city_line, country_name(self.country, locale)) if line]
 
     def is_complete(self) -> bool:
         return bool(self.line1 and self.city and self.country)
