@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from arrears.settings import get_settings
 from arrears.webhooks import apply_stripe_event, receive_stripe_delivery, split_secrets
@@ -45,11 +46,15 @@ def receive_webhook(provider: str) -> Response:
     event = app.current_event
     secret = parameters.get_parameter(get_settings().stripe_webhook_secret_parameter, decrypt=True,
                                       max_age=get_settings().secret_max_age_seconds)
-    reply = receive_stripe_delivery(
-        raw_body=event.decoded_body.encode() if isinstance(event.decoded_body, str) else (event.decoded_body or b""),
-        headers=dict(event.headers or {}), secrets=split_secrets(secret), now=datetime.now(timezone.utc),
-        apply_once=lambda document: _apply_once()(document=document),
-    )
+    try:
+        reply = receive_stripe_delivery(
+            raw_body=event.decoded_body.encode() if isinstance(event.decoded_body, str) else (event.decoded_body or b""),
+            headers=dict(event.headers or {}), secrets=split_secrets(secret), now=datetime.now(timezone.utc),
+            apply_once=lambda document: _apply_once()(document=document),
+        )
+    except IdempotencyAlreadyInProgressError:
+        # The same event is being applied by a concurrent delivery: a retry later gets its saved answer.
+        return _json(503, {"error": "in_progress", "message": "this event is being applied; retry later"})
     metrics.add_metric(name="WebhookAccepted" if reply.status_code == 200 else "WebhookRejected", unit=MetricUnit.Count, value=1)
     if reply.status_code != 200:
         logger.warning("webhook rejected", extra={"provider": provider, **reply.body})

@@ -105,3 +105,24 @@ def test_payment_closes_the_invoice_and_stops_the_workflow(stack, sample):
     stack.engine.wait_idle()
     (execution,) = executions(stack)
     assert execution["status"] == "ABORTED"
+
+
+def test_a_delivery_racing_the_same_event_in_progress_gets_503(stack, sample, monkeypatch):
+    import sys
+
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    # Given another delivery of the same event is still being applied
+    handler_module = sys.modules["arrears_function_webhooksfunction"]
+
+    def still_in_progress():
+        def apply(document):
+            raise IdempotencyAlreadyInProgressError("in progress")
+        return apply
+
+    monkeypatch.setattr(handler_module, "_apply_once", still_in_progress)
+    # Then this delivery is told to retry, with a machine-readable reason, and nothing is written
+    items = count_items(stack)
+    reply = deliver(stack, invoice_event(sample, "invoice.finalized", stack.now()))
+    assert reply.status_code == 503 and reply.json()["error"] == "in_progress"
+    assert count_items(stack) == items

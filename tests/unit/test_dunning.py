@@ -139,3 +139,17 @@ def test_workflow_failures_are_recorded_with_a_task(world, open_invoice):
     result = dunning.record_workflow_failure(open_invoice.invoice_id, "Lambda.Unknown", "timeout", world)
     entry = world.log.entries(open_invoice.invoice_id)[-1]
     assert entry.kind == "workflow_failed" and entry.details["task_id"] == result["task_id"]
+
+
+@pytest.mark.parametrize("status, remaining, reason", [
+    (InvoiceStatus.VOID, 0, "void"), (InvoiceStatus.UNCOLLECTIBLE, 125_000, "uncollectible"),
+    (InvoiceStatus.PAID, 0, "paid"), (InvoiceStatus.OPEN, 0, "paid"),
+])
+def test_closing_records_why_the_invoice_was_settled(world, open_invoice, status, remaining, reason):
+    dunning.start_collection(open_invoice.invoice_id, None, "default", world)
+    world.store.invoices[open_invoice.invoice_id] = world.store.invoices[open_invoice.invoice_id].model_copy(
+        update={"status": status, "amount_remaining": remaining})
+    world.clock.at = open_invoice.due_at
+    assert dunning.run_due_steps(open_invoice.invoice_id, world).reason == reason
+    assert world.log.entries(open_invoice.invoice_id)[-1].details == {"reason": reason}
+    assert world.mailer.sent == []

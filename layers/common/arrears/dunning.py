@@ -16,7 +16,7 @@ from typing import Any
 
 from arrears.channels.email import compose_email
 from arrears.clock import to_iso_z
-from arrears.models import Customer, Invoice
+from arrears.models import TERMINAL_STATUSES, Customer, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
 from arrears.policy import Channel, Policy, plan_steps
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
@@ -113,7 +113,8 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
 
 
 def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
-    reason = invoice.status.value if invoice.amount_remaining else "paid"
+    # Open with nothing left to pay means it was paid in full (e.g. out of band); otherwise the status says why.
+    reason = "paid" if invoice.status not in TERMINAL_STATUSES else invoice.status.value
     if ports.store.claim_step(invoice.invoice_id, _CLOSE_CLAIM, now):
         _log(ports, invoice, now, "collection_closed", policy, details={"reason": reason})
     ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
