@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -68,6 +69,79 @@ def demo(
     if rejected:
         console.print(f"[red]{len(rejected)} deliveries were rejected:[/] {rejected[:3]}")
         raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    policy_path: Path = typer.Option(Path("policies/default.yaml"), "--policy", exists=True, dir_okay=False,
+                                     help="The policy version to try."),
+    book_path: Optional[Path] = typer.Option(None, "--book", exists=True, dir_okay=False,
+                                             help="Invoices as CSV or JSON Lines (see arrears_local/book.py)."),
+    sample_book: int = typer.Option(0, min=0, max=1_000_000, help="Instead of --book: a synthetic book of this many invoices."),
+    sample_payments: Optional[int] = typer.Option(None, help="Seed: draw payment dates for invoices without paid_at."),
+    days: int = typer.Option(150, min=1, max=1000, help="Days to simulate from the first issue date."),
+    contacts_csv: Optional[Path] = typer.Option(None, "--contacts", help="Write every contact it would send here (CSV)."),
+) -> None:
+    """What a policy would do to a book: every contact and when, totals per stage, referrals. Sends nothing."""
+    import csv
+    from collections import Counter
+    from datetime import timedelta
+
+    from arrears.policy import Stage, load_policy_file
+    from arrears.simulator import Simulation
+    from arrears_local.book import BookError, book_updates, read_book, sample_payments as draw_payments, synthetic_book
+    from arrears_local.portfolio import DEMO_START
+
+    if (book_path is None) == (sample_book == 0):
+        console.print("[red]give either --book FILE or --sample-book N[/]")
+        raise typer.Exit(2)
+    try:
+        policy = load_policy_file(policy_path)
+        book = read_book(book_path) if book_path else synthetic_book(sample_book, DEMO_START)
+    except (BookError, ValueError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    if sample_payments is not None:
+        book = draw_payments(book, sample_payments)
+    if not book:
+        console.print("[red]the book is empty[/]")
+        raise typer.Exit(1)
+    started = time.monotonic()
+    start = min(item.invoice.issued_at for item in book)
+    end = start + timedelta(days=days)
+    simulation = Simulation(policy)
+    simulation.add_updates(book_updates(book))
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("simulating", total=days)
+        for day in range(1, days + 1):
+            result = simulation.run(min(end, start + timedelta(days=day)))
+            progress.update(task, completed=day)
+    contacts = result.contacts()
+    table = Table(title=f"{len(book)} invoices, {days} days, policy {policy.policy_id} v{policy.version}")
+    table.add_column("Stage")
+    table.add_column("Contacts", justify="right")
+    totals = result.stage_totals()
+    for stage in Stage:
+        if stage.value in totals:
+            table.add_row(stage.value, str(totals[stage.value]))
+    console.print(table)
+    paid = sum(1 for item in book if item.paid_at is not None and item.paid_at <= end)
+    blocked = [e for entries in result.logs.values() for e in entries if e.kind == "contact_blocked"]
+    console.print(f"{len(contacts)} contacts ({result.emails_sent} emails), {len(result.referred())} invoices referred, "
+                  f"{paid} paid within the period. {time.monotonic() - started:.1f} s.")
+    if blocked:
+        reasons = Counter(e.details.get("missing", "") for e in blocked)
+        console.print(f"[yellow]{len(blocked)} contacts could not be made[/] (a task would open for each): "
+                      + "; ".join(f"{count} × {reason}" for reason, count in reasons.most_common(3)))
+    if contacts_csv:
+        with contacts_csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["at", "invoice_id", "customer_id", "step_id", "stage", "channel", "recipient"])
+            for entry in contacts:
+                writer.writerow([entry.at.isoformat(), entry.invoice_id, entry.customer_id, entry.step_id, entry.stage,
+                                 entry.channel, entry.recipient or ""])
+        console.print(f"contacts written to {contacts_csv}")
 
 
 @policy_app.command("validate")

@@ -40,33 +40,51 @@ class BookRun:
     settled_at: dict[str, datetime | None]
 
 
-def schedule_deliveries(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy,
-                        deliveries: list[Delivery]) -> tuple[list[tuple[datetime, Callable[[], None]]], dict[str, datetime | None]]:
-    """Each invoice's webhook deliveries as events on the virtual clock, signed when delivered."""
-    external: list[tuple[datetime, Callable[[], None]]] = []
+@dataclass(frozen=True)
+class BookEvent:
+    """One webhook delivery of the book: what happened (`happened_at`) and when it is delivered (`at`)."""
+
+    at: datetime
+    happened_at: datetime
+    item: PortfolioInvoice
+    event_type: str
+
+    def document(self) -> dict:
+        return invoice_event(self.item.invoice, self.event_type, self.happened_at)
+
+
+def book_events(portfolio: list[PortfolioInvoice], policy: Policy) -> tuple[list[BookEvent], dict[str, datetime | None]]:
+    """Every delivery of the book in time order (some twice, as Stripe retries), and when each invoice settles."""
+    events: list[BookEvent] = []
     settled_at: dict[str, datetime | None] = {}
-
-    def deliver(item: PortfolioInvoice, event_type: str, happened_at: datetime) -> Callable[[], None]:
-        def send() -> None:
-            event = invoice_event(item.invoice, event_type, happened_at)
-            body, headers = signed_delivery(event, LOCAL_STRIPE_SECRET, runtime.now())
-            reply = runtime.request("POST", "/webhooks/stripe", body, headers)
-            deliveries.append(Delivery(runtime.now(), item.invoice.invoice_id, event_type, reply.status_code, reply.json() or {}))
-        return send
-
     for item in portfolio:
-        invoice = item.invoice
         zone = timezone_for_country(item.invoice.customer.country, policy.default_timezone)
         settle = item.settled_at(policy.contact_time, zone)
-        settled_at[invoice.invoice_id] = settle
-        events = [(invoice.created, "invoice.finalized")]
+        settled_at[item.invoice.invoice_id] = settle
+        happenings = [(item.invoice.created, "invoice.finalized")]
         if settle is not None and item.settle_event:
-            events.append((settle, item.settle_event))
-        for at, event_type in events:
-            external.append((at, deliver(item, event_type, at)))
+            happenings.append((settle, item.settle_event))
+        for happened_at, event_type in happenings:
+            events.append(BookEvent(happened_at, happened_at, item, event_type))
             if item.redelivered:
-                external.append((at + REDELIVERY_DELAY, deliver(item, event_type, at)))
-    return sorted(external, key=lambda pair: pair[0]), settled_at
+                events.append(BookEvent(happened_at + REDELIVERY_DELAY, happened_at, item, event_type))
+    return sorted(events, key=lambda e: e.at), settled_at
+
+
+def schedule_deliveries(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy,
+                        deliveries: list[Delivery]) -> tuple[list[tuple[datetime, Callable[[], None]]], dict[str, datetime | None]]:
+    """Each delivery as an event on the virtual clock, signed when it is delivered."""
+    events, settled_at = book_events(portfolio, policy)
+
+    def deliver(event: BookEvent) -> Callable[[], None]:
+        def send() -> None:
+            body, headers = signed_delivery(event.document(), LOCAL_STRIPE_SECRET, runtime.now())
+            reply = runtime.request("POST", "/webhooks/stripe", body, headers)
+            deliveries.append(Delivery(runtime.now(), event.item.invoice.invoice_id, event.event_type, reply.status_code,
+                                       reply.json() or {}))
+        return send
+
+    return [(event.at, deliver(event)) for event in events], settled_at
 
 
 def run_book(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy, days: int,

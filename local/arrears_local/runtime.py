@@ -274,7 +274,18 @@ class LocalRuntime:
         with _environment({k: v for k, v in env.items() if k != "POWERTOOLS_LOG_LEVEL"}):
             module = _import_handler_module(f"arrears_function_{logical_id.lower()}", code_dir / f"{module_name}.py")
         handler = getattr(module, handler_name)
-        self.engine.register_lambda(self.resolver.refs[logical_id], handler)
+        metrics = getattr(module, "metrics", None)
+
+        def invoke(event: Any, context: Any) -> Any:
+            try:
+                return handler(event, context)
+            finally:
+                # Metrics are off locally, and Powertools then keeps them instead of flushing: drop them
+                # so a long run neither grows nor hits the 100-metric auto-flush that prints regardless.
+                if metrics is not None:
+                    metrics.clear_metrics()
+
+        self.engine.register_lambda(self.resolver.refs[logical_id], invoke)
 
     def _create_state_machine(self, logical_id: str, properties: dict[str, Any]) -> None:
         definition = (self.root / properties["DefinitionUri"]).read_text(encoding="utf-8")

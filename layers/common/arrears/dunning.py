@@ -245,7 +245,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
             })
             fields = email.deliver(ports)
-            fields["details"] = {**fields["details"], "task_id": task_id, "package": stored.uri}
+            fields["details"] = {**fields["details"], "task_id": task_id}
             return fields
 
         return _Prepared(refer)

@@ -1,0 +1,98 @@
+"""The policy simulator and its book format: same domain code, in memory, no state machine."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arrears.policy import plan_steps
+from arrears.simulator import simulate
+from arrears_local.book import BookError, book_updates, read_book, sample_payments, synthetic_book, write_book
+from arrears_local.cli import app
+
+START = datetime(2026, 9, 1, 8, tzinfo=timezone.utc)
+HEADER = "invoice_id,number,customer_id,customer_name,customer_email,country,address_line1,postal_code,city,currency,amount,issued_at,due_at,paid_at\n"
+
+
+def book_file(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "book.csv"
+    path.write_text(HEADER + "".join(row + "\n" for row in rows))
+    return path
+
+
+ROW = "in_{n},INV-{n},cus_{n},Brightwater Logistics Ltd,ap@brightwater.example,GB,44 Canal Street,M1 3HP,Manchester,GBP,250000,2026-09-01T09:00:00+00:00,2026-10-01T09:00:00+00:00,{paid}"
+
+
+def steps(result, invoice_id):
+    return [e.step_id for e in result.logs[invoice_id] if e.kind in ("email", "letter", "call_task", "referral")]
+
+
+def test_an_unpaid_invoice_gets_every_step_and_a_paid_one_stops(tmp_path, default_policy):
+    # Given one invoice never paid and one paid ten days after its due date
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid=""), ROW.format(n=2, paid="2026-10-11T12:00:00+00:00")))
+    # When the default policy is simulated for 150 days
+    result = simulate(default_policy, book_updates(book), START + timedelta(days=150))
+    # Then the unpaid one walks the whole policy and the paid one got nothing after its payment
+    assert steps(result, "in_1") == [s.id for s in default_policy.segment_for("standard").steps]
+    assert steps(result, "in_2") == ["courtesy_reminder", "due_notice", "overdue_7"]
+    assert result.referred() == ["in_1"]
+    assert result.stage_totals()["referral"] == 1
+
+
+def test_a_payment_at_the_instant_a_step_is_due_wins(tmp_path, default_policy):
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid="")))
+    due_notice_at = next(p.at for p in plan_steps(default_policy, "standard", book[0].invoice.due_at, "Europe/London")
+                         if p.step.id == "due_notice")
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid=due_notice_at.isoformat())))
+    result = simulate(default_policy, book_updates(book), START + timedelta(days=150))
+    assert steps(result, "in_1") == ["courtesy_reminder"]
+
+
+@pytest.mark.parametrize("row, message", [
+    ("in_1,INV-1,,Acme,ap@acme.example,GB,,,,GBP,100,2026-09-01T09:00:00+00:00,2026-10-01T09:00:00+00:00,", "missing customer_id"),
+    ("in_1,INV-1,cus_1,Acme,ap@acme.example,GB,,,,GBP,lots,2026-09-01T09:00:00+00:00,2026-10-01T09:00:00+00:00,", "book.csv:2"),
+    ("in_1,INV-1,cus_1,Acme,ap@acme.example,GB,,,,GBP,100,2026-09-01T09:00:00,2026-10-01T09:00:00+00:00,", "without a timezone"),
+    ("in_1,INV-1,cus_1,Acme,ap@acme.example,GB,,,,GBP,100,2026-10-01T09:00:00+00:00,2026-09-01T09:00:00+00:00,", "before issued_at"),
+])
+def test_a_bad_book_is_refused_with_its_line_and_reason(tmp_path, row, message):
+    with pytest.raises(BookError, match=message):
+        read_book(book_file(tmp_path, row))
+
+
+def test_repeated_invoice_ids_are_refused(tmp_path):
+    with pytest.raises(BookError, match="repeat"):
+        read_book(book_file(tmp_path, ROW.format(n=1, paid=""), ROW.format(n=1, paid="")))
+
+
+def test_sampled_payments_are_reproducible_and_keep_given_dates(tmp_path):
+    book = synthetic_book(300, START)
+    first, second = sample_payments(book, seed=3), sample_payments(book, seed=3)
+    assert [b.paid_at for b in first] == [b.paid_at for b in second]
+    assert 0.05 < sum(b.paid_at is None for b in first) / len(first) < 0.2  # about 10 % never pay
+    given = read_book(book_file(tmp_path, ROW.format(n=1, paid="2026-10-11T12:00:00+00:00")))
+    assert sample_payments(given, seed=3)[0].paid_at == given[0].paid_at
+
+
+def test_a_written_book_reads_back_the_same(tmp_path):
+    book = sample_payments(synthetic_book(20, START), seed=1)
+    write_book(book, tmp_path / "book.csv")
+    assert read_book(tmp_path / "book.csv") == book
+
+
+def test_the_simulate_command_reports_totals_and_writes_every_contact(tmp_path):
+    path = book_file(tmp_path, ROW.format(n=1, paid=""), ROW.format(n=2, paid="2026-09-25T12:00:00+00:00"))
+    out = tmp_path / "contacts.csv"
+    result = CliRunner().invoke(app, ["simulate", "--book", str(path), "--contacts", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 invoices referred" in result.output
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 9 and {r["invoice_id"] for r in rows} == {"in_1", "in_2"}  # 8 steps + one courtesy reminder
+
+
+def test_the_simulate_command_refuses_a_bad_book(tmp_path):
+    result = CliRunner().invoke(app, ["simulate", "--book", str(book_file(tmp_path, "in_1,INV-1"))])
+    assert result.exit_code == 1 and "missing" in result.output
