@@ -59,7 +59,7 @@ def book_events(portfolio: list[PortfolioInvoice], policy: Policy) -> tuple[list
     settled_at: dict[str, datetime | None] = {}
     for item in portfolio:
         zone = timezone_for_country(item.invoice.customer.country, policy.default_timezone)
-        settle = item.settled_at(policy.contact_time, zone)
+        settle = item.settled_at(policy, zone)
         settled_at[item.invoice.invoice_id] = settle
         happenings = [(item.invoice.created, "invoice.finalized")]
         if settle is not None and item.settle_event:

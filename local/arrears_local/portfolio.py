@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from arrears.policy import Policy, plan_steps
 from arrears_local.stripe_events import SampleCustomer, SampleInvoice
 
 DEMO_START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
@@ -47,14 +48,17 @@ class PortfolioInvoice:
     settle_at_contact_time: bool
     redelivered: bool  # the demo delivers some events twice, as Stripe retries do
 
-    def settled_at(self, contact_time: time, debtor_timezone: str) -> datetime | None:
-        """When the settling event happens: a day relative to the due date, in the debtor's zone."""
+    def settled_at(self, policy: Policy, debtor_timezone: str) -> datetime | None:
+        """When the settling event happens: a day relative to the due date, in the debtor's zone;
+        'at contact time' means the very moment the policy plans its step for that day."""
         if self.settle_days is None:
             return None
+        if self.settle_at_contact_time:
+            planned = plan_steps(policy, "standard", self.invoice.due, debtor_timezone, self.invoice.customer.country)
+            return next(p.at for p in planned if p.step.offset_days == self.settle_days)
         zone = ZoneInfo(debtor_timezone)
         day = self.invoice.due.astimezone(zone).date() + timedelta(days=self.settle_days)
-        local = datetime.combine(day, contact_time if self.settle_at_contact_time else SETTLE_LOCAL_TIME, tzinfo=zone)
-        return local.astimezone(timezone.utc)
+        return datetime.combine(day, SETTLE_LOCAL_TIME, tzinfo=zone).astimezone(timezone.utc)
 
 
 def sample_portfolio(start: datetime = DEMO_START, count: int = 24) -> list[PortfolioInvoice]:

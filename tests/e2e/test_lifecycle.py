@@ -47,7 +47,7 @@ def observed() -> Observed:
         executions = {e["name"]: e for e in sfn.list_executions(stateMachineArn=runtime.state_machine_arn)["executions"]}
         histories = {name: sfn.get_execution_history(executionArn=e["executionArn"])["events"] for name, e in executions.items()}
         audit_lines = [json.loads(line)
-                       for obj in s3.list_objects_v2(Bucket=runtime.audit_bucket).get("Contents", [])
+                       for obj in s3.list_objects_v2(Bucket=runtime.audit_bucket, Prefix="contact-log/").get("Contents", [])
                        for line in s3.get_object(Bucket=runtime.audit_bucket, Key=obj["Key"])["Body"].read().splitlines()]
 
         def objects(prefix: str) -> dict[str, bytes]:
@@ -60,7 +60,7 @@ def observed() -> Observed:
 
 def expected_steps(item, settled_at: datetime | None) -> list[str]:
     zone = timezone_for_country(item.invoice.customer.country, POLICY.default_timezone)
-    planned = plan_steps(POLICY, "standard", item.invoice.due.replace(microsecond=0), zone)
+    planned = plan_steps(POLICY, "standard", item.invoice.due.replace(microsecond=0), zone, item.invoice.customer.country)
     # A settlement at the very instant a contact is due wins: "never contact a payer".
     return [p.step.id for p in planned if settled_at is None or p.at < settled_at]
 

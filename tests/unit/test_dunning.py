@@ -53,7 +53,7 @@ def test_an_invoice_that_is_never_paid_walks_the_whole_policy(world, open_invoic
         "courtesy_reminder", "due_notice", "overdue_7", "overdue_15", "call_15", "formal_notice", "final_notice", "referral"]
     assert decisions[-1]["status"] == "complete"
     # And each contact went out at its planned moment
-    planned = {p.step.id: p.at for p in plan_steps(world.policies.current("default"), "standard", open_invoice.due_at, "Europe/Berlin")}
+    planned = {p.step.id: p.at for p in plan_steps(world.policies.current("default"), "standard", open_invoice.due_at, "Europe/Berlin", "DE")}
     for entry in world.log.entries(open_invoice.invoice_id):
         if entry.step_id in planned and entry.kind != "step_skipped":
             assert entry.at == planned[entry.step_id]

@@ -45,7 +45,7 @@ def test_an_unpaid_invoice_gets_every_step_and_a_paid_one_stops(tmp_path, defaul
 
 def test_a_payment_at_the_instant_a_step_is_due_wins(tmp_path, default_policy):
     book = read_book(book_file(tmp_path, ROW.format(n=1, paid="")))
-    due_notice_at = next(p.at for p in plan_steps(default_policy, "standard", book[0].invoice.due_at, "Europe/London")
+    due_notice_at = next(p.at for p in plan_steps(default_policy, "standard", book[0].invoice.due_at, "Europe/London", "GB")
                          if p.step.id == "due_notice")
     book = read_book(book_file(tmp_path, ROW.format(n=1, paid=due_notice_at.isoformat())))
     result = simulate(default_policy, book_updates(book), START + timedelta(days=150))

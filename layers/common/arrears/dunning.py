@@ -19,6 +19,7 @@ from arrears.clock import to_iso_z
 from arrears.models import TERMINAL_STATUSES, Customer, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
 from arrears.policy import Channel, Policy, plan_steps
+from arrears.policy.calendar import next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
 
@@ -83,7 +84,7 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
         policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
         return close_collection(invoice, policy, ports, now)
-    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone)
+    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone, customer.address.country)
     if ports.store.claim_step(invoice_id, _START_CLAIM, now):
         _log(ports, invoice, now, "collection_started", policy, details={
             "segment": customer.segment if customer.segment in policy.segments else policy.default_segment,
@@ -95,7 +96,7 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
                      details={"reason": "the invoice reached Arrears after this step's date", "planned_at": to_iso_z(skipped.at)})
             ports.store.save_progress(invoice_id, skipped.step.id, None, closed=False)
         invoice = ports.store.get_invoice(invoice_id) or invoice
-    return _next_decision(invoice, planned, ports, now)
+    return _next_decision(invoice, customer, policy, planned, ports, now)
 
 
 def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
@@ -105,11 +106,11 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
     policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
         return close_collection(invoice, policy, ports, now)
-    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone)
+    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone, customer.address.country)
     for due in [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]:
         _perform_step(invoice, customer, policy, due, ports, now)
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, due.step.id)})
-    return _next_decision(invoice, planned, ports, now)
+    return _next_decision(invoice, customer, policy, planned, ports, now)
 
 
 def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
@@ -132,13 +133,16 @@ def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Port
     return {"status": "failed", "task_id": task_id}
 
 
-def _next_decision(invoice: Invoice, planned: list[PlannedStep], ports: Ports, now: datetime) -> Decision:
+def _next_decision(invoice: Invoice, customer: Customer, policy: Policy, planned: list[PlannedStep], ports: Ports,
+                   now: datetime) -> Decision:
     pending = [p for p in planned if p.step.id not in invoice.completed_steps]
     if not pending:
         ports.store.save_progress(invoice.invoice_id, None, None, closed=False)
         return Decision(status="complete", reason="every step of the policy is done")
     upcoming = pending[0]
-    at = max(upcoming.at, now)
+    # A step already due (an invoice that arrived late) goes out now, if now is a moment the debtor may be contacted.
+    at = upcoming.at if upcoming.at >= now else next_allowed_moment(
+        now, policy.calendar, zone_of(customer.timezone, policy.default_timezone), customer.address.country)
     ports.store.save_progress(invoice.invoice_id, None, at, closed=False)
     return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at))
 

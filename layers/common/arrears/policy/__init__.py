@@ -2,6 +2,7 @@
 
 from arrears.policy.model import (
     Channel,
+    ContactCalendar,
     Creditor,
     LatePayment,
     Policy,
@@ -15,6 +16,7 @@ from arrears.policy.schedule import PlannedStep, plan_steps
 
 __all__ = [
     "Channel",
+    "ContactCalendar",
     "Creditor",
     "LatePayment",
     "PlannedStep",

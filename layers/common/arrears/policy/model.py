@@ -103,6 +103,37 @@ class LatePayment(PolicyModel):
     day_count: int = Field(default=365, description="days in the year for daily interest")
 
 
+_WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+
+
+class ContactCalendar(PolicyModel):
+    """When debtors may be contacted, in each debtor's own timezone and country."""
+
+    business_days: frozenset[int] = Field(default=frozenset({1, 2, 3, 4, 5}), description="ISO weekdays, or mon..sun in YAML")
+    observe_public_holidays: bool = Field(default=True, description="the debtor country's public holidays")
+    contact_hours_start: time = time(9, 0)
+    contact_hours_end: time = time(17, 30)
+
+    @field_validator("business_days", mode="before")
+    @classmethod
+    def _weekday_names(cls, value: object) -> object:
+        if isinstance(value, (list, tuple, set, frozenset)):
+            names = [str(day).lower()[:3] if not isinstance(day, int) else day for day in value]
+            unknown = [day for day in names if not isinstance(day, int) and day not in _WEEKDAYS]
+            if unknown:
+                raise ValueError(f"unknown weekdays {unknown}: use mon, tue, wed, thu, fri, sat, sun")
+            return frozenset(day if isinstance(day, int) else _WEEKDAYS[day] for day in names)
+        return value
+
+    @model_validator(mode="after")
+    def _sensible(self) -> ContactCalendar:
+        if not self.business_days or not self.business_days <= set(range(1, 8)):
+            raise ValueError("business_days needs at least one weekday (1-7 or mon..sun)")
+        if self.contact_hours_start >= self.contact_hours_end:
+            raise ValueError("contact_hours_start must be before contact_hours_end")
+        return self
+
+
 class DemandLetterTerms(PolicyModel):
     deadline_days: int = Field(default=14, ge=1, le=90)
 
@@ -117,6 +148,7 @@ class Policy(PolicyModel):
     creditor: Creditor
     late_payment: LatePayment | None = None
     demand_letter: DemandLetterTerms = DemandLetterTerms()
+    calendar: ContactCalendar = ContactCalendar()
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 
@@ -131,6 +163,8 @@ class Policy(PolicyModel):
     def _default_segment_exists(self) -> Policy:
         if self.default_segment not in self.segments:
             raise ValueError(f"default_segment {self.default_segment!r} is not among the segments")
+        if not self.calendar.contact_hours_start <= self.contact_time <= self.calendar.contact_hours_end:
+            raise ValueError(f"contact_time {self.contact_time} is outside the calendar's contact hours")
         return self
 
     def segment_for(self, segment: str) -> Segment:

@@ -1,16 +1,18 @@
 """When each step of a policy falls for one invoice: pure, no I/O.
 
 A step falls on (due date in the debtor's timezone + offset days) at the
-policy's contact time, local to the debtor. The workflow and the policy
-simulator both plan with this function, so they cannot disagree.
+policy's contact time, local to the debtor; a day that is not one of the
+debtor's business days (weekend or public holiday in their country) moves the
+step to the next business day. The workflow and the policy simulator both plan
+with this function, so they cannot disagree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
+from arrears.policy.calendar import contact_moment, zone_of
 from arrears.policy.model import Policy, Stage, Step
 
 
@@ -20,22 +22,15 @@ class PlannedStep:
     at: datetime  # aware UTC
 
 
-def _zone(name: str, fallback: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(fallback)
-
-
-def plan_steps(policy: Policy, segment: str, due_at: datetime, debtor_timezone: str) -> list[PlannedStep]:
+def plan_steps(policy: Policy, segment: str, due_at: datetime, debtor_timezone: str, country: str = "") -> list[PlannedStep]:
     """Every step of the debtor's segment with its moment, in order (ties keep policy order)."""
-    zone = _zone(debtor_timezone, policy.default_timezone)
+    zone = zone_of(debtor_timezone, policy.default_timezone)
     due_local_date = due_at.astimezone(zone).date()
     planned = []
     for step in policy.segment_for(segment).steps:
         local_day = due_local_date + timedelta(days=step.offset_days)
-        local_moment = datetime.combine(local_day, policy.contact_time, tzinfo=zone)
-        planned.append(PlannedStep(step=step, at=local_moment.astimezone(timezone.utc)))
+        at = contact_moment(local_day, policy.contact_time, policy.calendar, zone, country)
+        planned.append(PlannedStep(step=step, at=at))
     return sorted(planned, key=lambda p: p.at)  # sorted() is stable: same-moment steps keep their order
 
 

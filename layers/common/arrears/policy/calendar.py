@@ -1,0 +1,66 @@
+"""When a debtor may be contacted: business days, public holidays and contact hours, in their zone.
+
+Pure and cached. A contact that would fall outside these moves forward to the
+next allowed moment; it never vanishes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_calendars
+
+from arrears.policy.model import ContactCalendar
+
+# Far more than any run of weekends and holidays; a calendar with no business day at all is refused by the model.
+_MAX_DAYS_AHEAD = 60
+
+
+def zone_of(name: str, fallback: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+@lru_cache(maxsize=512)
+def _holidays(country: str, year: int) -> frozenset[date]:
+    if not country:
+        return frozenset()
+    try:
+        return frozenset(holiday_calendars.country_holidays(country.upper(), years=year))
+    except NotImplementedError:
+        return frozenset()  # a country the holidays package does not know: weekends only
+
+
+def is_business_day(day: date, calendar: ContactCalendar, country: str) -> bool:
+    if day.isoweekday() not in calendar.business_days:
+        return False
+    return not (calendar.observe_public_holidays and day in _holidays(country, day.year))
+
+
+def next_business_day(day: date, calendar: ContactCalendar, country: str) -> date:
+    """`day` itself when it is a business day, else the first one after it."""
+    for _ in range(_MAX_DAYS_AHEAD):
+        if is_business_day(day, calendar, country):
+            return day
+        day += timedelta(days=1)
+    raise ValueError(f"no business day within {_MAX_DAYS_AHEAD} days of {day} for {country or 'no country'}")
+
+
+def next_allowed_moment(moment: datetime, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:
+    """The earliest moment at or after `moment` inside contact hours on a business day (aware UTC)."""
+    local = moment.astimezone(zone)
+    if is_business_day(local.date(), calendar, country) and \
+            calendar.contact_hours_start <= local.time() <= calendar.contact_hours_end:
+        return moment.astimezone(timezone.utc)
+    day = local.date() if local.time() < calendar.contact_hours_start else local.date() + timedelta(days=1)
+    opening = datetime.combine(next_business_day(day, calendar, country), calendar.contact_hours_start, tzinfo=zone)
+    return opening.astimezone(timezone.utc)
+
+
+def contact_moment(day: date, at: time, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:
+    """A step planned for `day` at `at`: moved to the next business day, at `at` (inside contact hours)."""
+    return datetime.combine(next_business_day(day, calendar, country), at, tzinfo=zone).astimezone(timezone.utc)
