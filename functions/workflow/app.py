@@ -5,7 +5,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 
 from arrears.settings import get_settings
-from arrears.wiring import dunning_ports
+from arrears.wiring import dunning_ports, workflows
 from arrears.workflow_steps import WorkflowRequest, handle_workflow_request
 
 logger = Logger()
@@ -19,7 +19,7 @@ metrics = Metrics(namespace="Arrears")
 @event_parser(model=WorkflowRequest)
 def lambda_handler(request: WorkflowRequest, context) -> dict:
     logger.append_keys(invoice_id=request.invoice_id, action=request.action)
-    result = handle_workflow_request(request, get_settings().default_policy_id, dunning_ports())
-    logger.info("workflow step done", extra={"decision": result["decision"]})
+    result = handle_workflow_request(request, get_settings().default_policy_id, dunning_ports(), workflows())
+    logger.info("workflow step done", extra={"result": result})
     metrics.add_metric(name=f"Workflow_{request.action}", unit=MetricUnit.Count, value=1)
     return result

@@ -12,9 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from arrears_local.audit_cli import audit_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Arrears: serverless B2B collections. Local tools.")
 policy_app = typer.Typer(no_args_is_help=True, help="Validate and publish collections policies.")
 app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
 # A pipe or CI log gets a wide table rather than rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
@@ -81,6 +84,8 @@ def simulate(
     sample_payments: Optional[int] = typer.Option(None, help="Seed: draw payment dates for invoices without paid_at."),
     days: int = typer.Option(150, min=1, max=1000, help="Days to simulate from the first issue date."),
     contacts_csv: Optional[Path] = typer.Option(None, "--contacts", help="Write every contact it would send here (CSV)."),
+    render: bool = typer.Option(False, "--render/--plan-only",
+                                help="Render every email and letter too (slower); plan-only still runs every check a contact makes."),
 ) -> None:
     """What a policy would do to a book: every contact and when, totals per stage, referrals. Sends nothing."""
     import csv
@@ -109,7 +114,7 @@ def simulate(
     started = time.monotonic()
     start = min(item.invoice.issued_at for item in book)
     end = start + timedelta(days=days)
-    simulation = Simulation(policy)
+    simulation = Simulation(policy, render=render)
     simulation.add_updates(book_updates(book))
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
                   TimeElapsedColumn(), console=console) as progress:

@@ -106,14 +106,16 @@ def export_outputs(runtime: LocalRuntime, run: BookRun, out: Path) -> dict[str, 
     s3 = runtime.client("s3")
     counts = {"emails": 0, "letters": 0, "referrals": 0, "audit": 0}
     folder_by_prefix = {"emails/": "emails", "letters/": "letters", "referrals/": "referrals"}
-    for bucket, prefixes in ((runtime.letters_bucket, folder_by_prefix), (runtime.audit_bucket, {"contact-log/": "audit"})):
+    # out/audit mirrors the whole audit bucket (entries, manifests, artefact copies): `arrears audit verify out/audit`.
+    audit_prefixes = {"contact-log/": "audit", "manifests/": "audit", "artefacts/": "audit"}
+    for bucket, prefixes in ((runtime.letters_bucket, folder_by_prefix), (runtime.audit_bucket, audit_prefixes)):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 kind = next((name for prefix, name in prefixes.items() if key.startswith(prefix)), None)
                 if kind is None:
                     continue
-                target = out / (key if kind == "audit" else _flat_name(key))
+                target = out / ("audit/" + key if kind == "audit" else _flat_name(key))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
                 counts[kind] += 1

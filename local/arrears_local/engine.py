@@ -1032,12 +1032,49 @@ class LocalEngine:
 
             delivered = None
             for arn, esm in shard.table.lambda_event_source_mappings.items():
+                # The mapping's FilterCriteria, as Lambda applies them: records no filter matches
+                # are consumed without an invocation (moto would invoke the function with them).
+                matching = _matching_records(esm, shard.items)
+                if not matching:
+                    delivered = True
+                    continue
                 delivered = get_backend(shard.account_id, arn.split(":")[3]).send_dynamodb_items(
-                    arn, shard.items, esm.event_source_arn)
+                    arn, matching, esm.event_source_arn)
             if delivered:
                 shard.items = []
 
         p.set(StreamShard, "add", shard_add)
+
+        # --- DynamoDB queries: moto answers a query on a table's key by sorting every item of the
+        # table (all_items) and keeping those of the partition, so each query costs O(table) and a
+        # run O(table^2). A query on the table's own hash key only ever looks at one partition: it
+        # is given just that partition, in the order all_items would list it (by range key).
+        if self._caches:
+            from moto.dynamodb.models.table import Table
+
+            orig_all_items = Table.all_items
+            orig_query = Table.query
+
+            def all_items(table: Any) -> Any:
+                restricted = getattr(tls, "query_partition", None)
+                if restricted is not None and restricted[0] is table:
+                    return restricted[1]
+                return orig_all_items(table)
+
+            def query(table: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+                index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+                if index_name or hash_key is None or not table.range_key_attr:
+                    return orig_query(table, hash_key, *args, **kwargs)
+                partition = table.items.get(hash_key)
+                items = sorted(list(partition.values()), key=lambda item: item.range_key) if partition else []
+                tls.query_partition = (table, items)
+                try:
+                    return orig_query(table, hash_key, *args, **kwargs)
+                finally:
+                    tls.query_partition = None
+
+            p.set(Table, "all_items", all_items)
+            p.set(Table, "query", query)
 
         # --- Fast path for Step Functions -> registered Lambda (Task with lambda:invoke or a
         # plain function ARN): the boto3 round trip through moto's HTTP stubber costs ~3 ms
@@ -1089,6 +1126,23 @@ def _function_error(response_headers: dict, ctx: LambdaContext, error_type: str,
         "requestId": ctx.aws_request_id,
         "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
     }).encode("utf-8")
+
+
+def _matching_records(esm: Any, records: list) -> list:
+    """The stream records an event source mapping's FilterCriteria let through (all without filters)."""
+    filters = ((getattr(esm, "filter_criteria", None) or {}).get("Filters")) or []
+    if not filters:
+        return list(records)
+    from moto.events.models import EventPattern
+
+    patterns = [EventPattern.load(f["Pattern"]) for f in filters if f.get("Pattern")]
+    kept = []
+    for record in records:
+        view = record.to_json()
+        view = {**view, "dynamodb": {k: v for k, v in view["dynamodb"].items() if k != "ApproximateCreationDateTime"}}
+        if any(pattern.matches_event(view) for pattern in patterns):
+            kept.append(record)
+    return kept
 
 
 def _wake_on_state_change(engine: LocalEngine, orig: Callable[..., Any], *, keep_stopped: bool,

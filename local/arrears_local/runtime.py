@@ -149,6 +149,7 @@ class LocalRuntime:
             "AWS::S3::Bucket": self._create_bucket,
             "AWS::SQS::Queue": self._create_queue,
             "AWS::SES::ConfigurationSet": self._create_configuration_set,
+            "AWS::SNS::Topic": self._create_topic,
         }
         for logical_id, resource in resources.items():
             if resource["Type"] in creators and self._wanted(resource):
@@ -196,13 +197,18 @@ class LocalRuntime:
                 refs[logical_id] = local
                 attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{local}"
             elif kind == "AWS::Serverless::StateMachine":
-                refs[logical_id] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{local}"
-                attributes[(logical_id, "Name")] = local
+                name = self.resolver.resolve(resource.get("Properties", {}).get("Name")) or local
+                refs[logical_id] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+                attributes[(logical_id, "Name")] = name
                 attributes[(logical_id, "Arn")] = refs[logical_id]
             elif kind == "AWS::SQS::Queue":
                 refs[logical_id] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{local}"
                 attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{local}"
                 attributes[(logical_id, "QueueName")] = local
+            elif kind == "AWS::SNS::Topic":
+                refs[logical_id] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{local}"
+                attributes[(logical_id, "TopicArn")] = refs[logical_id]
+                attributes[(logical_id, "TopicName")] = local
             elif kind == "AWS::Logs::LogGroup":
                 attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{local}:*"
                 refs[logical_id] = local
@@ -239,6 +245,9 @@ class LocalRuntime:
 
     def _create_configuration_set(self, logical_id: str, properties: dict[str, Any]) -> None:
         self.client("sesv2").create_configuration_set(ConfigurationSetName=self.resolver.refs[logical_id])
+
+    def _create_topic(self, logical_id: str, properties: dict[str, Any]) -> None:
+        self.client("sns").create_topic(Name=self.resolver.attributes[(logical_id, "TopicName")])
 
     def _create_parameters_and_identity(self) -> None:
         """What a deployer creates by hand (README): the webhook secret and the verified sender."""
@@ -317,6 +326,10 @@ class LocalRuntime:
                 if "FunctionResponseTypes" in properties:
                     request["FunctionResponseTypes"] = properties["FunctionResponseTypes"]
                 self.client("lambda").create_event_source_mapping(**request)
+            elif event["Type"] == "SNS":
+                # moto delivers a publish to a lambda subscription through the engine's in-process invoke.
+                self.client("sns").subscribe(TopicArn=properties["Topic"], Protocol="lambda",
+                                             Endpoint=self.resolver.attributes[(logical_id, "Arn")])
             else:
                 raise UnsupportedTemplate(f"event type {event['Type']} of {logical_id} is not run locally")
 
@@ -357,6 +370,32 @@ class LocalRuntime:
         from moto.ses.models import ses_backends
 
         return list(ses_backends[ACCOUNT][REGION].sent_messages)
+
+    def ses_notify(self, message_id: str, event_type: str, bounce_type: str = "Permanent") -> None:
+        """What SES would publish about a sent message (moto never does): a "Delivery", "Bounce" or
+        "Complaint" event, to the SNS topic of the configuration set's event destination."""
+        from email import message_from_bytes
+
+        from arrears.audit.ses_events import ses_notification
+
+        sent = next((m for m in self.sent_emails() if m.id == message_id), None)
+        if sent is None:
+            raise KeyError(f"SES sent no message {message_id}")
+        raw = sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data
+        headers = {name: str(value) for name, value in message_from_bytes(raw).items()}
+        destinations = list(dict.fromkeys(sent.destinations))  # moto may list a recipient twice; SES lists each once
+        notification = ses_notification(event_type, message_id, self.now(), sent.source, destinations, headers,
+                                        bounce_type=bounce_type, configuration_set=self.resolver.refs.get("EmailConfigurationSet", ""))
+        self.client("sns").publish(TopicArn=self.email_events_topic, Message=json.dumps(notification))
+
+    @property
+    def email_events_topic(self) -> str:
+        """The SNS topic the template's SES configuration-set event destination publishes to."""
+        for resource in self.template["Resources"].values():
+            if resource["Type"] == "AWS::SES::ConfigurationSetEventDestination":
+                destination = resource["Properties"]["EventDestination"]
+                return self.resolver.resolve(destination["SnsDestination"]["TopicARN"])
+        raise UnsupportedTemplate("the template has no SES configuration-set event destination")
 
     # --- time -----------------------------------------------------------------------------
     def run_until(self, end: datetime, external: list[tuple[datetime, Callable[[], None]]] | None = None,

@@ -41,6 +41,20 @@ def sample_events() -> dict[str, Any]:
                                   "entry": {"S": entry.model_dump_json()}},
                      "SequenceNumber": "111100000000012345678901", "SizeBytes": 512, "StreamViewType": "NEW_IMAGE"},
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/arrears-ArrearsTable/stream/2026-09-01T00:00:00.000"}]}
+    from arrears.audit.ses_events import ses_notification
+
+    bounce = ses_notification("Bounce", "0100019a3f1c2b7e-6d1f2c9e-4f1b-4a8e-9c55-1e2d3f4a5b6c-000000",
+                              invoice.due, "collections@northwind.example", [invoice.customer.email],
+                              headers={"X-Arrears-Reference": f"{invoice.number}/due_notice",
+                                       "Subject": f"Invoice {invoice.number} is due today"},
+                              configuration_set="arrears-EmailConfigurationSet")
+    samples["ses_events/bounce.json"] = {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:arrears-email-events:5f8a1c2e-9b7d-4a3f-8c21-6e0d9b4f7a13",
+        "Sns": {"Type": "Notification", "MessageId": "8a3e9c1d-2b4f-5a6e-9d7c-0f1e2a3b4c5d",
+                "TopicArn": "arn:aws:sns:us-east-1:123456789012:arrears-email-events", "Subject": None,
+                "Message": json.dumps(bounce, sort_keys=True), "Timestamp": bounce["bounce"]["timestamp"], "SignatureVersion": "1",
+                "MessageAttributes": {}}}]}
     return samples
 
 

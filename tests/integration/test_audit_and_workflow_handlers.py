@@ -19,7 +19,7 @@ def invoke(stack, logical_id: str, payload: dict) -> dict:
 def archived_lines(stack) -> list[dict]:
     s3 = stack.client("s3")
     lines = []
-    for obj in s3.list_objects_v2(Bucket=stack.audit_bucket).get("Contents", []):
+    for obj in s3.list_objects_v2(Bucket=stack.audit_bucket, Prefix="contact-log/").get("Contents", []):
         assert obj["Key"].startswith("contact-log/dt=") and obj["Key"].endswith(".jsonl")
         lines += [json.loads(line) for line in s3.get_object(Bucket=stack.audit_bucket, Key=obj["Key"])["Body"].read().splitlines()]
     return lines

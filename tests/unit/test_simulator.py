@@ -96,3 +96,32 @@ def test_the_simulate_command_reports_totals_and_writes_every_contact(tmp_path):
 def test_the_simulate_command_refuses_a_bad_book(tmp_path):
     result = CliRunner().invoke(app, ["simulate", "--book", str(book_file(tmp_path, "in_1,INV-1"))])
     assert result.exit_code == 1 and "missing" in result.output
+
+
+def _planned_form(entry) -> dict:
+    """What a plan-only run records the same as a full one: everything but subjects and hashes."""
+    data = entry.model_dump(mode="json", exclude={"hash", "prev_hash", "subject"})
+    data["artefacts"] = [{k: v for k, v in a.items() if k != "sha256"} for a in data["artefacts"]]
+    return data
+
+
+def test_a_plan_only_run_records_the_same_entries_without_rendering_anything(default_policy):
+    # Given a sampled book in which some debtors have no postal address (their demand letter cannot go out)
+    book = sample_payments(synthetic_book(40, START), seed=5)
+    book[0] = type(book[0])(book[0].invoice, book[0].customer.model_copy(update={"address": type(book[0].customer.address)()}),
+                            None)
+    updates = book_updates(book)
+    until = START + timedelta(days=150)
+    # When it is simulated with full rendering and plan only
+    full = simulate(default_policy, updates, until)
+    plan = simulate(default_policy, updates, until, render=False)
+    # Then both record the same entries, and the plan renders, hashes and keeps no content
+    assert sorted(plan.logs) == sorted(full.logs)
+    for invoice_id, entries in full.logs.items():
+        assert [_planned_form(e) for e in plan.logs[invoice_id]] == [_planned_form(e) for e in entries], invoice_id
+    assert plan.emails_sent == full.emails_sent > 0
+    planned = [e for entries in plan.logs.values() for e in entries]
+    assert all(e.hash == "" and (e.subject or "") == "" for e in planned)
+    assert all(a.sha256 == "" for e in planned for a in e.artefacts)
+    blocked = [e for e in plan.logs[book[0].invoice.invoice_id] if e.kind == "contact_blocked"]
+    assert blocked and "postal address" in blocked[0].details["missing"]

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from arrears.channels.email import compose_email
 from arrears.clock import to_iso_z
 from arrears.models import TERMINAL_STATUSES, Customer, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
 from arrears.policy import Channel, Policy, plan_steps
+from arrears.holds import expire_hold
 from arrears.policy.calendar import next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
@@ -39,11 +41,12 @@ class InvoiceNotFound(LookupError):
 class Decision:
     """What the state machine does next; its Choice state routes on `status` and `stage`."""
 
-    status: str  # active | closed | complete
+    status: str  # active | hold | closed | complete
     stage: str | None = None
     step_id: str | None = None
     next_at: str | None = None  # ISO Z, for the Wait state
     reason: str | None = None
+    hold_seconds: int | None = None  # while on hold: how long to park before re-reading the invoice
 
     def as_output(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items() if value is not None}
@@ -84,7 +87,7 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
         policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
         return close_collection(invoice, policy, ports, now)
-    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone, customer.address.country)
+    planned = _plan(invoice, customer, policy)
     if ports.store.claim_step(invoice_id, _START_CLAIM, now):
         _log(ports, invoice, now, "collection_started", policy, details={
             "segment": customer.segment if customer.segment in policy.segments else policy.default_segment,
@@ -106,11 +109,59 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
     policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
         return close_collection(invoice, policy, ports, now)
-    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone, customer.address.country)
+    if invoice.hold is not None:
+        if invoice.hold.active_at(now):
+            return _hold_decision(invoice, now)
+        expire_hold(invoice_id, invoice.customer_id, invoice.hold, ports.store, ports.log)
+        invoice = ports.store.get_invoice(invoice_id) or invoice
+    planned = _plan(invoice, customer, policy)
     for due in [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]:
         _perform_step(invoice, customer, policy, due, ports, now)
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, due.step.id)})
     return _next_decision(invoice, customer, policy, planned, ports, now)
+
+
+def _plan(invoice: Invoice, customer: Customer, policy: Policy) -> list[PlannedStep]:
+    # A plan depends only on these (a policy version never changes), and each wake-up of an invoice's
+    # workflow re-plans: remember recent plans. Keyed by the policy object itself (held in the value).
+    key = (id(policy), customer.segment, invoice.due_at, customer.timezone, customer.address.country,
+           invoice.schedule_shift_days)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is policy:
+        return list(hit[1])
+    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone, customer.address.country,
+                         invoice.schedule_shift_days)
+    with _PLANS_LOCK:
+        if len(_PLANS) >= _PLANS_SIZE:
+            del _PLANS[next(iter(_PLANS))]  # oldest first
+        _PLANS[key] = (policy, tuple(planned))
+    return planned
+
+
+_PLANS: dict[tuple, tuple[Policy, tuple[PlannedStep, ...]]] = {}
+_PLANS_LOCK = threading.Lock()
+_PLANS_SIZE = 8192
+
+
+# An open-ended hold (a dispute) is re-read this often even if nobody lifts it, so a lost wake-up heals itself.
+_OPEN_HOLD_RECHECK = timedelta(days=30)
+
+
+def _hold_decision(invoice: Invoice, now: datetime) -> Decision:
+    hold = invoice.hold
+    assert hold is not None
+    until = hold.until or now + _OPEN_HOLD_RECHECK
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    return Decision(status="hold", reason=hold.kind.value, hold_seconds=seconds)
+
+
+def park_for_hold(invoice_id: str, task_token: str, workflows: Any, ports: Ports) -> dict[str, Any]:
+    """The workflow parks on a task token while the invoice is on hold; releasing the hold wakes it.
+    If the hold was lifted between the decision and now, wake at once."""
+    if not ports.store.save_hold_token(invoice_id, task_token):
+        workflows.resume(task_token)
+        return {"parked": False}
+    return {"parked": True}
 
 
 def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
@@ -185,10 +236,8 @@ class _Prepared:
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
                     attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> _Prepared:
-    from arrears.channels.render import render_email
-
-    rendered = render_email(notice)
-    message = compose_email(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
+    rendered = ports.renderer.email(notice)
+    message = ports.renderer.compose(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
                             recipient=customer.email, recipient_name=customer.name,
                             reference=notice.reference, attachments=attachments,
                             reply_to=notice.creditor.email, sent_at=ports.clock.now())
@@ -222,9 +271,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
     if channel is Channel.EMAIL:
         return _email_delivery(notice, invoice, customer, step_id, ports)
     if channel is Channel.LETTER:
-        from arrears.channels.letter_pdf import render_demand_letter
-
-        pdf = render_demand_letter(notice)
+        pdf = ports.renderer.letter(notice)
         letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
         filename = f"{notice.invoice_number}-{notice.stage.value.replace('_', '-')}.pdf"
         return _email_delivery(notice, invoice, customer, step_id, ports,
@@ -239,7 +286,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
 
         return _Prepared(open_call_task)
     if channel is Channel.REFERRAL:
-        package = build_referral_package(invoice, customer, policy, notice, ports)
+        package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         email = _email_delivery(notice, invoice, customer, step_id, ports, artefacts=(stored,))
 

@@ -3,13 +3,17 @@ the local runtime, in-memory ones for the policy simulator and unit tests)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arrears.clock import Clock
-from arrears.models import Artefact, ContactEntry, Customer, Invoice
+from arrears.models import Artefact, ContactEntry, Customer, Hold, Invoice
 from arrears.policy import Policy
+
+if TYPE_CHECKING:  # the renderers import Jinja, babel and fpdf2: only when a contact is rendered
+    from arrears.channels.render import RenderedEmail
+    from arrears.notices import NoticeContext
 
 
 class InvoiceStore(Protocol):
@@ -35,6 +39,18 @@ class InvoiceStore(Protocol):
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         """Claim one step of one invoice for sending. True for the first claimant only, ever:
         this is what makes a retried Lambda never send the same contact twice."""
+        ...
+
+    def set_hold(self, invoice_id: str, hold: Hold) -> bool:
+        """Put an open invoice on hold; False when it is not open or already on hold."""
+        ...
+
+    def clear_hold(self, invoice_id: str, shift_days: int) -> tuple[Hold, str | None] | None:
+        """Lift the hold, move pending steps by shift_days; (lifted hold, parked task token) or None."""
+        ...
+
+    def save_hold_token(self, invoice_id: str, token: str) -> bool:
+        """Remember the parked workflow's task token; False when the hold is already lifted."""
         ...
 
     def release_step(self, invoice_id: str, step_id: str) -> None:
@@ -73,9 +89,56 @@ class WorkflowStarter(Protocol):
         """Start the invoice's workflow (execution named after it); the ARN, or None if it already ran."""
         ...
 
+    def resume(self, task_token: str) -> None:
+        """Wake a workflow parked on a hold (SendTaskSuccess); a stale token is ignored."""
+        ...
+
     def stop(self, invoice_id: str, reason: str) -> None:
         """Stop the invoice's workflow if it is running (a settled invoice needs no more steps)."""
         ...
+
+
+class Renderer(Protocol):
+    """What a contact says, turned into what is sent. `FullRenderer` (the default everywhere a
+    contact goes out) renders every email, letter and package; the policy simulator's plan-only
+    renderer runs the same completeness checks and produces no content (a dry run's log then has
+    the same entries, without artefact hashes)."""
+
+    def email(self, notice: NoticeContext) -> RenderedEmail: ...
+
+    def letter(self, notice: NoticeContext) -> bytes: ...
+
+    def compose(self, rendered: RenderedEmail, *, sender: str, sender_name: str, recipient: str, recipient_name: str,
+                reference: str, reply_to: str, sent_at: datetime,
+                attachments: tuple[tuple[str, bytes, str], ...] = ()) -> bytes: ...
+
+    def referral_package(self, invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext,
+                         ports: Ports) -> bytes: ...
+
+
+class FullRenderer:
+    """Renders everything: Jinja emails, the PDF demand letter, the MIME message, the referral zip."""
+
+    def email(self, notice: NoticeContext) -> RenderedEmail:
+        from arrears.channels.render import render_email
+
+        return render_email(notice)
+
+    def letter(self, notice: NoticeContext) -> bytes:
+        from arrears.channels.letter_pdf import render_demand_letter
+
+        return render_demand_letter(notice)
+
+    def compose(self, rendered: RenderedEmail, **fields: Any) -> bytes:
+        from arrears.channels.email import compose_email
+
+        return compose_email(rendered, **fields)
+
+    def referral_package(self, invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext,
+                         ports: Ports) -> bytes:
+        from arrears.dunning import build_referral_package
+
+        return build_referral_package(invoice, customer, policy, notice, ports)
 
 
 @dataclass(frozen=True)
@@ -89,3 +152,4 @@ class Ports:
     policies: PolicyRepository
     clock: Clock
     sender_email: str
+    renderer: Renderer = field(default_factory=FullRenderer)

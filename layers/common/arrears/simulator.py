@@ -8,6 +8,13 @@ invoice, started when the invoice opens, woken at each decision's `next_at`,
 stopped when the invoice is settled; an event at the same instant as a wake-up
 is applied first (never contact a payer). A test runs one book through this and
 through the local runtime and requires the same contact logs.
+
+`render=False` makes it a plan-only dry run: every contact is still built and checked
+exactly as the workflow would (a notice that cannot be sent is blocked the same way), but
+no template, MIME message, PDF letter or referral package is made, so the log has the
+same entries with empty subjects, no artefact hashes and no hash chain, at a small
+fraction of the cost (what `arrears simulate` needs to say which contacts go out when
+over a whole book).
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ import heapq
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Iterable
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
 
 from arrears import dunning
 from arrears.clock import FixedClock, parse_iso
 from arrears.ingest import InvoiceUpdate, apply_invoice_update
-from arrears.models import ContactEntry
+from arrears.models import Artefact, ContactEntry
 from arrears.policy import Policy
+from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.ports import Ports
 from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
@@ -63,23 +71,108 @@ class _Workflows:
         self.simulation.schedule(self.simulation.clock.at, _START, invoice_id)
         return f"simulated:{invoice_id}"
 
+    def resume(self, task_token: str) -> None:
+        # As SendTaskSuccess: the parked workflow re-reads the invoice now.
+        self.simulation.wake(task_token.removeprefix("simulated-token:"), self.simulation.clock.at)
+
     def stop(self, invoice_id: str, reason: str) -> None:
         self.simulation.running.discard(invoice_id)
 
 
+class PlanOnlyRenderer:
+    """The dry run's renderer: every check a real contact makes before it goes out, none of the content.
+
+    An email gets the same completeness checks as `render_email` (required fields, a usable pay
+    link, a template for the debtor's language) and no template is rendered: the log records an
+    empty subject. A demand letter gets the letter's completeness check and a check that its
+    (regular) font can print every name, address and line it would show (what the PDF renderer
+    finds missing after rendering); no PDF is made. No referral package is built.
+    """
+
+    def email(self, notice: NoticeContext):  # -> RenderedEmail
+        from arrears.channels.render import RenderedEmail, check_email
+
+        check_email(notice)
+        return RenderedEmail(subject="", text="", html="")
+
+    def letter(self, notice: NoticeContext) -> bytes:
+        from arrears.channels import letter_pdf
+
+        letter_pdf._check_complete(notice)
+        regular = letter_pdf._parsed_fonts()[letter_pdf._FAMILY.lower()][0]
+        printed = [notice.debtor_name, *notice.debtor_address_lines, notice.invoice_number, notice.reference,
+                   notice.next_consequence, *(str(v) for v in notice.creditor.model_dump(exclude={"address"}).values()),
+                   *notice.creditor.address.lines(), *(line.description for line in notice.lines)]
+        missing = sorted({c for text in printed for c in text
+                          if c not in "\n\r\t " and ord(c) not in regular.glyph_ids})
+        if missing:
+            raise NoticeIncomplete(f"demand letter {notice.reference}: the letter font cannot print {''.join(missing[:20])!r}")
+        return b""
+
+    def compose(self, rendered: object, **fields: object) -> bytes:
+        return b""
+
+    def referral_package(self, *args: object) -> bytes:
+        return b""
+
+
+class PlannedArtefacts:
+    """Where a dry run's artefacts would be stored: kind, place and content type; no content, no hash."""
+
+    def __init__(self, bucket: str = "simulation") -> None:
+        self.bucket = bucket
+
+    def put(self, key: str, body: bytes, content_type: str, kind: str) -> Artefact:
+        return Artefact(kind=kind, uri=f"s3://{self.bucket}/{key}", sha256="", content_type=content_type)
+
+    def get(self, uri: str) -> bytes:
+        return b""
+
+
+class _PlanStore(MemoryStore):
+    """MemoryStore whose contact log keeps a dry run's entries unchained (empty `prev_hash` and `hash`):
+    a plan is not evidence, and hashing entries whose artefacts have no hash would only look like it."""
+
+    def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
+        log = self.logs.setdefault(invoice_id, [])
+        entry = ContactEntry(seq=len(log) + 1, at=at, prev_hash="", hash="", invoice_id=invoice_id, customer_id=customer_id,
+                             **fields)
+        log.append(entry)
+        return entry
+
+
+class _CountingMailer:
+    """MemoryMailer's message ids without keeping the (empty) messages."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def send(self, raw_message: bytes, sender: str, recipients: list[str]) -> str:
+        self.count += 1
+        return f"memory-{self.count:06d}"
+
+
 class Simulation:
-    def __init__(self, policy: Policy, sender_email: str = "collections@arrears.invalid", *, policies: Iterable[Policy] = ()) -> None:
-        self.store = MemoryStore()
+    def __init__(self, policy: Policy, sender_email: str = "collections@arrears.invalid", *, policies: Iterable[Policy] = (),
+                 render: bool = True) -> None:
+        """`render=False`: plan only (see the module's doc): same entries; no subjects, artefact hashes or chain."""
+        self.store = MemoryStore() if render else _PlanStore()
         self.clock = FixedClock(datetime.min)
-        self.mailer = MemoryMailer()
-        self.ports = Ports(store=self.store, log=self.store, artefacts=MemoryArtefacts("simulation"), mailer=self.mailer,
-                           policies=MemoryPolicies(policy, *policies), clock=self.clock, sender_email=sender_email)
+        self.render = render
+        self.mailer: MemoryMailer | _CountingMailer = MemoryMailer() if render else _CountingMailer()
+        extra = {} if render else {"renderer": PlanOnlyRenderer()}
+        self.ports = Ports(store=self.store, log=self.store,
+                           artefacts=MemoryArtefacts("simulation") if render else PlannedArtefacts("simulation"),
+                           mailer=self.mailer, policies=MemoryPolicies(policy, *policies), clock=self.clock,
+                           sender_email=sender_email, **extra)
         self.default_policy_id = policy.policy_id
         self.workflows = _Workflows(self)
         self.running: set[str] = set()
         self.seen_events: set[str] = set()
         self._queue: list[tuple[datetime, int, int, object]] = []
         self._order = itertools.count()
+        # Each wake-up carries its invoice's generation: a timeout overtaken by a resume is ignored.
+        self._generation: dict[str, int] = {}
 
     def schedule(self, at: datetime, kind: int, payload: object) -> None:
         heapq.heappush(self._queue, (at, kind, next(self._order), payload))
@@ -88,38 +181,56 @@ class Simulation:
         for at, update in updates:
             self.schedule(at, _EVENT, update)
 
+    def add_action(self, at: datetime, action: Callable[["Simulation"], object]) -> None:
+        """A finance-team action (e.g. place or lift a hold) applied at `at`, before wake-ups at that instant."""
+        self.schedule(at, _EVENT, action)
+
+    def wake(self, invoice_id: str, at: datetime) -> None:
+        generation = self._generation.get(invoice_id, 0) + 1
+        self._generation[invoice_id] = generation
+        self.schedule(at, _WAKE, (invoice_id, generation))
+
     def run(self, until: datetime) -> SimulationResult:
         decisions: dict[str, str] = {}
         while self._queue and self._queue[0][0] <= until:
             at, kind, _, payload = heapq.heappop(self._queue)
             self.clock.at = at
             if kind == _EVENT:
+                if callable(payload):
+                    payload(self)
+                    continue
                 update: InvoiceUpdate = payload  # type: ignore[assignment]
                 if update.event_id in self.seen_events:
                     continue  # a redelivery: the webhook's idempotency answers it without effect
                 self.seen_events.add(update.event_id)
                 apply_invoice_update(update, self.store, self.store, self.workflows, at)
                 continue
-            invoice_id: str = payload  # type: ignore[assignment]
             if kind == _START:
+                invoice_id: str = payload  # type: ignore[assignment]
                 self.running.add(invoice_id)
                 decision = dunning.start_collection(invoice_id, f"simulated:{invoice_id}", self.default_policy_id, self.ports)
-            elif invoice_id in self.running:
-                decision = dunning.run_due_steps(invoice_id, self.ports)
             else:
-                continue  # stopped while waiting
+                invoice_id, generation = payload  # type: ignore[misc]
+                if invoice_id not in self.running or generation != self._generation.get(invoice_id):
+                    continue  # stopped, or overtaken by a later wake-up
+                decision = dunning.run_due_steps(invoice_id, self.ports)
             decisions[invoice_id] = decision.status
             if decision.status == "active" and decision.next_at:
-                self.schedule(parse_iso(decision.next_at), _WAKE, invoice_id)
+                self.wake(invoice_id, parse_iso(decision.next_at))
+            elif decision.status == "hold" and decision.hold_seconds:
+                # Park: the timeout wakes it unless the hold is lifted first (resume wakes it then).
+                self.wake(invoice_id, at + timedelta(seconds=decision.hold_seconds))
+                dunning.park_for_hold(invoice_id, f"simulated-token:{invoice_id}", self.workflows, self.ports)
             else:
                 self.running.discard(invoice_id)
         return SimulationResult(logs={i: self.store.entries(i) for i in self.store.invoices}, decisions=decisions,
-                                emails_sent=len(self.mailer.sent))
+                                emails_sent=len(self.mailer.sent) if isinstance(self.mailer, MemoryMailer) else self.mailer.count)
 
 
 def simulate(policy: Policy, updates: Iterable[tuple[datetime, InvoiceUpdate]], until: datetime,
-             sender_email: str = "collections@arrears.invalid") -> SimulationResult:
-    """`sender_email` matters only for byte-equal emails (their From header): pass the stack's SenderEmail."""
-    simulation = Simulation(policy, sender_email)
+             sender_email: str = "collections@arrears.invalid", *, render: bool = True) -> SimulationResult:
+    """`sender_email` matters only for byte-equal emails (their From header): pass the stack's SenderEmail.
+    `render=False` plans without rendering (same entries; no subjects, artefact hashes or chain)."""
+    simulation = Simulation(policy, sender_email, render=render)
     simulation.add_updates(updates)
     return simulation.run(until)

@@ -14,14 +14,20 @@ class WorkflowRequest(BaseModel):
     """The Parameters every Task state of statemachines/dunning.asl.json passes."""
 
     model_config = ConfigDict(extra="ignore")
-    action: str = Field(pattern=r"^(start|run_due_steps|record_failure)$")
+    action: str = Field(pattern=r"^(start|run_due_steps|park|record_failure)$")
     invoice_id: str = Field(min_length=1)
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
+    task_token: str | None = Field(default=None, min_length=1)
 
 
-def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, ports: Ports) -> dict[str, Any]:
+def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, ports: Ports,
+                            workflows: Any = None) -> dict[str, Any]:
     """The state machine's next input: the invoice id and the decision its Choice routes on."""
+    if request.action == "park":
+        if not request.task_token:
+            raise ValueError("park needs the task token")
+        return dunning.park_for_hold(request.invoice_id, request.task_token, workflows, ports)
     if request.action == "start":
         decision = dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports).as_output()
     elif request.action == "run_due_steps":

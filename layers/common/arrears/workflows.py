@@ -26,6 +26,13 @@ class StepFunctionsWorkflows:
             return None  # a redelivered event: the invoice's workflow is already running or ran
         return response["executionArn"]
 
+    def resume(self, task_token: str) -> None:
+        client = aws.client("stepfunctions")
+        try:
+            client.send_task_success(taskToken=task_token, output=json.dumps({"resumed": True}))
+        except (client.exceptions.TaskTimedOut, client.exceptions.TaskDoesNotExist, client.exceptions.InvalidToken):
+            pass  # the workflow already moved on (its hold timed out and it re-read the invoice)
+
     def stop(self, invoice_id: str, reason: str) -> None:
         client = aws.client("stepfunctions")
         try:

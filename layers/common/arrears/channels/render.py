@@ -51,14 +51,21 @@ class RenderedEmail:
 
 def render_email(ctx: NoticeContext) -> RenderedEmail:
     """Render the email for `ctx.template` in the debtor's language (English if there is no such set)."""
-    _check_complete(ctx)
-    directory, locale = _resolve(ctx.language, ctx.template)
+    directory, locale = check_email(ctx)
     env = _environment(directory)
     variables = {"ctx": ctx, "locale": locale}
     subject = env.get_template(f"{ctx.template}.subject.j2").render(variables)
     text = env.get_template(f"{ctx.template}.txt.j2").render(variables)
     html = env.get_template(f"{ctx.template}.html.j2").render(variables)
     return RenderedEmail(subject=_one_line(subject), text=_tidy_text(text), html=html.strip() + "\n")
+
+
+def check_email(ctx: NoticeContext) -> tuple[str, str]:
+    """Every check `render_email` makes before it renders anything (NoticeIncomplete when one fails):
+    what a dry run (the policy simulator's plan-only renderer) runs instead of rendering.
+    Returns the template directory and babel locale the email would be rendered with."""
+    _check_complete(ctx)
+    return _resolve(ctx.language, ctx.template)
 
 
 def _check_complete(ctx: NoticeContext) -> None:
@@ -149,7 +156,7 @@ def _money_filter(context: Context, amount_minor: Any, currency: str | None = No
     amount_minor = _defined(amount_minor, "an amount")
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
         raise TypeError(f"money expects an integer amount in minor units, got {amount_minor!r}")
-    return format_money(amount_minor, currency or context["ctx"].currency, context["locale"])
+    return _format_money(amount_minor, currency or context["ctx"].currency, context["locale"])
 
 
 @pass_context
@@ -157,7 +164,7 @@ def _date_filter(context: Context, value: Any) -> str:
     value = _defined(value, "a date")
     if isinstance(value, datetime) or not isinstance(value, date):
         raise TypeError(f"date expects a calendar date, got {value!r}")
-    return format_date(value, format="long", locale=context["locale"])
+    return _format_date(value, context["locale"])
 
 
 @pass_context
@@ -165,6 +172,18 @@ def _percent_filter(context: Context, value: Any) -> str:
     """`{{ rate|percent }}`: a rate given in percent (Decimal("10.15") -> "10.15%")."""
     value = _defined(value, "a rate")
     return format_percent(Decimal(value) / 100, format="#,##0.##%", locale=context["locale"])
+
+
+# babel's formatting is pure and slow next to the rest of a message (about a third of rendering an
+# email): remember recent results. Only hashable values reach these (ints, dates, strings).
+@lru_cache(maxsize=8192)
+def _format_money(amount_minor: int, currency: str, locale: str) -> str:
+    return format_money(amount_minor, currency, locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_date(value: date, locale: str) -> str:
+    return format_date(value, format="long", locale=locale)
 
 
 # -- output tidying --------------------------------------------------------------------------------

@@ -67,6 +67,24 @@ class InvoiceLine(Record):
     amount: int  # minor units
 
 
+class HoldKind(str, Enum):
+    PAUSE = "pause"  # the finance team stops contacts until a date
+    DISPUTE = "dispute"  # the debtor contests the invoice: no contact until it is resolved
+
+
+class Hold(Record):
+    """While a hold is on, the workflow parks and sends nothing; released, it resumes where it left off."""
+
+    kind: HoldKind
+    since: AwareDatetime
+    until: AwareDatetime | None = None  # None: until someone releases it
+    reason: str = Field(default="", max_length=500)
+    actor: str
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.until is None or moment < self.until
+
+
 class Invoice(Record):
     invoice_id: str
     provider: str
@@ -90,6 +108,9 @@ class Invoice(Record):
     execution_arn: str | None = None
     next_action_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
+    hold: Hold | None = None
+    # Days the pending steps have moved because of holds (collection resumes where it left off).
+    schedule_shift_days: int = Field(default=0, ge=0)
 
     @field_validator("currency", mode="before")
     @classmethod

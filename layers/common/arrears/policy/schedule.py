@@ -22,13 +22,15 @@ class PlannedStep:
     at: datetime  # aware UTC
 
 
-def plan_steps(policy: Policy, segment: str, due_at: datetime, debtor_timezone: str, country: str = "") -> list[PlannedStep]:
-    """Every step of the debtor's segment with its moment, in order (ties keep policy order)."""
+def plan_steps(policy: Policy, segment: str, due_at: datetime, debtor_timezone: str, country: str = "",
+               shift_days: int = 0) -> list[PlannedStep]:
+    """Every step of the debtor's segment with its moment, in order (ties keep policy order).
+    `shift_days` moves every step later (the days the invoice spent on hold)."""
     zone = zone_of(debtor_timezone, policy.default_timezone)
     due_local_date = due_at.astimezone(zone).date()
     planned = []
     for step in policy.segment_for(segment).steps:
-        local_day = due_local_date + timedelta(days=step.offset_days)
+        local_day = due_local_date + timedelta(days=step.offset_days + shift_days)
         at = contact_moment(local_day, policy.contact_time, policy.calendar, zone, country)
         planned.append(PlannedStep(step=step, at=at))
     return sorted(planned, key=lambda p: p.at)  # sorted() is stable: same-moment steps keep their order

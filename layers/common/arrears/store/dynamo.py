@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from arrears import aws
 from arrears.audit.chain import chain_entry
 from arrears.clock import to_iso_z
-from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Invoice
+from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice
 from arrears.store import keys
 
 _FACT_FIELDS = (
@@ -26,6 +26,17 @@ _APPEND_ATTEMPTS = 8
 
 def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def put_if_absent(table: Any, item: dict[str, Any]) -> bool:
+    """Write an item only if its key is new: True for the first writer, False for everyone after."""
+    try:
+        table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        return True
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -162,18 +173,61 @@ class DynamoStore:
             # The step was recorded by an earlier attempt; still apply the rest.
             self.save_progress(invoice_id, None, next_action_at, closed)
 
-    def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
+    def set_hold(self, invoice_id: str, hold: Hold) -> bool:
+        """Put an open invoice on hold; False when it is not open or already on hold."""
         try:
-            self._table.put_item(
-                Item={"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id), "entity": "step_claim",
-                      "claimed_at": to_iso_z(at)},
-                ConditionExpression="attribute_not_exists(pk)",
+            self._table.update_item(
+                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                UpdateExpression="SET #hold = :hold REMOVE hold_token",
+                ConditionExpression="attribute_exists(pk) AND #status = :open AND (attribute_not_exists(#hold) OR attribute_type(#hold, :null))",
+                ExpressionAttributeNames={"#hold": "hold", "#status": "status"},
+                ExpressionAttributeValues={":hold": hold.model_dump(mode="json"), ":open": "open", ":null": "NULL"},
             )
             return True
         except ClientError as error:
             if _conditional_failed(error):
                 return False
             raise
+
+    def clear_hold(self, invoice_id: str, shift_days: int) -> tuple[Hold, str | None] | None:
+        """Lift the hold and move the pending steps by `shift_days`; the lifted hold and the parked
+        workflow's task token, or None when there was no hold (someone else lifted it)."""
+        try:
+            old = self._table.update_item(
+                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                UpdateExpression="SET #hold = :null, schedule_shift_days = if_not_exists(schedule_shift_days, :zero) + :shift "
+                                 "REMOVE hold_token",
+                ConditionExpression="attribute_type(#hold, :map)",
+                ExpressionAttributeNames={"#hold": "hold"},
+                ExpressionAttributeValues={":null": None, ":zero": 0, ":shift": shift_days, ":map": "M"},
+                ReturnValues="UPDATED_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        data = _plain(old)
+        return Hold.model_validate(data["hold"]), data.get("hold_token")
+
+    def save_hold_token(self, invoice_id: str, token: str) -> bool:
+        """Remember the parked workflow's task token; False when the hold is already lifted."""
+        try:
+            self._table.update_item(
+                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                UpdateExpression="SET hold_token = :token",
+                ConditionExpression="attribute_type(#hold, :map)",
+                ExpressionAttributeNames={"#hold": "hold"},
+                ExpressionAttributeValues={":token": token, ":map": "M"},
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
+        return put_if_absent(self._table, {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id),
+                                           "entity": "step_claim", "claimed_at": to_iso_z(at)})
 
     def release_step(self, invoice_id: str, step_id: str) -> None:
         self._table.delete_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)})
@@ -201,11 +255,21 @@ class DynamoStore:
                           "kind": entry.kind, "at": to_iso_z(entry.at), "entry": entry.model_dump_json()},
                     ConditionExpression="attribute_not_exists(pk)",
                 )
-                return entry
             except ClientError as error:
                 if not _conditional_failed(error):
                     raise
+                continue
+            if entry.message_id:
+                self._index_message(entry)
+            return entry
         raise RuntimeError(f"could not append to the contact log of {invoice_id}: too many concurrent writers")
+
+    def _index_message(self, entry: ContactEntry) -> None:
+        """MESSAGE#<SES message id> -> invoice, so SES delivery, bounce and complaint events find their log without a Scan.
+        The first entry naming a message (the email itself) wins; later ones (its SES events) change nothing."""
+        from arrears.audit.ses_events import message_lookup_item
+
+        put_if_absent(self._table, message_lookup_item(entry))
 
     def entries(self, invoice_id: str) -> list[ContactEntry]:
         items = self._query(Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.LOG_PREFIX))

@@ -8,7 +8,7 @@ from typing import Any
 
 from arrears.audit.chain import chain_entry, sha256_hex
 from arrears.clock import to_iso_z
-from arrears.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Invoice
+from arrears.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus
 from arrears.policy import Policy
 
 
@@ -21,6 +21,7 @@ class MemoryStore:
         self.claims: dict[tuple[str, str], datetime] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
         self.logs: dict[str, list[ContactEntry]] = {}
+        self.hold_tokens: dict[str, str] = {}
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         return self.invoices.get(invoice_id)
@@ -35,7 +36,8 @@ class MemoryStore:
                 return False
             if invoice.provider_updated_at < stored.provider_updated_at and invoice.status not in TERMINAL_STATUSES:
                 return False
-            keep = {"policy_id", "policy_version", "completed_steps", "execution_arn", "next_action_at", "closed_at"}
+            keep = {"policy_id", "policy_version", "completed_steps", "execution_arn", "next_action_at", "closed_at",
+                    "hold", "schedule_shift_days"}
             invoice = invoice.model_copy(update={name: getattr(stored, name) for name in keep})
         self.invoices[invoice.invoice_id] = invoice
         return True
@@ -65,6 +67,29 @@ class MemoryStore:
         elif next_action_at is not None:
             update["next_action_at"] = next_action_at
         self.invoices[invoice_id] = invoice.model_copy(update=update)
+
+    def set_hold(self, invoice_id: str, hold: Hold) -> bool:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.hold is not None:
+            return False
+        self.invoices[invoice_id] = invoice.model_copy(update={"hold": hold})
+        self.hold_tokens.pop(invoice_id, None)
+        return True
+
+    def clear_hold(self, invoice_id: str, shift_days: int) -> tuple[Hold, str | None] | None:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.hold is None:
+            return None
+        self.invoices[invoice_id] = invoice.model_copy(
+            update={"hold": None, "schedule_shift_days": invoice.schedule_shift_days + shift_days})
+        return invoice.hold, self.hold_tokens.pop(invoice_id, None)
+
+    def save_hold_token(self, invoice_id: str, token: str) -> bool:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.hold is None:
+            return False
+        self.hold_tokens[invoice_id] = token
+        return True
 
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         if (invoice_id, step_id) in self.claims:

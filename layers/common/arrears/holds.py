@@ -1,0 +1,75 @@
+"""Holds on an invoice's collection: domain operations the finance API calls, and their rules.
+
+A hold stops every contact at once: the workflow re-reads the invoice before
+each step and parks while a hold is on. Lifting a hold (by hand, or when a dated
+hold ends) moves the invoice's pending steps by the days spent on hold, so
+collection resumes where it left off rather than firing everything it missed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from arrears.models import Hold, HoldKind, InvoiceStatus
+from arrears.ports import ContactLog, InvoiceStore, WorkflowStarter
+
+
+class HoldRefused(ValueError):
+    """An action that does not fit the invoice's state; `code` is machine-readable (the API answers 404/409/422)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: str, actor: str,
+               store: InvoiceStore, log: ContactLog, now: datetime) -> Hold:
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
+    if invoice.status is not InvoiceStatus.OPEN or invoice.is_settled:
+        raise HoldRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to hold")
+    if invoice.hold is not None:
+        raise HoldRefused("already_on_hold", f"invoice {invoice_id} is already on hold ({invoice.hold.kind.value})")
+    if kind is HoldKind.PAUSE and (until is None or until <= now):
+        raise HoldRefused("invalid_until", "a pause needs an end date in the future")
+    if kind is HoldKind.DISPUTE and until is not None:
+        raise HoldRefused("invalid_until", "a dispute lasts until it is resolved: give no end date")
+    hold = Hold(kind=kind, since=now, until=until, reason=reason, actor=actor)
+    if not store.set_hold(invoice_id, hold):
+        raise HoldRefused("already_on_hold", f"invoice {invoice_id} changed meanwhile (on hold or closed)")
+    log.append(invoice_id, invoice.customer_id, now, kind="hold_placed", actor=actor,
+               details={"hold": kind.value, "until": until.isoformat() if until else None, "reason": reason})
+    return hold
+
+
+def release_hold(invoice_id: str, actor: str, store: InvoiceStore, log: ContactLog, workflows: WorkflowStarter,
+                 now: datetime, reason: str = "") -> Hold:
+    """Lift the hold by hand (a dispute resolved, a pause ended early) and wake the parked workflow."""
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
+    if invoice.hold is None:
+        raise HoldRefused("not_on_hold", f"invoice {invoice_id} is not on hold")
+    hold, token = _lift(invoice_id, invoice.customer_id, invoice.hold, actor, store, log, now, reason)
+    if token:
+        workflows.resume(token)
+    return hold
+
+
+def expire_hold(invoice_id: str, customer_id: str, hold: Hold, store: InvoiceStore, log: ContactLog) -> None:
+    """A dated hold reached its end: lifted as of its end date, by the workflow itself."""
+    assert hold.until is not None
+    _lift(invoice_id, customer_id, hold, "arrears-workflow", store, log, hold.until, "the hold's end date passed")
+
+
+def _lift(invoice_id: str, customer_id: str, hold: Hold, actor: str, store: InvoiceStore, log: ContactLog,
+          at: datetime, reason: str) -> tuple[Hold, str | None]:
+    shift_days = max(0, (at - hold.since).days)
+    lifted = store.clear_hold(invoice_id, shift_days)
+    if lifted is None:
+        raise HoldRefused("not_on_hold", f"invoice {invoice_id} is not on hold (lifted meanwhile)")
+    log.append(invoice_id, customer_id, at, kind="hold_released", actor=actor,
+               details={"hold": hold.kind.value, "held_days": shift_days, "reason": reason})
+    return lifted

@@ -1,0 +1,120 @@
+"""Holds: no contact while on hold, resume where it left off, and the rules that refuse bad actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from arrears.holds import HoldRefused, place_hold, release_hold
+from arrears.models import HoldKind
+from arrears.policy import plan_steps
+from arrears.simulator import Simulation
+from arrears_local.book import book_updates, read_book
+from tests.unit.test_simulator import ROW, book_file
+
+START = datetime(2026, 9, 1, 8, tzinfo=timezone.utc)
+FINANCE = "arn:aws:iam::123456789012:user/finance-jane"
+
+
+def contacts(result, invoice_id):
+    return [(e.step_id, e.at) for e in result.logs[invoice_id] if e.kind in ("email", "letter", "call_task", "referral")]
+
+
+def run(tmp_path, policy, actions, paid=""):
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid=paid)))
+    simulation = Simulation(policy)
+    simulation.add_updates(book_updates(book))
+    for at, action in actions:
+        simulation.add_action(at, action)
+    return simulation.run(START + timedelta(days=200)), simulation, book[0]
+
+
+def planned(policy, book_item, shift_days=0):
+    return {p.step.id: p.at for p in plan_steps(policy, "standard", book_item.invoice.due_at, "Europe/London", "GB", shift_days)}
+
+
+def test_a_dispute_stops_contacts_until_resolved_then_resumes_where_it_left_off(tmp_path, default_policy):
+    # Given an invoice due 1 October 2026, disputed on 5 October (after the due-date notice), resolved 25 October
+    disputed, resolved = datetime(2026, 10, 5, 12, tzinfo=timezone.utc), datetime(2026, 10, 25, 12, tzinfo=timezone.utc)
+
+    def dispute(sim):
+        place_hold("in_1", HoldKind.DISPUTE, None, "debtor says seats were cancelled", FINANCE, sim.store, sim.store, sim.clock.at)
+
+    def resolve(sim):
+        release_hold("in_1", FINANCE, sim.store, sim.store, sim.workflows, sim.clock.at, "cancellation not found")
+
+    result, simulation, item = run(tmp_path, default_policy, [(disputed, dispute), (resolved, resolve)])
+    sent = contacts(result, "in_1")
+    # Then nothing went out while disputed
+    assert not [step for step, at in sent if disputed <= at < resolved]
+    # And afterwards every remaining step came, each moved by the 20 days on hold
+    shifted = planned(default_policy, item, shift_days=20)
+    assert [step for step, _ in sent] == [s.id for s in default_policy.segment_for("standard").steps]
+    assert dict(sent)["overdue_7"] == shifted["overdue_7"] and dict(sent)["referral"] == shifted["referral"]
+    kinds = [e.kind for e in result.logs["in_1"]]
+    assert kinds.count("hold_placed") == kinds.count("hold_released") == 1
+    released = next(e for e in result.logs["in_1"] if e.kind == "hold_released")
+    assert released.actor == FINANCE and released.details["held_days"] == 20
+
+
+def test_a_pause_ends_by_itself_on_its_date(tmp_path, default_policy):
+    paused, until = datetime(2026, 10, 5, 12, tzinfo=timezone.utc), datetime(2026, 10, 15, 12, tzinfo=timezone.utc)
+
+    def pause(sim):
+        place_hold("in_1", HoldKind.PAUSE, until, "customer's AP system migration", FINANCE, sim.store, sim.store, sim.clock.at)
+
+    result, _, item = run(tmp_path, default_policy, [(paused, pause)])
+    sent = dict(contacts(result, "in_1"))
+    assert sent["overdue_7"] == planned(default_policy, item, shift_days=10)["overdue_7"]
+    released = next(e for e in result.logs["in_1"] if e.kind == "hold_released")
+    assert released.actor == "arrears-workflow" and released.at == until
+
+
+def test_a_payment_during_a_hold_ends_collection(tmp_path, default_policy):
+    def dispute(sim):
+        place_hold("in_1", HoldKind.DISPUTE, None, "", FINANCE, sim.store, sim.store, sim.clock.at)
+
+    result, simulation, _ = run(tmp_path, default_policy, [(datetime(2026, 10, 5, tzinfo=timezone.utc), dispute)],
+                                paid="2026-10-20T12:00:00+00:00")
+    assert [step for step, _ in contacts(result, "in_1")] == ["courtesy_reminder", "due_notice"]
+    # The payment stopped the parked workflow, as StopExecution does on AWS
+    assert "in_1" not in simulation.running and simulation.store.get_invoice("in_1").status.value == "paid"
+
+
+@pytest.mark.parametrize("kind, until, code", [
+    (HoldKind.PAUSE, None, "invalid_until"),
+    (HoldKind.PAUSE, datetime(2026, 9, 1, tzinfo=timezone.utc), "invalid_until"),
+    (HoldKind.DISPUTE, datetime(2026, 12, 1, tzinfo=timezone.utc), "invalid_until"),
+])
+def test_a_hold_with_a_bad_end_date_is_refused_and_changes_nothing(tmp_path, default_policy, kind, until, code):
+    _, simulation, _ = run(tmp_path, default_policy, [])
+    before = simulation.store.entries("in_1")
+    with pytest.raises(HoldRefused) as refused:
+        place_hold("in_1", kind, until, "", FINANCE, simulation.store, simulation.store, datetime(2026, 10, 5, tzinfo=timezone.utc))
+    assert refused.value.code == code
+    assert simulation.store.get_invoice("in_1").hold is None and simulation.store.entries("in_1") == before
+
+
+def test_holds_refuse_actions_that_do_not_fit_the_invoice(tmp_path, default_policy):
+    _, simulation, _ = run(tmp_path, default_policy, [], paid="2026-10-02T12:00:00+00:00")
+    now = datetime(2026, 10, 5, tzinfo=timezone.utc)
+    store = simulation.store
+    with pytest.raises(HoldRefused, match="paid") as closed:
+        place_hold("in_1", HoldKind.DISPUTE, None, "", FINANCE, store, store, now)
+    assert closed.value.code == "invoice_closed"
+    with pytest.raises(HoldRefused) as unknown:
+        place_hold("in_404", HoldKind.DISPUTE, None, "", FINANCE, store, store, now)
+    assert unknown.value.code == "unknown_invoice"
+    with pytest.raises(HoldRefused) as not_held:
+        release_hold("in_1", FINANCE, store, store, simulation.workflows, now)
+    assert not_held.value.code == "not_on_hold"
+
+
+def test_a_second_hold_is_refused(tmp_path, default_policy):
+    _, simulation, _ = run(tmp_path, default_policy, [])
+    store, now = simulation.store, datetime(2026, 9, 10, tzinfo=timezone.utc)
+    place_hold("in_1", HoldKind.DISPUTE, None, "", FINANCE, store, store, now)
+    with pytest.raises(HoldRefused) as again:
+        place_hold("in_1", HoldKind.PAUSE, now + timedelta(days=3), "", FINANCE, store, store, now)
+    assert again.value.code == "already_on_hold"
