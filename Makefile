@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 # moto's Step Functions interpreter compares Wait timestamps with naive local time.
 export TZ := UTC
 
-.PHONY: setup demo test test-unit test-integration test-e2e lint clean
+.PHONY: setup demo test test-unit test-integration test-e2e lint bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -38,6 +38,10 @@ test-integration: setup
 
 test-e2e: setup
 	$(PY) -m pytest -q tests/e2e
+
+# Figures beside their targets, written to bench/results.json (see the README's Performance section).
+bench: setup
+	$(PY) bench/run_all.py
 
 lint: setup
 	$(VENV)/bin/ruff check functions layers local tests bench

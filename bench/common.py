@@ -1,0 +1,145 @@
+"""Shared by the bench scripts: the machine, figures, profiles, the results table.
+
+Each script measures one group of figures and, run on its own, prints them and (with
+`--json FILE`) writes them for `run_all.py`. A figure is a dict:
+    {"figure", "measured", "unit", "target", "met", "note", ...}
+`met` is True/False where the issue sets a target, None where it does not; `note` says, for a
+missed target, by how much and what bounds it (the top of a profile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import statistics
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+
+def setup_paths() -> None:
+    """Import the layer and the local runtime from the clone (as the Makefile's editable install does)."""
+    os.environ.setdefault("TZ", "UTC")
+    for path in (ROOT / "layers" / "common", ROOT / "local"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = None
+    memory_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "os": platform.platform(), "load_average_1m": load}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def figure(name: str, measured: Any, unit: str, target: str | None = None, met: bool | None = None,
+           note: str = "", **extra: Any) -> dict[str, Any]:
+    return {"figure": name, "measured": measured, "unit": unit, "target": target, "met": met, "note": note, **extra}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def profile_top(run: Callable[[], Any], limit: int = 8) -> tuple[Any, list[str]]:
+    """Run once under cProfile; the functions with the most time of their own (what bounds it)."""
+    profiler = cProfile.Profile()
+    result = profiler.runcall(run)
+    return result, top_of(profiler, limit)
+
+
+def top_of(profiler: cProfile.Profile | pstats.Stats, limit: int = 8) -> list[str]:
+    stats = profiler if isinstance(profiler, pstats.Stats) else pstats.Stats(profiler, stream=io.StringIO())
+    total = sum(row[2] for row in stats.stats.values()) or 1.0  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:limit]  # type: ignore[attr-defined]
+    return [f"{100 * row[2] / total:4.1f}% {_where(func)}" for func, row in rows]
+
+
+def _where(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    for marker in ("site-packages/", "lib/python3", str(ROOT) + "/"):
+        if marker in filename:
+            filename = filename.split(marker, 1)[1]
+    return f"{name} ({filename}:{line})" if filename != "~" else name
+
+
+def cli(description: str, run: Callable[[argparse.Namespace], list[dict[str, Any]]],
+        extra_args: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+    """Run a bench script: figures to a table on stdout, and to --json FILE for run_all.py."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", type=Path, help="write the figures here (run_all.py collects them)")
+    if extra_args:
+        extra_args(parser)
+    args = parser.parse_args()
+    figures = run(args)
+    print_table(figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        text = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        if 1e-4 <= abs(value) < 1e-2 and unit.startswith("USD"):
+            text = f"{value:.6f}"
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip()
+
+
+def print_table(figures: list[dict[str, Any]], stream: Any = None) -> None:
+    stream = stream or sys.stdout
+    rows = [("figure", "measured", "target", "met?", "note")]
+    for f in figures:
+        met = {True: "yes", False: "NO", None: "—"}[f.get("met")]
+        rows.append((f["figure"], fmt(f.get("measured"), f.get("unit", "")), f.get("target") or "—", met, f.get("note", "")))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    for index, row in enumerate(rows):
+        cells = [str(cell).ljust(widths[i]) for i, cell in enumerate(row[:4])]
+        print(" | ".join(cells) + " | " + row[4], file=stream)
+        if index == 0:
+            print("-+-".join("-" * w for w in widths) + "-+-" + "-" * 4, file=stream)

@@ -1,0 +1,74 @@
+"""Letters: two-page PDF demand letters rendered per second on one core.
+
+The formal notice of the default policy for an invoice of the synthetic book, given enough
+invoice lines that the letter runs to two pages, rendered over and over in one thread (after a
+warm-up: fonts are parsed once per process) for a fixed time.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+from common import BENCH, cli, figure, profile_top, setup_paths
+
+TARGET_PER_SECOND = 100.0
+
+
+def _pages(pdf: bytes) -> int:
+    try:
+        from pypdf import PdfReader
+
+        return len(PdfReader(io.BytesIO(pdf)).pages)
+    except ImportError:  # pragma: no cover - pypdf is a dev requirement
+        return len(re.findall(rb"/Type\s*/Page\b", pdf))
+
+
+def two_page_notice() -> Any:
+    setup_paths()
+    from arrears.models import InvoiceLine
+    from arrears.notices import build_notice
+    from arrears.policy import Stage, load_policy_file
+    from arrears_local.book import synthetic_book
+    from arrears_local.portfolio import DEMO_START
+    from arrears.channels.letter_pdf import render_demand_letter
+
+    policy = load_policy_file(BENCH.parent / "policies" / "default.yaml")
+    item = synthetic_book(1, DEMO_START)[0]
+    step = next(s for s in policy.segment_for("standard").steps if s.stage is Stage.FORMAL_NOTICE)
+    now = item.invoice.due_at + timedelta(days=step.offset_days)
+    for count in range(1, 60):
+        lines = tuple(InvoiceLine(description=f"Analytics Platform seat {n + 1}, annual", amount=item.invoice.amount_due // count)
+                      for n in range(count))
+        invoice = item.invoice.model_copy(update={"lines": lines})
+        notice = build_notice(invoice, item.customer, policy, step, now)
+        if _pages(render_demand_letter(notice)) >= 2:
+            return notice
+    raise RuntimeError("could not make the letter run to two pages")
+
+
+def run(args: Any) -> list[dict[str, Any]]:
+    from arrears.channels.letter_pdf import render_demand_letter
+
+    notice = two_page_notice()
+    pages = _pages(render_demand_letter(notice))
+    for _ in range(5):
+        render_demand_letter(notice)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < args.seconds:
+        render_demand_letter(notice)
+        count += 1
+    rate = count / (time.perf_counter() - started)
+    met = rate >= TARGET_PER_SECOND
+    note = f"{1000 / rate:.1f} ms a letter, {pages} pages"
+    if not met:
+        _, top = profile_top(lambda: [render_demand_letter(notice) for _ in range(30)], limit=6)
+        note += f"; {TARGET_PER_SECOND / rate:.2f}x short of the target. Own time: " + "; ".join(top)
+    return [figure("letters: two-page PDFs per second, one core", round(rate, 1), "/s", f">= {TARGET_PER_SECOND:.0f}/s", met, note)]
+
+
+if __name__ == "__main__":
+    cli(__doc__.splitlines()[0], run, lambda p: p.add_argument("--seconds", type=float, default=8.0))

@@ -1,0 +1,156 @@
+"""Local runtime scale: the sample portfolio through 150 virtual days on the real ASL in moto.
+
+Each size runs in a fresh interpreter (its own peak memory), through `arrears_local.demo.run_book`
+exactly as `make demo` does. The wall time excludes provisioning the stack (reported apart).
+Where a run would not fit the bench's time budget it is projected from the measured sizes
+(straight line through them) and marked as such. What bounds the time is attributed by timing,
+in the smallest run, every AWS call (boto3 -> moto, in-process) and every handler invocation,
+each net of what is nested in it, the rest being the engine and moto's ASL interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from common import BENCH, cli, figure, peak_rss_mb, setup_paths
+
+TARGET_SECONDS = 60.0
+TARGET_SIZE = 1000
+
+
+class _Attribution:
+    """Wall time by where it is spent, each frame net of the frames nested in it."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.calls: defaultdict[str, int] = defaultdict(int)
+        self._tls = threading.local()
+        self._lock = threading.Lock()
+
+    def timed(self, label: str, fn: Any, *args: Any) -> Any:
+        stack = self._tls.__dict__.setdefault("stack", [])
+        stack.append(0.0)
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            total = time.perf_counter() - started
+            nested = stack.pop()
+            if stack:
+                stack[-1] += total
+            with self._lock:
+                self.seconds[label] += total - nested
+                self.calls[label] += 1
+
+    def install(self) -> None:
+        import botocore.client
+
+        from arrears_local.engine import LocalEngine
+
+        attribution = self
+        orig_call, orig_invoke = botocore.client.BaseClient._make_api_call, LocalEngine._invoke_handler
+
+        def make_api_call(client: Any, operation: str, params: dict) -> Any:
+            label = f"AWS {client.meta.service_model.service_name} calls (boto3 -> moto)"
+            return attribution.timed(label, orig_call, client, operation, params)
+
+        def invoke_handler(engine: Any, entry: Any, *args: Any) -> Any:
+            return attribution.timed(f"handler code of {entry.name.rsplit('-', 1)[-1]}", orig_invoke, engine, entry, *args)
+
+        botocore.client.BaseClient._make_api_call = make_api_call
+        LocalEngine._invoke_handler = invoke_handler
+
+
+def one_size(size: int, attribute: bool) -> dict[str, Any]:
+    """Run in a fresh interpreter: provision, run the book, report."""
+    setup_paths()
+    warnings.filterwarnings("ignore", message="No application metrics")
+    from arrears.policy import load_policy_file
+    from arrears_local.demo import contacts, run_book
+    from arrears_local.portfolio import DEMO_DAYS, DEMO_START, sample_portfolio
+    from arrears_local.runtime import LocalRuntime
+
+    attribution = _Attribution()
+    if attribute:
+        attribution.install()
+    policy = load_policy_file(BENCH.parent / "policies" / "default.yaml")
+    portfolio = sample_portfolio(DEMO_START, size)
+    started = time.perf_counter()
+    with LocalRuntime(start=DEMO_START) as runtime:
+        provisioned = time.perf_counter()
+        attribution.seconds.clear()
+        attribution.calls.clear()
+        run = run_book(runtime, portfolio, policy, DEMO_DAYS)
+        finished = time.perf_counter()
+        stats = dict(runtime.engine.stats)
+    wall = finished - provisioned
+    result = {"size": size, "wall_s": round(wall, 2), "provision_s": round(provisioned - started, 2), "peak_rss_mb": peak_rss_mb(),
+              "contacts": sum(len(contacts(entries)) for entries in run.logs.values()), "engine": stats}
+    if attribute:
+        accounted = sum(attribution.seconds.values())
+        parts = dict(attribution.seconds)
+        parts["engine, moto's ASL interpreter, webhook signing (the rest)"] = max(0.0, wall - accounted)
+        whole = max(wall, accounted)  # executions overlap in threads: shares are of all the time spent
+        result["attribution"] = [{"where": k, "share": round(v / whole, 3), "seconds": round(v, 2), "calls": attribution.calls.get(k, 0)}
+                                 for k, v in sorted(parts.items(), key=lambda kv: -kv[1])]
+    return result
+
+
+def _spawn(size: int, attribute: bool) -> dict[str, Any]:
+    out = Path(f"/tmp/arrears-bench-runtime-{size}.json")
+    cmd = [sys.executable, str(Path(__file__)), "--one", str(size), "--out", str(out)] + (["--attribute"] if attribute else [])
+    subprocess.run(cmd, check=True)
+    return json.loads(out.read_text())
+
+
+def run(args: Any) -> list[dict[str, Any]]:
+    measured = [_spawn(size, attribute=(index == 0)) for index, size in enumerate(args.sizes)]
+    per_invoice = [(m["size"], m["wall_s"]) for m in measured]
+    figures = []
+    for m in measured:
+        figures.append(figure(f"local runtime: {m['size']} invoices, 150 days", m["wall_s"], "s", note=(
+            f"peak {m['peak_rss_mb']:.0f} MB; {m['wall_s'] / m['size'] * 1000:.0f} ms an invoice; {m['contacts']} contacts; "
+            f"{m['engine']['lambda_invocations']} Lambda invocations; provisioning {m['provision_s']} s apart"),
+            peak_rss_mb=m["peak_rss_mb"]))
+    target = next((m for m in measured if m["size"] == TARGET_SIZE), None)
+    bound = "; ".join(f"{a['share'] * 100:.0f}% {a['where']}" + (f" ({a['calls'] / measured[0]['size']:.1f}/invoice)" if a["calls"] else "")
+                      for a in measured[0].get("attribution", [])[:5])
+    if target is not None:
+        seconds, how = target["wall_s"], "measured"
+    else:
+        (n1, t1), (n2, t2) = per_invoice[0], per_invoice[-1]
+        slope = (t2 - t1) / (n2 - n1) if n2 != n1 else t1 / n1
+        seconds, how = round(t1 + slope * (TARGET_SIZE - n1), 1), f"projected from the {n1} and {n2} runs (not run: over the bench's time budget)"
+    met = seconds < TARGET_SECONDS
+    note = how if met else f"{how}; {seconds / TARGET_SECONDS:.1f}x the target. Time of the {measured[0]['size']}-invoice run: {bound}"
+    figures.append(figure(f"local runtime: {TARGET_SIZE} invoices, 150 days", seconds, "s", f"< {TARGET_SECONDS:.0f} s", met, note,
+                          attribution=measured[0].get("attribution")))
+    return figures
+
+
+def _extra(parser: Any) -> None:
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 250],
+                        help="book sizes to run (add 1000 to measure the target instead of projecting it)")
+    parser.add_argument("--one", type=int, help=Path(__file__).name + " runs each size in a fresh interpreter with this")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--attribute", action="store_true")
+
+
+if __name__ == "__main__":
+    if "--one" in sys.argv:
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        _extra(parser)
+        parsed = parser.parse_args()
+        parsed.out.write_text(json.dumps(one_size(parsed.one, parsed.attribute)))
+    else:
+        cli(__doc__.splitlines()[0], run, _extra)
