@@ -10,7 +10,7 @@ import pytest
 from arrears import dunning
 from arrears.clock import FixedClock, parse_iso
 from arrears.models import InvoiceStatus
-from arrears.policy import plan_steps
+from arrears.policy import Channel, plan_steps
 from arrears.ports import Ports
 from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
@@ -153,3 +153,47 @@ def test_closing_records_why_the_invoice_was_settled(world, open_invoice, status
     assert dunning.run_due_steps(open_invoice.invoice_id, world).reason == reason
     assert world.log.entries(open_invoice.invoice_id)[-1].details == {"reason": reason}
     assert world.mailer.sent == []
+
+
+def _walk_whole_policy(ports, invoice):
+    return run_workflow(ports, invoice.invoice_id, invoice.due_at + timedelta(days=150))
+
+
+def test_a_balance_below_the_referral_minimum_opens_a_small_claims_task_instead(world, open_invoice):
+    # Given an unpaid invoice of EUR 120.00, below the default policy's EUR 250.00 referral minimum
+    world.store.invoices[open_invoice.invoice_id] = open_invoice.model_copy(update={"amount_due": 12_000, "amount_remaining": 12_000})
+    decisions = _walk_whole_policy(world, open_invoice)
+    # Then no referral happens and no referral notice goes to the debtor; a person gets the decision
+    last = world.log.entries(open_invoice.invoice_id)[-1]
+    assert last.kind == "referral_declined" and "below the referral minimum" in last.details["reason"]
+    assert "referral" not in [e.kind for e in world.log.entries(open_invoice.invoice_id)]
+    assert not any(key.startswith("referrals/") for key in world.artefacts.objects)
+    assert [t["kind"] for t in world.store.tasks.values()][-1] == "small_claims_or_write_off"
+    assert decisions[-1]["status"] == "complete"
+
+
+def test_no_referral_without_a_final_notice_actually_sent(world, open_invoice, default_policy):
+    # Given a policy whose final notice is a call task (no notice reaches the debtor in writing)
+    steps = tuple(s.model_copy(update={"channel": Channel.CALL_TASK}) if s.id == "final_notice" else s
+                  for s in default_policy.segments["standard"].steps)
+    phone_only = default_policy.model_copy(update={"segments": {"standard": default_policy.segments["standard"].model_copy(
+        update={"steps": steps})}})
+    world.policies.versions[("default", 1)] = phone_only
+    _walk_whole_policy(world, open_invoice)
+    last = world.log.entries(open_invoice.invoice_id)[-1]
+    assert last.kind == "referral_withheld" and "no final notice" in last.details["reason"]
+    assert [t["kind"] for t in world.store.tasks.values()][-1] == "review_before_referral"
+
+
+def test_a_referral_too_close_to_its_final_notice_is_refused(root):
+    import yaml
+    from pydantic import ValidationError
+
+    from arrears.policy import parse_policy_yaml
+
+    data = yaml.safe_load((root / "policies" / "default.yaml").read_text())
+    for step in data["segments"]["standard"]["steps"]:
+        if step["id"] == "referral":
+            step["offset_days"] = 65  # five days after the final notice at +60; the notice period is 14
+    with pytest.raises(ValidationError, match="less than the notice period"):
+        parse_policy_yaml(yaml.safe_dump(data))

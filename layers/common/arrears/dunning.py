@@ -19,7 +19,7 @@ from typing import Any
 from arrears.clock import to_iso_z
 from arrears.models import TERMINAL_STATUSES, Customer, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
-from arrears.policy import Channel, Policy, plan_steps
+from arrears.policy import Channel, Policy, Stage, plan_steps
 from arrears.holds import expire_hold
 from arrears.policy.calendar import next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
@@ -220,7 +220,8 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
     except Exception:
         ports.store.release_step(invoice.invoice_id, step.id)  # nothing was sent: let the retry send it
         raise
-    _log(ports, invoice, now, step.channel.value if step.channel is not Channel.LETTER else "letter", policy, **common, **fields)
+    kind = fields.pop("kind", step.channel.value)
+    _log(ports, invoice, now, kind, policy, **common, **fields)
     ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
 
 
@@ -286,6 +287,9 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
 
         return _Prepared(open_call_task)
     if channel is Channel.REFERRAL:
+        withheld = _referral_withheld(invoice, notice, policy, ports)
+        if withheld is not None:
+            return withheld
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         email = _email_delivery(notice, invoice, customer, step_id, ports, artefacts=(stored,))
@@ -301,6 +305,31 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
 
         return _Prepared(refer)
     raise ValueError(f"unknown channel {channel}")
+
+
+def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, ports: Ports) -> _Prepared | None:
+    """Refer only a debt worth an agency's while, and only after a final notice given the policy's
+    notice period earlier; otherwise a person decides (small claims, write-off, or a notice first)."""
+    terms = policy.referral
+    now = ports.clock.now()
+    minimum = terms.min_amount.get(invoice.currency, 0)
+    finals = [e for e in ports.log.entries(invoice.invoice_id)
+              if e.stage == Stage.FINAL_NOTICE.value and e.kind in ("email", "letter")]
+    if invoice.amount_remaining < minimum:
+        kind, task, reason = "referral_declined", "small_claims_or_write_off", (
+            f"balance {invoice.amount_remaining} {invoice.currency} is below the referral minimum {minimum}")
+    elif not finals or finals[-1].at > now - timedelta(days=terms.notice_period_days):
+        kind, task, reason = "referral_withheld", "review_before_referral", (
+            f"no final notice sent at least {terms.notice_period_days} days before the referral date")
+    else:
+        return None
+
+    def open_task(ports: Ports) -> dict[str, Any]:
+        task_id = ports.store.open_task(invoice.invoice_id, task, now, {
+            "reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
+        return {"kind": kind, "details": {"task_id": task_id, "reason": reason, **_claim_details(notice)}}
+
+    return _Prepared(open_task)
 
 
 def build_referral_package(invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext, ports: Ports) -> bytes:

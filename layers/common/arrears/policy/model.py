@@ -138,6 +138,14 @@ class DemandLetterTerms(PolicyModel):
     deadline_days: int = Field(default=14, ge=1, le=90)
 
 
+class ReferralTerms(PolicyModel):
+    """When a debt goes to the collection agency."""
+
+    min_amount: dict[str, int] = Field(default_factory=dict,
+                                       description="per ISO 4217 currency, minor units; below it a small-claims or write-off task opens")
+    notice_period_days: int = Field(default=14, ge=0, le=180, description="a final notice must precede referral by this much")
+
+
 class Policy(PolicyModel):
     policy_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
     version: int = Field(ge=1)
@@ -149,6 +157,7 @@ class Policy(PolicyModel):
     late_payment: LatePayment | None = None
     demand_letter: DemandLetterTerms = DemandLetterTerms()
     calendar: ContactCalendar = ContactCalendar()
+    referral: ReferralTerms = ReferralTerms()
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 
@@ -163,6 +172,12 @@ class Policy(PolicyModel):
     def _default_segment_exists(self) -> Policy:
         if self.default_segment not in self.segments:
             raise ValueError(f"default_segment {self.default_segment!r} is not among the segments")
+        for name, segment in self.segments.items():
+            finals = [s.offset_days for s in segment.steps if s.stage is Stage.FINAL_NOTICE]
+            for step in (s for s in segment.steps if s.channel is Channel.REFERRAL):
+                if finals and step.offset_days - max(o for o in finals if o < step.offset_days) < self.referral.notice_period_days:
+                    raise ValueError(f"segment {name}: referral {step.id!r} comes less than the notice period "
+                                     f"({self.referral.notice_period_days} days) after its final notice")
         if not self.calendar.contact_hours_start <= self.contact_time <= self.calendar.contact_hours_end:
             raise ValueError(f"contact_time {self.contact_time} is outside the calendar's contact hours")
         return self
