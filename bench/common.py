@@ -143,3 +143,16 @@ def print_table(figures: list[dict[str, Any]], stream: Any = None) -> None:
         print(" | ".join(cells) + " | " + row[4], file=stream)
         if index == 0:
             print("-+-".join("-" * w for w in widths) + "-+-" + "-" * 4, file=stream)
+
+
+def main_per_size(description: str, run: Callable[[argparse.Namespace], list[dict[str, Any]]],
+                  extra: Callable[[Any], None], one: Callable[[argparse.Namespace], Any]) -> None:
+    """Entry point of a script that measures each size in a fresh interpreter: the parent runs
+    `run` (which calls this script again with `--one N --out FILE`), the child writes `one(args)`."""
+    if "--one" in sys.argv:
+        parser = argparse.ArgumentParser()
+        extra(parser)
+        parsed = parser.parse_args()
+        parsed.out.write_text(json.dumps(one(parsed)))
+    else:
+        cli(description, run, extra)

@@ -68,7 +68,7 @@ def main() -> int:
           f"{results['total_seconds']:.0f} s in all{' (quick: not figures to quote)' if args.quick else ''}\n")
     print_table(results["figures"])
     missed = [f["figure"] for f in results["figures"] if f.get("met") is False]
-    print(f"\n{len(results['figures'])} figures, {len(missed)} targets missed; written to {args.out.relative_to(BENCH.parent)}")
+    print(f"\n{len(results['figures'])} figures, {len(missed)} targets missed; written to {args.out}")
     if failed:
         print(f"scripts that failed: {', '.join(failed)}")
         return 1

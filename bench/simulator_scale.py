@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, cli, figure, peak_rss_mb, profile_top, setup_paths
+from common import BENCH, figure, main_per_size, peak_rss_mb, profile_top, setup_paths
 
 TARGET_SIZE = 100_000
 TARGET_SECONDS = 60.0
@@ -97,12 +97,4 @@ def _extra(parser: Any) -> None:
 
 
 if __name__ == "__main__":
-    if "--one" in sys.argv:
-        import argparse
-
-        parser = argparse.ArgumentParser()
-        _extra(parser)
-        parsed = parser.parse_args()
-        parsed.out.write_text(json.dumps(one_size(parsed.one, parsed.render, parsed.profile)))
-    else:
-        cli(__doc__.splitlines()[0], run, _extra)
+    main_per_size(__doc__.splitlines()[0], run, _extra, lambda args: one_size(args.one, args.render, args.profile))
