@@ -197,3 +197,14 @@ def test_a_referral_too_close_to_its_final_notice_is_refused(root):
             step["offset_days"] = 65  # five days after the final notice at +60; the notice period is 14
     with pytest.raises(ValidationError, match="less than the notice period"):
         parse_policy_yaml(yaml.safe_dump(data))
+
+
+def test_an_invoice_settled_before_its_workflow_pinned_a_policy_just_closes(world, open_invoice):
+    # Given a payment that stopped the workflow before its first task ran, and a late wake-up
+    world.store.invoices[open_invoice.invoice_id] = open_invoice.model_copy(
+        update={"status": InvoiceStatus.PAID, "amount_remaining": 0})
+    # When the workflow function is asked to run the due steps
+    decision = dunning.run_due_steps(open_invoice.invoice_id, world)
+    # Then it closes without contacting, rather than failing for want of a pinned policy
+    assert decision.status == "closed" and world.mailer.sent == []
+    assert world.log.entries(open_invoice.invoice_id)[-1].details == {"reason": "paid"}

@@ -106,9 +106,11 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
     """Wake-up of the workflow: re-read the invoice, send what is due, plan the next step."""
     now = ports.clock.now()
     invoice, customer = _load(invoice_id, ports)
-    policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
-        return close_collection(invoice, policy, ports, now)
+        # Before anything else: settled before its workflow even pinned a policy, it still just closes.
+        pinned = _pinned_policy(invoice, ports) if invoice.policy_id and invoice.policy_version else None
+        return close_collection(invoice, pinned, ports, now)
+    policy = _pinned_policy(invoice, ports)
     if invoice.hold is not None:
         if invoice.hold.active_at(now):
             return _hold_decision(invoice, now)
