@@ -118,3 +118,52 @@ def test_a_second_hold_is_refused(tmp_path, default_policy):
     with pytest.raises(HoldRefused) as again:
         place_hold("in_1", HoldKind.PAUSE, now + timedelta(days=3), "", FINANCE, store, store, now)
     assert again.value.code == "already_on_hold"
+
+
+def _promise(promised_on, at_date=None):
+    from arrears.holds import promise_to_pay
+
+    def act(sim):
+        promise_to_pay("in_1", promised_on, FINANCE, sim.store, sim.store, sim.ports.policies, sim.clock.at)
+    return act
+
+
+def test_a_broken_promise_gets_its_own_message_then_collection_resumes(tmp_path, default_policy):
+    from datetime import date
+
+    # Given a debtor who, on 5 October (after the due-date notice), promises to pay by Friday 9 October
+    promised_at = datetime(2026, 10, 5, 12, tzinfo=timezone.utc)
+    result, simulation, item = run(tmp_path, default_policy, [(promised_at, _promise(date(2026, 10, 9)))])
+    entries = result.logs["in_1"]
+    broken = next(e for e in entries if e.template == "broken_promise")
+    # Then nothing goes out until the promised date plus 3 days' grace (Monday 12 October, 10:00 London)
+    assert broken.at == datetime(2026, 10, 12, 9, tzinfo=timezone.utc)
+    assert not [at for _, at in contacts(result, "in_1") if promised_at <= at < broken.at]
+    # And the broken-promise email names the promise, then the policy resumes where it left off
+    assert broken.kind == "email" and "promised by October 9, 2026" in broken.subject
+    steps = [step for step, _ in contacts(result, "in_1")]
+    assert steps[:2] == ["courtesy_reminder", "due_notice"] and steps[2].startswith("broken_promise_")
+    assert steps[3:] == ["overdue_7", "overdue_15", "call_15", "formal_notice", "final_notice", "referral"]
+    released = next(e for e in entries if e.kind == "hold_released")
+    assert released.at == broken.at and released.details["hold"] == "promise"
+
+
+def test_a_kept_promise_ends_collection_without_another_word(tmp_path, default_policy):
+    from datetime import date
+
+    result, simulation, _ = run(tmp_path, default_policy, [(datetime(2026, 10, 5, 12, tzinfo=timezone.utc), _promise(date(2026, 10, 9)))],
+                                paid="2026-10-08T15:00:00+00:00")
+    assert [step for step, _ in contacts(result, "in_1")] == ["courtesy_reminder", "due_notice"]
+    assert not any(e.template == "broken_promise" for e in result.logs["in_1"])
+
+
+def test_a_promise_for_a_past_date_is_refused(tmp_path, default_policy):
+    from datetime import date
+
+    from arrears.holds import promise_to_pay
+
+    _, simulation, _ = run(tmp_path, default_policy, [])
+    with pytest.raises(HoldRefused) as refused:
+        promise_to_pay("in_1", date(2026, 10, 1), FINANCE, simulation.store, simulation.store, simulation.ports.policies,
+                       datetime(2026, 10, 5, 12, tzinfo=timezone.utc))
+    assert refused.value.code == "invalid_until"

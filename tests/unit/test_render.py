@@ -257,3 +257,17 @@ def test_a_part_payment_is_shown() -> None:
     # Then amount, payment and balance all appear
     assert "€1,500.00" in email.text and "€250.00" in email.text and "€1,250.00" in email.text
     assert "Paid so far" in email.html
+
+
+def test_the_broken_promise_email_names_the_promise_and_needs_its_dates() -> None:
+    from datetime import date
+
+    # Given a promise made on 12 March to pay by 20 March that was not kept
+    ctx = make_context("overdue_reminder", template="broken_promise",
+                       extra={"promised_on": date(2026, 3, 20), "promised_at": date(2026, 3, 12)})
+    email = render_email(ctx)
+    assert "promised by March 20, 2026" in email.subject
+    assert "On March 12, 2026 we agreed" in email.text and "INV-2026-0042" in email.html
+    # And without the promise's dates it refuses rather than printing blanks
+    with pytest.raises(UndefinedError):
+        render_email(make_context("overdue_reminder", template="broken_promise"))

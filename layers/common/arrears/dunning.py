@@ -12,14 +12,14 @@ import json
 import math
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from arrears.clock import to_iso_z
-from arrears.models import TERMINAL_STATUSES, Customer, Invoice
+from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
-from arrears.policy import Channel, Policy, Stage, plan_steps
+from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
 from arrears.policy.calendar import next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
@@ -114,8 +114,12 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
     if invoice.hold is not None:
         if invoice.hold.active_at(now):
             return _hold_decision(invoice, now)
-        expire_hold(invoice_id, invoice.customer_id, invoice.hold, ports.store, ports.log)
+        expired = invoice.hold
+        expire_hold(invoice_id, invoice.customer_id, expired, ports.store, ports.log)
         invoice = ports.store.get_invoice(invoice_id) or invoice
+        if expired.kind is HoldKind.PROMISE:
+            _send_broken_promise(invoice, customer, policy, expired, ports, now)
+            invoice = ports.store.get_invoice(invoice_id) or invoice
     planned = _plan(invoice, customer, policy)
     for due in [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]:
         _perform_step(invoice, customer, policy, due, ports, now)
@@ -147,6 +151,16 @@ _PLANS_SIZE = 8192
 
 # An open-ended hold (a dispute) is re-read this often even if nobody lifts it, so a lost wake-up heals itself.
 _OPEN_HOLD_RECHECK = timedelta(days=30)
+
+
+def _send_broken_promise(invoice: Invoice, customer: Customer, policy: Policy, hold: Hold, ports: Ports,
+                         now: datetime) -> None:
+    """A promise ran out unpaid: its own message, once, before collection resumes."""
+    days_late = (now.date() - invoice.due_at.date()).days
+    step = Step(id=f"broken_promise_{hold.since:%Y%m%d%H%M%S}", stage=Stage.OVERDUE_REMINDER, channel=Channel.EMAIL,
+                template="broken_promise", tone="firm", offset_days=max(-60, min(365, days_late)))
+    extra = {"promised_on": hold.promised_on, "promised_at": hold.since.date()}
+    _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra)
 
 
 def _hold_decision(invoice: Invoice, now: datetime) -> Decision:
@@ -200,11 +214,14 @@ def _next_decision(invoice: Invoice, customer: Customer, policy: Policy, planned
     return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at))
 
 
-def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime) -> None:
+def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
+                  extra: dict[str, Any] | None = None) -> None:
     step = due.step
     common = {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
     try:
         notice = build_notice(invoice, customer, policy, step, now)
+        if extra:
+            notice = replace(notice, extra=extra)
         prepared = _prepare(step.channel, notice, invoice, customer, policy, ports)
     except NoticeIncomplete as missing:
         # Not transient: retrying would fail the same way. Record it and hand it to a person.

@@ -8,10 +8,11 @@ collection resumes where it left off rather than firing everything it missed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from arrears.models import Hold, HoldKind, InvoiceStatus
-from arrears.ports import ContactLog, InvoiceStore, WorkflowStarter
+from arrears.policy.calendar import contact_moment, zone_of
+from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
 
 
 class HoldRefused(ValueError):
@@ -23,8 +24,29 @@ class HoldRefused(ValueError):
         self.message = message
 
 
+def promise_to_pay(invoice_id: str, promised_on: date, actor: str, store: InvoiceStore, log: ContactLog,
+                   policies: PolicyRepository, now: datetime) -> Hold:
+    """The debtor promised to pay by a date: no contact until the policy's grace days after it (at
+    contact time on a business day); if the invoice is still open then, a broken-promise message goes
+    out and collection resumes."""
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
+    customer = store.get_customer(invoice.customer_id)
+    if invoice.policy_id is None or invoice.policy_version is None or customer is None:
+        raise HoldRefused("collection_not_started", f"invoice {invoice_id} has no collection to hold yet")
+    policy = policies.get(invoice.policy_id, invoice.policy_version)
+    zone = zone_of(customer.timezone, policy.default_timezone)
+    if promised_on < now.astimezone(zone).date():
+        raise HoldRefused("invalid_until", f"the promised date {promised_on} is in the past")
+    until = contact_moment(promised_on + timedelta(days=policy.promise_grace_days), policy.contact_time,
+                           policy.calendar, zone, customer.address.country)
+    return place_hold(invoice_id, HoldKind.PROMISE, until, f"promised to pay by {promised_on.isoformat()}", actor,
+                      store, log, now, promised_on=promised_on)
+
+
 def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: str, actor: str,
-               store: InvoiceStore, log: ContactLog, now: datetime) -> Hold:
+               store: InvoiceStore, log: ContactLog, now: datetime, promised_on: date | None = None) -> Hold:
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
         raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
@@ -32,15 +54,16 @@ def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: 
         raise HoldRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to hold")
     if invoice.hold is not None:
         raise HoldRefused("already_on_hold", f"invoice {invoice_id} is already on hold ({invoice.hold.kind.value})")
-    if kind is HoldKind.PAUSE and (until is None or until <= now):
-        raise HoldRefused("invalid_until", "a pause needs an end date in the future")
+    if kind in (HoldKind.PAUSE, HoldKind.PROMISE) and (until is None or until <= now):
+        raise HoldRefused("invalid_until", f"a {kind.value} needs an end date in the future")
     if kind is HoldKind.DISPUTE and until is not None:
         raise HoldRefused("invalid_until", "a dispute lasts until it is resolved: give no end date")
-    hold = Hold(kind=kind, since=now, until=until, reason=reason, actor=actor)
+    hold = Hold(kind=kind, since=now, until=until, reason=reason, actor=actor, promised_on=promised_on)
     if not store.set_hold(invoice_id, hold):
         raise HoldRefused("already_on_hold", f"invoice {invoice_id} changed meanwhile (on hold or closed)")
     log.append(invoice_id, invoice.customer_id, now, kind="hold_placed", actor=actor,
-               details={"hold": kind.value, "until": until.isoformat() if until else None, "reason": reason})
+               details={"hold": kind.value, "until": until.isoformat() if until else None, "reason": reason,
+                        **({"promised_on": promised_on.isoformat()} if promised_on else {})})
     return hold
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
 from typing import Any
@@ -72,6 +72,7 @@ class InvoiceLine(Record):
 class HoldKind(str, Enum):
     PAUSE = "pause"  # the finance team stops contacts until a date
     DISPUTE = "dispute"  # the debtor contests the invoice: no contact until it is resolved
+    PROMISE = "promise"  # the debtor promised to pay by a date: no contact until then plus grace
 
 
 class Hold(Record):
@@ -82,6 +83,7 @@ class Hold(Record):
     until: AwareDatetime | None = None  # None: until someone releases it
     reason: str = Field(default="", max_length=500)
     actor: str
+    promised_on: date | None = None  # a promise: the date the debtor said they would pay by
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is None or moment < self.until

@@ -158,6 +158,7 @@ class Policy(PolicyModel):
     demand_letter: DemandLetterTerms = DemandLetterTerms()
     calendar: ContactCalendar = ContactCalendar()
     referral: ReferralTerms = ReferralTerms()
+    promise_grace_days: int = Field(default=3, ge=0, le=30, description="days after a promised date before a broken promise escalates")
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 
