@@ -126,3 +126,26 @@ def test_a_delivery_racing_the_same_event_in_progress_gets_503(stack, sample, mo
     reply = deliver(stack, invoice_event(sample, "invoice.finalized", stack.now()))
     assert reply.status_code == 503 and reply.json()["error"] == "in_progress"
     assert count_items(stack) == items
+
+
+def test_insolvency_stops_the_customers_running_workflows(stack, sample):
+    from dataclasses import replace
+
+    from arrears.holds import declare_insolvency
+    from arrears.store.dynamo import DynamoStore
+    from arrears.workflows import StepFunctionsWorkflows
+
+    # Given two open invoices of one customer, each with a running workflow
+    second = replace(sample, invoice_id="in_1QSecondArrears01", number="NW-2026-2001")
+    for invoice in (sample, second):
+        assert deliver(stack, invoice_event(invoice, "invoice.finalized", stack.now())).status_code == 200
+    stack.engine.wait_idle()
+    store = DynamoStore(stack.table_name)
+    # When the customer's insolvency is declared
+    held = declare_insolvency(sample.customer.customer_id, "administration order 4471", "finance-jane", store, store,
+                              StepFunctionsWorkflows(stack.state_machine_arn), stack.now())
+    stack.engine.wait_idle()
+    # Then both are found through the customer index, held, and their executions stopped
+    assert sorted(held) == sorted([sample.invoice_id, second.invoice_id])
+    assert {e["status"] for e in executions(stack)} == {"ABORTED"}
+    assert all(store.get_invoice(i).hold.kind.value == "insolvency" for i in held)

@@ -167,3 +167,31 @@ def test_a_promise_for_a_past_date_is_refused(tmp_path, default_policy):
         promise_to_pay("in_1", date(2026, 10, 1), FINANCE, simulation.store, simulation.store, simulation.ports.policies,
                        datetime(2026, 10, 5, 12, tzinfo=timezone.utc))
     assert refused.value.code == "invalid_until"
+
+
+def test_insolvency_stops_every_open_invoice_of_the_customer_and_opens_one_claim_task(tmp_path, default_policy):
+    from arrears.holds import declare_insolvency
+
+    # Given one customer with two unpaid invoices and one paid one
+    second = ROW.format(n=2, paid="").replace("cus_2", "cus_1")
+    paid = ROW.format(n=3, paid="2026-10-02T12:00:00+00:00").replace("cus_3", "cus_1")
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid=""), second, paid))
+    declared = datetime(2026, 10, 12, 12, tzinfo=timezone.utc)
+    simulation = Simulation(default_policy)
+    simulation.add_updates(book_updates(book))
+    held: list[str] = []
+    simulation.add_action(declared, lambda sim: held.extend(declare_insolvency(
+        "cus_1", "administration order 4471 of 2026, High Court", FINANCE, sim.store, sim.store, sim.workflows, sim.clock.at)))
+    result = simulation.run(START + timedelta(days=200))
+    # Then both open invoices stop at once: nothing after the declaration, workflows stopped
+    assert held == ["in_1", "in_2"]
+    for invoice_id in held:
+        assert not [at for _, at in contacts(result, invoice_id) if at >= declared]
+        assert result.logs[invoice_id][-1].kind == "insolvency" and invoice_id not in simulation.running
+    # And one task asks for the claim to be filed, with what is owed
+    (task,) = [t for t in simulation.store.tasks.values() if t["kind"] == "file_insolvency_claim"]
+    assert task["details"]["invoices"] == ["in_1", "in_2"] and task["details"]["claims"] == {"GBP": 500_000}
+    # And declaring it again changes nothing
+    with pytest.raises(HoldRefused) as again:
+        declare_insolvency("cus_1", "again", FINANCE, simulation.store, simulation.store, simulation.workflows, declared)
+    assert again.value.code == "nothing_to_hold"

@@ -96,3 +96,35 @@ def _lift(invoice_id: str, customer_id: str, hold: Hold, actor: str, store: Invo
     log.append(invoice_id, customer_id, at, kind="hold_released", actor=actor,
                details={"hold": hold.kind.value, "held_days": shift_days, "reason": reason})
     return lifted
+
+
+def declare_insolvency(customer_id: str, notice: str, actor: str, store: InvoiceStore, log: ContactLog,
+                       workflows: WorkflowStarter, now: datetime) -> list[str]:
+    """A customer's insolvency: every open invoice of theirs stops being chased at once (held for good,
+    its workflow stopped) and one task asks a person to file the claim. Returns the invoices held."""
+    customer = store.get_customer(customer_id)
+    if customer is None:
+        raise HoldRefused("unknown_customer", f"no customer {customer_id}")
+    open_invoices = [i for i in store.invoices_of(customer_id) if i.status is InvoiceStatus.OPEN and not i.is_settled]
+    held: list[str] = []
+    for invoice in open_invoices:
+        hold = Hold(kind=HoldKind.INSOLVENCY, since=now, reason=notice, actor=actor)
+        if not store.set_hold(invoice.invoice_id, hold):
+            if invoice.hold is not None and invoice.hold.kind is HoldKind.INSOLVENCY:
+                continue  # declared already
+            store.clear_hold(invoice.invoice_id, 0)  # an insolvency outranks a dispute, pause or promise
+            if not store.set_hold(invoice.invoice_id, hold):
+                continue  # settled meanwhile
+        workflows.stop(invoice.invoice_id, "customer insolvent")
+        log.append(invoice.invoice_id, customer_id, now, kind="insolvency", actor=actor,
+                   details={"notice": notice, "balance": invoice.amount_remaining, "currency": invoice.currency})
+        held.append(invoice.invoice_id)
+    if not held:
+        raise HoldRefused("nothing_to_hold", f"customer {customer_id} has no open invoice that is not already held for insolvency")
+    claims: dict[str, int] = {}
+    for invoice in open_invoices:
+        if invoice.invoice_id in held:
+            claims[invoice.currency] = claims.get(invoice.currency, 0) + invoice.amount_remaining
+    store.open_task(held[0], "file_insolvency_claim", now, {
+        "customer_id": customer_id, "customer": customer.name, "notice": notice, "invoices": held, "claims": claims})
+    return held

@@ -41,6 +41,10 @@ class InvoiceStore(Protocol):
         this is what makes a retried Lambda never send the same contact twice."""
         ...
 
+    def invoices_of(self, customer_id: str) -> list[Invoice]:
+        """Every invoice of one customer, by due date (a key query, never a Scan)."""
+        ...
+
     def set_hold(self, invoice_id: str, hold: Hold) -> bool:
         """Put an open invoice on hold; False when it is not open or already on hold."""
         ...

@@ -73,6 +73,7 @@ class HoldKind(str, Enum):
     PAUSE = "pause"  # the finance team stops contacts until a date
     DISPUTE = "dispute"  # the debtor contests the invoice: no contact until it is resolved
     PROMISE = "promise"  # the debtor promised to pay by a date: no contact until then plus grace
+    INSOLVENCY = "insolvency"  # the customer is insolvent: collection stops; the claim goes to the administrator
 
 
 class Hold(Record):

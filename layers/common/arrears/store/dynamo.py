@@ -241,6 +241,12 @@ class DynamoStore:
         })
         return task_id
 
+    def invoices_of(self, customer_id: str) -> list[Invoice]:
+        """Every invoice of a customer (GSI2, by due date): no Scan."""
+        items = self._query(Key("gsi2pk").eq(keys.customer_pk(customer_id)) & Key("gsi2sk").begins_with("INVOICE#"), index="gsi2")
+        invoices = (self.get_invoice(item["invoice_id"]) for item in items)
+        return [invoice for invoice in invoices if invoice is not None]
+
     def open_tasks(self) -> list[dict[str, Any]]:
         items = self._query(Key("gsi1pk").eq("TASK#open"), index="gsi1")
         return [{**item, "details": json.loads(item["details"])} for item in items]

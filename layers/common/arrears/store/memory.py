@@ -91,6 +91,9 @@ class MemoryStore:
         self.hold_tokens[invoice_id] = token
         return True
 
+    def invoices_of(self, customer_id: str) -> list[Invoice]:
+        return sorted((i for i in self.invoices.values() if i.customer_id == customer_id), key=lambda i: (i.due_at, i.invoice_id))
+
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         if (invoice_id, step_id) in self.claims:
             return False
