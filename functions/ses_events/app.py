@@ -6,8 +6,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 
-from arrears.audit.ses_events import DynamoMessageIndex, parse_ses_notification, record_ses_event
+from arrears.audit.ses_events import DynamoMessageIndex, parse_ses_notification
 from arrears.clock import SystemClock
+from arrears.deliverability import apply_ses_event
 from arrears.settings import get_settings
 from arrears.store.dynamo import DynamoStore
 
@@ -34,7 +35,7 @@ def lambda_handler(event: SNSEvent, context) -> dict:
             outcomes.append("ignored")
             continue
         # An exception (e.g. the email's own entry is not logged yet) fails the invocation: Lambda retries it.
-        outcome = record_ses_event(notification, index, store, clock)
+        outcome = apply_ses_event(notification, index, store, store, clock)
         logger.info("SES event", extra={"message_id": notification.message_id, "event": notification.event_type, "outcome": outcome})
         metrics.add_metric(name=f"SesEvent_{outcome}", unit=MetricUnit.Count, value=1)
         outcomes.append(outcome)

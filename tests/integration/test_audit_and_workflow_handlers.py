@@ -66,3 +66,29 @@ def test_the_workflow_function_refuses_an_unknown_action(stack):
                                              Payload=json.dumps({"action": "delete_everything", "invoice_id": "in_1"}).encode())
     assert response.get("FunctionError") == "Unhandled"
     assert "ValidationError" in response["Payload"].read().decode()
+
+
+def test_a_hard_bounce_stops_email_to_that_address_and_opens_a_task(stack):
+    from datetime import timedelta
+
+    from arrears.store.dynamo import DynamoStore
+
+    # Given an invoice whose courtesy reminder went out
+    invoice = sample_portfolio(count=1)[0].invoice
+    body, headers = signed_delivery(invoice_event(invoice, "invoice.finalized", stack.now()), LOCAL_STRIPE_SECRET, stack.now())
+    assert stack.request("POST", "/webhooks/stripe", body, headers).status_code == 200
+    stack.run_until(invoice.due - timedelta(days=6))
+    store = DynamoStore(stack.table_name)
+    reminder = next(e for e in store.entries(invoice.invoice_id) if e.kind == "email")
+    # When SES reports a permanent bounce for it, twice (SNS delivers at least once)
+    stack.ses_notify(reminder.message_id, "Bounce")
+    stack.ses_notify(reminder.message_id, "Bounce")
+    stack.run_until(invoice.due + timedelta(days=1))
+    # Then the bounce is logged once, the address is marked, one task opens, and the due-date notice is blocked
+    entries = store.entries(invoice.invoice_id)
+    assert [e.kind for e in entries].count("email_bounced") == 1
+    assert store.undeliverable_addresses(invoice.customer.customer_id) == {invoice.customer.email.lower()}
+    assert [t["kind"] for t in store.open_tasks()].count("fix_debtor_email") == 1
+    due_notice = next(e for e in entries if e.step_id == "due_notice")
+    assert due_notice.kind == "contact_blocked"
+    assert len(stack.sent_emails()) == 1

@@ -208,3 +208,27 @@ def test_an_invoice_settled_before_its_workflow_pinned_a_policy_just_closes(worl
     # Then it closes without contacting, rather than failing for want of a pinned policy
     assert decision.status == "closed" and world.mailer.sent == []
     assert world.log.entries(open_invoice.invoice_id)[-1].details == {"reason": "paid"}
+
+
+def test_after_a_hard_bounce_contacts_go_to_the_escalation_contact(world, open_invoice, berlin_customer):
+    # Given the billing address bounced for good and the customer has an escalation contact
+    world.store.customers[berlin_customer.customer_id] = berlin_customer.model_copy(
+        update={"escalation_email": "cfo@mueller-soehne.example"})
+    world.store.mark_undeliverable(berlin_customer.customer_id, "Buchhaltung@Mueller-Soehne.example", "bounce", open_invoice.issued_at)
+    dunning.start_collection(open_invoice.invoice_id, None, "default", world)
+    world.clock.at = open_invoice.due_at - timedelta(days=6)
+    dunning.run_due_steps(open_invoice.invoice_id, world)
+    # Then the reminder goes to the escalation contact, and only there
+    (sent,) = world.mailer.sent
+    assert sent[1] == ["cfo@mueller-soehne.example"]
+    assert world.log.entries(open_invoice.invoice_id)[-1].recipient == "cfo@mueller-soehne.example"
+
+
+def test_with_no_address_left_the_contact_is_blocked_with_a_task(world, open_invoice, berlin_customer):
+    world.store.mark_undeliverable(berlin_customer.customer_id, berlin_customer.email, "complaint", open_invoice.issued_at)
+    dunning.start_collection(open_invoice.invoice_id, None, "default", world)
+    world.clock.at = open_invoice.due_at - timedelta(days=6)
+    dunning.run_due_steps(open_invoice.invoice_id, world)
+    assert world.mailer.sent == []
+    blocked = world.log.entries(open_invoice.invoice_id)[-1]
+    assert blocked.kind == "contact_blocked" and "no longer reaches them" in blocked.details["missing"]

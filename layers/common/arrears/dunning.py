@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arrears.clock import to_iso_z
+from arrears.deliverability import deliverable_recipient
 from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
@@ -256,16 +257,20 @@ class _Prepared:
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
                     attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> _Prepared:
+    recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
+    if recipient is None:
+        raise NoticeIncomplete(f"the billing email of {customer.name} no longer reaches them (bounced or complained) "
+                               "and there is no escalation contact")
     rendered = ports.renderer.email(notice)
     message = ports.renderer.compose(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
-                            recipient=customer.email, recipient_name=customer.name,
+                            recipient=recipient, recipient_name=customer.name,
                             reference=notice.reference, attachments=attachments,
                             reply_to=notice.creditor.email, sent_at=ports.clock.now())
     eml = ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}.eml", message, "message/rfc822", "email")
 
     def deliver(ports: Ports) -> dict[str, Any]:
-        message_id = ports.mailer.send(message, ports.sender_email, [customer.email])
-        return {"recipient": customer.email, "subject": rendered.subject, "message_id": message_id,
+        message_id = ports.mailer.send(message, ports.sender_email, [recipient])
+        return {"recipient": recipient, "subject": rendered.subject, "message_id": message_id,
                 "artefacts": (*artefacts, eml), "details": _claim_details(notice)}
 
     return _Prepared(deliver)

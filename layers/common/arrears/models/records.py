@@ -61,6 +61,8 @@ class Customer(Record):
     language: str = "en"
     timezone: str = "UTC"
     segment: str = "standard"
+    # Where contacts go when the billing email no longer reaches (a permanent bounce, a complaint).
+    escalation_email: str = ""
     updated_at: AwareDatetime
 
 

@@ -241,6 +241,15 @@ class DynamoStore:
         })
         return task_id
 
+    def mark_undeliverable(self, customer_id: str, address: str, reason: str, at: datetime) -> None:
+        # Its own item: the billing platform's customer updates rewrite the customer record, not this.
+        self._table.put_item(Item={"pk": keys.customer_pk(customer_id), "sk": f"UNDELIVERABLE#{address.strip().lower()}",
+                                   "entity": "undeliverable_address", "reason": reason, "marked_at": to_iso_z(at)})
+
+    def undeliverable_addresses(self, customer_id: str) -> set[str]:
+        items = self._query(Key("pk").eq(keys.customer_pk(customer_id)) & Key("sk").begins_with("UNDELIVERABLE#"))
+        return {item["sk"].removeprefix("UNDELIVERABLE#") for item in items}
+
     def invoices_of(self, customer_id: str) -> list[Invoice]:
         """Every invoice of a customer (GSI2, by due date): no Scan."""
         items = self._query(Key("gsi2pk").eq(keys.customer_pk(customer_id)) & Key("gsi2sk").begins_with("INVOICE#"), index="gsi2")

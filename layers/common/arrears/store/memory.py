@@ -22,6 +22,7 @@ class MemoryStore:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.logs: dict[str, list[ContactEntry]] = {}
         self.hold_tokens: dict[str, str] = {}
+        self.undeliverable: dict[str, set[str]] = {}
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         return self.invoices.get(invoice_id)
@@ -90,6 +91,12 @@ class MemoryStore:
             return False
         self.hold_tokens[invoice_id] = token
         return True
+
+    def mark_undeliverable(self, customer_id: str, address: str, reason: str, at: datetime) -> None:
+        self.undeliverable.setdefault(customer_id, set()).add(address.strip().lower())
+
+    def undeliverable_addresses(self, customer_id: str) -> set[str]:
+        return set(self.undeliverable.get(customer_id, set()))
 
     def invoices_of(self, customer_id: str) -> list[Invoice]:
         return sorted((i for i in self.invoices.values() if i.customer_id == customer_id), key=lambda i: (i.due_at, i.invoice_id))
