@@ -47,7 +47,7 @@ def read_book(path: Path) -> list[BookInvoice]:
         if missing:
             raise BookError(f"{path}:{line}: missing {', '.join(missing)}")
         try:
-            book.append(_book_invoice(row))
+            book.append(book_invoice(row))
         except (ValueError, TypeError) as error:
             raise BookError(f"{path}:{line}: {error}") from None
     ids = [b.invoice.invoice_id for b in book]
@@ -67,7 +67,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict]]:
                     yield index, json.loads(text)
 
 
-def _book_invoice(row: dict) -> BookInvoice:
+def book_invoice(row: dict) -> BookInvoice:
+    """One invoice of a book from its columns (see the module docstring)."""
     issued, due = parse_iso(str(row["issued_at"])), parse_iso(str(row["due_at"]))
     if due < issued:
         raise ValueError("due_at is before issued_at")
@@ -134,7 +135,7 @@ def synthetic_book(count: int, start: datetime, seed: int = 7) -> list[BookInvoi
                "country": sample.country, "address_line1": sample.line1, "postal_code": sample.postal_code,
                "city": sample.city, "currency": currency, "amount": amount,
                "issued_at": issued.isoformat(), "due_at": (issued + timedelta(days=30)).isoformat()}
-        book.append(_book_invoice(row))
+        book.append(book_invoice(row))
     return book
 
 

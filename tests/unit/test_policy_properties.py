@@ -1,0 +1,116 @@
+"""Properties of any book under the default policy (hypothesis, on the policy simulator, plan only).
+
+For any invoices, payment dates and holds: no contact on a day that is not the debtor's
+business day or outside contact hours in their zone; none at or after settlement; none while a
+hold is on; each step at most once; a referral only after a written final notice at least the
+notice period earlier.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from arrears.geo import timezone_for_country
+from arrears.holds import HoldRefused, place_hold, promise_to_pay, release_hold
+from arrears.models import HoldKind
+from arrears.policy.calendar import is_business_day
+from arrears.simulator import CONTACT_KINDS, Simulation
+from arrears_local.book import book_invoice, book_updates
+
+START = datetime(2026, 6, 1, tzinfo=timezone.utc)
+COUNTRIES = ["GB", "DE", "FR", "US", "NL", "AU", "JP"]
+ACTOR = "arn:aws:iam::123456789012:user/finance-jane"
+
+invoice_spec = st.fixed_dictionaries({
+    "customer": st.integers(0, 2),
+    "country": st.sampled_from(COUNTRIES),
+    "issued_day": st.integers(0, 40),
+    "terms": st.sampled_from([14, 30, 45, 60]),
+    "amount": st.integers(5_000, 5_000_000),
+    "paid_after_due": st.one_of(st.none(), st.integers(-20, 140)),
+    "paid_hour": st.integers(0, 23),
+    "hold": st.one_of(st.none(), st.tuples(st.sampled_from(["dispute", "pause", "promise"]),
+                                           st.integers(-10, 80), st.integers(1, 40))),
+})
+
+
+def _book(specs):
+    book = []
+    for index, spec in enumerate(specs):
+        country = COUNTRIES[spec["customer"]] if spec["customer"] < 3 else spec["country"]
+        issued = START + timedelta(days=spec["issued_day"], hours=7)
+        due = issued + timedelta(days=spec["terms"])
+        paid = None if spec["paid_after_due"] is None else due + timedelta(days=spec["paid_after_due"], hours=spec["paid_hour"])
+        book.append(book_invoice({
+            "invoice_id": f"in_prop{index}", "number": f"P-{index}", "customer_id": f"cus_prop{spec['customer']}",
+            "customer_name": f"Customer {spec['customer']} Ltd", "customer_email": f"ap{spec['customer']}@example.com",
+            "country": country, "address_line1": "1 High Street", "postal_code": "AB1 2CD", "city": "Town",
+            "currency": "EUR", "amount": spec["amount"], "issued_at": issued.isoformat(), "due_at": due.isoformat(),
+            "paid_at": paid.isoformat() if paid else ""}))
+    return book
+
+
+def _hold_actions(simulation, item, hold):
+    kind, start_after_due, length = hold
+    start = item.invoice.due_at + timedelta(days=start_after_due, hours=3)
+    invoice_id = item.invoice.invoice_id
+
+    def place(sim):
+        try:
+            if kind == "promise":
+                promise_to_pay(invoice_id, (sim.clock.at + timedelta(days=length)).date(), ACTOR, sim.store, sim.store,
+                               sim.ports.policies, sim.clock.at)
+            else:
+                until = sim.clock.at + timedelta(days=length) if kind == "pause" else None
+                place_hold(invoice_id, HoldKind(kind), until, "", ACTOR, sim.store, sim.store, sim.clock.at)
+        except HoldRefused:
+            pass  # e.g. already settled, or collection not started yet: refused, nothing changes
+
+    def release(sim):
+        try:
+            release_hold(invoice_id, ACTOR, sim.store, sim.store, sim.workflows, sim.clock.at)
+        except HoldRefused:
+            pass
+
+    simulation.add_action(start, place)
+    if kind == "dispute":
+        simulation.add_action(start + timedelta(days=length), release)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=st.lists(invoice_spec, min_size=1, max_size=5))
+def test_any_book_respects_the_rules_that_keep_the_customer(default_policy, specs):
+    book = _book(specs)
+    simulation = Simulation(default_policy, render=False)
+    simulation.add_updates(book_updates(book))
+    for item, spec in zip(book, specs):
+        if spec["hold"]:
+            _hold_actions(simulation, item, spec["hold"])
+    result = simulation.run(START + timedelta(days=400))
+    calendar = default_policy.calendar
+    for item in book:
+        entries = result.logs.get(item.invoice.invoice_id, [])
+        contacts = [e for e in entries if e.kind in CONTACT_KINDS]
+        country = item.customer.address.country
+        zone = ZoneInfo(timezone_for_country(country))
+        for entry in contacts:
+            local = entry.at.astimezone(zone)
+            assert is_business_day(local.date(), calendar, country), (entry.step_id, local)
+            assert calendar.contact_hours_start <= local.time() <= calendar.contact_hours_end, (entry.step_id, local)
+            if item.paid_at is not None:
+                assert entry.at < item.paid_at, (entry.step_id, entry.at, item.paid_at)
+        # None while a hold is on
+        placed = [e.at for e in entries if e.kind == "hold_placed"]
+        released = [e.at for e in entries if e.kind == "hold_released"]
+        for since, until in zip(placed, released + [datetime.max.replace(tzinfo=timezone.utc)] * len(placed)):
+            assert not [e for e in contacts if since <= e.at < until and not e.template == "broken_promise"], (since, until)
+        # Each step once; a referral only after a written final notice the notice period earlier
+        steps = [e.step_id for e in contacts]
+        assert len(steps) == len(set(steps))
+        for referral in (e for e in contacts if e.kind == "referral"):
+            finals = [e for e in contacts if e.stage == "final_notice" and e.kind in ("email", "letter")]
+            assert finals and referral.at - finals[-1].at >= timedelta(days=default_policy.referral.notice_period_days)
