@@ -58,7 +58,13 @@ def test_an_invoice_that_is_never_paid_walks_the_whole_policy(world, open_invoic
         if entry.step_id in planned and entry.kind != "step_skipped":
             assert entry.at == planned[entry.step_id]
     # And the emails are real MIME messages addressed to the debtor, with the letter attached to the formal notice
-    assert len(world.mailer.sent) == 7  # six notices and the referral notice; the call task sends nothing
+    # six notices, the referral notice, and the agency's copy with the package; the call task sends nothing
+    assert len(world.mailer.sent) == 8
+    agency = message_from_bytes(world.mailer.sent[-1][2], policy=email_policy.default)
+    assert world.mailer.sent[-1][1] == ["referrals@lambertcole.example"]
+    assert [part.get_filename() for part in agency.iter_attachments()] == ["NW-2026-0042-referral-package.zip"]
+    referral = next(e for e in world.log.entries(open_invoice.invoice_id) if e.kind == "referral")
+    assert referral.details["agency"] == "Lambert & Cole Collections" and referral.details["agency_message_id"]
     formal = message_from_bytes(world.mailer.sent[4][2], policy=email_policy.default)
     assert formal["To"].endswith("<buchhaltung@mueller-soehne.example>")
     assert [part.get_filename() for part in formal.iter_attachments()] == ["NW-2026-0042-formal-notice.pdf"]

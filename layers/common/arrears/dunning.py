@@ -317,14 +317,31 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         email = _email_delivery(notice, invoice, customer, step_id, ports, artefacts=(stored,))
+        agency = policy.referral.agency
+        agency_email = None
+        if agency is not None:
+            agency_notice = replace(notice, template="agency_referral", extra={"agency": agency.name})
+            rendered = ports.renderer.email(agency_notice)
+            message = ports.renderer.compose(
+                rendered, sender=ports.sender_email, sender_name=notice.creditor.name, recipient=agency.email,
+                recipient_name=agency.name, reference=f"{notice.reference}/agency", reply_to=notice.creditor.email,
+                sent_at=ports.clock.now(), attachments=((f"{notice.invoice_number}-referral-package.zip", package, "application/zip"),))
+            agency_email = (message, ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}-agency.eml", message,
+                                                          "message/rfc822", "email"))
 
         def refer(ports: Ports) -> dict[str, Any]:
             task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", ports.clock.now(), {
                 "package": stored.uri, "sha256": stored.sha256, "balance": notice.balance_minor,
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
+                "agency": agency.name if agency else None,
             })
             fields = email.deliver(ports)
             fields["details"] = {**fields["details"], "task_id": task_id}
+            if agency is not None and agency_email is not None:
+                # The agency gets the package itself; its message is part of this step's record.
+                agency_message_id = ports.mailer.send(agency_email[0], ports.sender_email, [agency.email])
+                fields["artefacts"] = (*fields["artefacts"], agency_email[1])
+                fields["details"] |= {"agency": agency.name, "agency_email": agency.email, "agency_message_id": agency_message_id}
             return fields
 
         return _Prepared(refer)

@@ -138,8 +138,15 @@ class DemandLetterTerms(PolicyModel):
     deadline_days: int = Field(default=14, ge=1, le=90)
 
 
+class Agency(PolicyModel):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class ReferralTerms(PolicyModel):
-    """When a debt goes to the collection agency."""
+    """When a debt goes to the collection agency, and which agency."""
+
+    agency: Agency | None = Field(default=None, description="notified by email with the referral package attached")
 
     min_amount: dict[str, int] = Field(default_factory=dict,
                                        description="per ISO 4217 currency, minor units; below it a small-claims or write-off task opens")
