@@ -120,8 +120,9 @@ def simulate(
                   TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("simulating", total=days)
         for day in range(1, days + 1):
-            result = simulation.run(min(end, start + timedelta(days=day)))
+            simulation.advance(min(end, start + timedelta(days=day)))
             progress.update(task, completed=day)
+    result = simulation.result()
     contacts = result.contacts()
     table = Table(title=f"{len(book)} invoices, {days} days, policy {policy.policy_id} v{policy.version}")
     table.add_column("Stage")

@@ -125,3 +125,18 @@ def test_a_plan_only_run_records_the_same_entries_without_rendering_anything(def
     assert all(a.sha256 == "" for e in planned for a in e.artefacts)
     blocked = [e for e in plan.logs[book[0].invoice.invoice_id] if e.kind == "contact_blocked"]
     assert blocked and "postal address" in blocked[0].details["missing"]
+
+
+def test_advancing_in_steps_keeps_every_invoices_last_decision(tmp_path, default_policy):
+    from arrears.simulator import Simulation
+
+    # Given one invoice paid early and one never paid, simulated a day at a time (as the CLI's progress bar does)
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid="2026-09-20T12:00:00+00:00"), ROW.format(n=2, paid="")))
+    simulation = Simulation(default_policy, render=False)
+    simulation.add_updates(book_updates(book))
+    for day in range(1, 201):
+        simulation.advance(START + timedelta(days=day))
+    # Then the result still knows what each workflow last decided, not only the last day's (which decided nothing):
+    # the paid one was stopped while waiting for its first step, the unpaid one walked the whole policy
+    assert simulation.result().decisions == {"in_1": "active", "in_2": "complete"}
+    assert simulation.running == set()

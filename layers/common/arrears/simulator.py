@@ -173,6 +173,7 @@ class Simulation:
         self._order = itertools.count()
         # Each wake-up carries its invoice's generation: a timeout overtaken by a resume is ignored.
         self._generation: dict[str, int] = {}
+        self.decisions: dict[str, str] = {}  # invoice -> its workflow's last decision, across advances
 
     def schedule(self, at: datetime, kind: int, payload: object) -> None:
         heapq.heappush(self._queue, (at, kind, next(self._order), payload))
@@ -191,7 +192,12 @@ class Simulation:
         self.schedule(at, _WAKE, (invoice_id, generation))
 
     def run(self, until: datetime) -> SimulationResult:
-        decisions: dict[str, str] = {}
+        self.advance(until)
+        return self.result()
+
+    def advance(self, until: datetime) -> None:
+        """Process everything due up to `until` (call it repeatedly to report progress)."""
+        decisions = self.decisions
         while self._queue and self._queue[0][0] <= until:
             at, kind, _, payload = heapq.heappop(self._queue)
             self.clock.at = at
@@ -223,6 +229,10 @@ class Simulation:
                 dunning.park_for_hold(invoice_id, f"simulated-token:{invoice_id}", self.workflows, self.ports)
             else:
                 self.running.discard(invoice_id)
+
+    def result(self) -> SimulationResult:
+        """Every invoice's log and last decision so far (built once, not on every advance)."""
+        decisions = dict(self.decisions)
         return SimulationResult(logs={i: self.store.entries(i) for i in self.store.invoices}, decisions=decisions,
                                 emails_sent=len(self.mailer.sent) if isinstance(self.mailer, MemoryMailer) else self.mailer.count)
 
