@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -28,15 +28,20 @@ def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
-def put_if_absent(table: Any, item: dict[str, Any]) -> bool:
-    """Write an item only if its key is new: True for the first writer, False for everyone after."""
+def _written(write: Callable[[], Any]) -> bool:
+    """Run a conditional write: True when it was applied, False when its condition failed."""
     try:
-        table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        write()
         return True
     except ClientError as error:
         if _conditional_failed(error):
             return False
         raise
+
+
+def put_if_absent(table: Any, item: dict[str, Any]) -> bool:
+    """Write an item only if its key is new: True for the first writer, False for everyone after."""
+    return _written(lambda: table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)"))
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -100,33 +105,21 @@ class DynamoStore:
             "AND (#provider_updated_at <= :provider_updated_at OR :incoming_terminal = :true))"
         )
         values[":true"] = True
-        try:
-            self._table.update_item(
-                Key={"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META},
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-            )
-            return True
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META},
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+        ))
 
     def save_customer(self, customer: Customer) -> bool:
         item = customer.model_dump(mode="json")
         item["updated_at"] = to_iso_z(customer.updated_at)
         item.update({"pk": keys.customer_pk(customer.customer_id), "sk": keys.META, "entity": "customer"})
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR updated_at <= :updated_at",
-                ExpressionAttributeValues={":updated_at": item["updated_at"]},
-            )
-            return True
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
+        return _written(lambda: self._table.put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk) OR updated_at <= :updated_at",
+            ExpressionAttributeValues={":updated_at": item["updated_at"]},
+        ))
 
     # --- collection state -------------------------------------------------------------------
     def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
@@ -175,19 +168,13 @@ class DynamoStore:
 
     def set_hold(self, invoice_id: str, hold: Hold) -> bool:
         """Put an open invoice on hold; False when it is not open or already on hold."""
-        try:
-            self._table.update_item(
-                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
-                UpdateExpression="SET #hold = :hold REMOVE hold_token",
-                ConditionExpression="attribute_exists(pk) AND #status = :open AND (attribute_not_exists(#hold) OR attribute_type(#hold, :null))",
-                ExpressionAttributeNames={"#hold": "hold", "#status": "status"},
-                ExpressionAttributeValues={":hold": hold.model_dump(mode="json"), ":open": "open", ":null": "NULL"},
-            )
-            return True
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+            UpdateExpression="SET #hold = :hold REMOVE hold_token",
+            ConditionExpression="attribute_exists(pk) AND #status = :open AND (attribute_not_exists(#hold) OR attribute_type(#hold, :null))",
+            ExpressionAttributeNames={"#hold": "hold", "#status": "status"},
+            ExpressionAttributeValues={":hold": hold.model_dump(mode="json"), ":open": "open", ":null": "NULL"},
+        ))
 
     def clear_hold(self, invoice_id: str, shift_days: int) -> tuple[Hold, str | None] | None:
         """Lift the hold and move the pending steps by `shift_days`; the lifted hold and the parked
@@ -211,19 +198,13 @@ class DynamoStore:
 
     def save_hold_token(self, invoice_id: str, token: str) -> bool:
         """Remember the parked workflow's task token; False when the hold is already lifted."""
-        try:
-            self._table.update_item(
-                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
-                UpdateExpression="SET hold_token = :token",
-                ConditionExpression="attribute_type(#hold, :map)",
-                ExpressionAttributeNames={"#hold": "hold"},
-                ExpressionAttributeValues={":token": token, ":map": "M"},
-            )
-            return True
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+            UpdateExpression="SET hold_token = :token",
+            ConditionExpression="attribute_type(#hold, :map)",
+            ExpressionAttributeNames={"#hold": "hold"},
+            ExpressionAttributeValues={":token": token, ":map": "M"},
+        ))
 
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         return put_if_absent(self._table, {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id),
