@@ -14,7 +14,7 @@ import threading
 import zipfile
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from arrears.clock import to_iso_z
 from arrears.deliverability import deliverable_recipient
@@ -236,7 +236,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
         ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
         return
     try:
-        fields = prepared.deliver(ports)
+        fields = prepared(ports)
     except Exception:
         ports.store.release_step(invoice.invoice_id, step.id)  # nothing was sent: let the retry send it
         raise
@@ -245,18 +245,12 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
     ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
 
 
-@dataclass
-class _Prepared:
-    """A contact rendered and stored, ready to be delivered once."""
-
-    deliver_fn: Any
-
-    def deliver(self, ports: Ports) -> dict[str, Any]:
-        return self.deliver_fn(ports)
+# A contact rendered and stored, ready to be delivered once: called after the step is claimed.
+Delivery = Callable[[Ports], dict[str, Any]]
 
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
-                    attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> _Prepared:
+                    attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> Delivery:
     recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
     if recipient is None:
         raise NoticeIncomplete(f"the billing email of {customer.name} no longer reaches them (bounced or complained) "
@@ -273,7 +267,7 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
         return {"recipient": recipient, "subject": rendered.subject, "message_id": message_id,
                 "artefacts": (*artefacts, eml), "details": _claim_details(notice)}
 
-    return _Prepared(deliver)
+    return deliver
 
 
 def _claim_details(notice: NoticeContext) -> dict[str, Any]:
@@ -291,7 +285,7 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
     return details
 
 
-def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> _Prepared:
+def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> Delivery:
     step_id = notice.reference.rsplit("/", 1)[-1]
     if channel is Channel.EMAIL:
         return _email_delivery(notice, invoice, customer, step_id, ports)
@@ -309,7 +303,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
             })
             return {"recipient": customer.name, "details": {"task_id": task_id, **_claim_details(notice)}}
 
-        return _Prepared(open_call_task)
+        return open_call_task
     if channel is Channel.REFERRAL:
         withheld = _referral_withheld(invoice, notice, policy, ports)
         if withheld is not None:
@@ -335,7 +329,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
                 "agency": agency.name if agency else None,
             })
-            fields = email.deliver(ports)
+            fields = email(ports)
             fields["details"] = {**fields["details"], "task_id": task_id}
             if agency is not None and agency_email is not None:
                 # The agency gets the package itself; its message is part of this step's record.
@@ -344,11 +338,11 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                 fields["details"] |= {"agency": agency.name, "agency_email": agency.email, "agency_message_id": agency_message_id}
             return fields
 
-        return _Prepared(refer)
+        return refer
     raise ValueError(f"unknown channel {channel}")
 
 
-def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, ports: Ports) -> _Prepared | None:
+def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, ports: Ports) -> Delivery | None:
     """Refer only a debt worth an agency's while, and only after a final notice given the policy's
     notice period earlier; otherwise a person decides (small claims, write-off, or a notice first)."""
     terms = policy.referral
@@ -370,7 +364,7 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
             "reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
         return {"kind": kind, "details": {"task_id": task_id, "reason": reason, **_claim_details(notice)}}
 
-    return _Prepared(open_task)
+    return open_task
 
 
 def build_referral_package(invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext, ports: Ports) -> bytes:
