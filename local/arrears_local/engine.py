@@ -27,6 +27,11 @@ Speed: moto re-parses the ASL on every StartExecution, re-parses every JSONPath 
 evaluation and builds a boto3 client per Task; the engine memoises all three and calls
 registered handlers from Task states without the boto3 round trip (``caches=False``
 turns these off). Measured on this machine: ~1 ms per state, ~10 ms per StartExecution.
+The handlers' own AWS calls (~100 an invoice, boto3 -> moto in-process) are the rest of the
+time; ``caches=True`` also takes the repeated work out of them where moto redoes it per request
+with the same result (URL tables, method lists, User-Agent text, DynamoDB expression parsing and
+validation, response serialisation of items, item size, SigV4 signatures nothing checks). Each
+is exact: ``tests/integration/test_local_engine_speedups.py`` compares answers with and without.
 
 Only one engine can be active at a time (moto and time-machine are process-global).
 """
@@ -41,6 +46,7 @@ import itertools
 import json
 import logging
 import os
+import pickle
 import sys
 import threading
 import time
@@ -1009,6 +1015,23 @@ class LocalEngine:
         p.set(LambdaFunction, "invoke", fn_invoke)
         p.set(LambdaSimpleBackend, "invoke", simple_invoke)
 
+        # --- boto3's DynamoDB resource turns Key()/Attr() conditions into expressions with one
+        # placeholder counter per client (ConditionExpressionBuilder, reset on every call). A Lambda
+        # container runs one request at a time; here executions share the handlers' cached clients
+        # from many threads, and two concurrent calls could swap placeholders ("Query condition
+        # missed key schema element: pk", then a failed webhook or step). One call at a time builds
+        # them, as in Lambda (the build is pure Python and short).
+        from boto3.dynamodb.transform import TransformationInjector
+
+        orig_inject = TransformationInjector.inject_condition_expressions
+        inject_lock = threading.Lock()
+
+        def inject_condition_expressions(injector: Any, params: Any, model: Any, **kwargs: Any) -> Any:
+            with inject_lock:
+                return orig_inject(injector, params, model, **kwargs)
+
+        p.set(TransformationInjector, "inject_condition_expressions", inject_condition_expressions)
+
         # --- DynamoDB streams: moto numbers a shard's records by len(items) and empties the
         # list after each delivery to a mapped function, so every delivered record gets the same
         # SequenceNumber. On AWS they are unique and increasing (the audit archive keys objects by
@@ -1075,6 +1098,252 @@ class LocalEngine:
 
             p.set(Table, "all_items", all_items)
             p.set(Table, "query", query)
+
+        # --- DynamoDB responses: moto serialises every AttributeValue member by member through its
+        # generic attribute picker (alias providers, xform_name), which was ~30 % of a run for
+        # items already held in wire form ({"S": ...}, {"M": {...}}). Such a value serialises to
+        # itself, so it is passed through; anything else (binary, unexpected types) takes moto's path.
+        if self._caches:
+            from moto.core.serialize import BaseJSONSerializer
+
+            orig_structure = BaseJSONSerializer._serialize_type_structure
+
+            def serialize_structure(ser: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+                if (key and shape.name == "AttributeValue" and _is_wire_attribute_value(value)
+                        and not _transformed(ser)):
+                    serialized[shape.serialization.get("name", key)] = value
+                    return
+                orig_structure(ser, serialized, value, shape, key)
+
+            p.set(BaseJSONSerializer, "_serialize_type_structure", serialize_structure)
+
+        # --- Request routing: for every request moto rebuilds the service's URL table, and for S3
+        # first reloads moto.s3.urls (its URLs may depend on environment variables). The table
+        # depends only on the backend class and that environment, which does not change while an
+        # engine runs: it is built once per backend class.
+        if self._caches:
+            from moto.core.base_backend import BaseBackend
+
+            orig_urls = BaseBackend.urls
+            url_tables: dict[type, Any] = {}
+
+            def urls(backend: Any) -> Any:
+                table = url_tables.get(type(backend))
+                if table is None:
+                    table = url_tables[type(backend)] = orig_urls.fget(backend)
+                return table
+
+            p.set(BaseBackend, "urls", property(urls))
+
+        # --- Request signing: moto never checks a SigV4 signature, and computing one (canonical
+        # request, payload hash, five HMACs) is a visible part of each in-process call. Plain SigV4
+        # requests (DynamoDB, SES, Step Functions, Lambda, SSM...) get every header signing adds,
+        # with a placeholder signature. S3 (its signer also decides the payload headers moto reads)
+        # and presigned URLs (their query carries the signature) are signed as usual.
+        if self._caches:
+            from botocore import auth as botocore_auth
+            from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
+            from botocore.exceptions import NoCredentialsError
+
+            orig_add_auth = SigV4Auth.add_auth
+
+            def add_auth(auth: Any, request: Any) -> None:
+                if type(auth) is not SigV4Auth:
+                    return orig_add_auth(auth, request)
+                if auth.credentials is None:
+                    raise NoCredentialsError()
+                request.context["timestamp"] = botocore_auth.get_current_datetime().strftime(SIGV4_TIMESTAMP)
+                auth._modify_request_before_signing(request)
+                auth._inject_signature_to_request(request, "0" * 64)
+
+            p.set(SigV4Auth, "add_auth", add_auth)
+
+        # --- User-Agent: botocore rebuilds the header for every request from ~30 components, each
+        # sanitised character by character. A component is an immutable tuple and its text a pure
+        # function of it: the text is kept per component.
+        if self._caches:
+            from botocore.useragent import UserAgentComponent
+
+            orig_component_text = UserAgentComponent.to_string
+            component_texts: dict[Any, str] = {}
+
+            def component_text(component: Any) -> str:
+                try:
+                    text = component_texts.get(component)
+                except TypeError:  # an unhashable field: not kept
+                    return orig_component_text(component)
+                if text is None:
+                    text = orig_component_text(component)
+                    if len(component_texts) < 4096:
+                        component_texts[component] = text
+                return text
+
+            p.set(UserAgentComponent, "to_string", component_text)
+
+        # --- Timestamps in responses (S3's Last-Modified, ...): botocore parses each string with
+        # dateutil (~0.5 ms). The virtual clock stands still while executions run, so the same
+        # strings come back again and again; the (immutable) datetime is kept per string. Parsers
+        # of clients made while the engine runs pick this up.
+        if self._caches:
+            from botocore import parsers as botocore_parsers
+
+            orig_timestamp_parser = botocore_parsers.DEFAULT_TIMESTAMP_PARSER
+            timestamps: dict[str, Any] = {}
+
+            def parse_timestamp(value: Any) -> Any:
+                if type(value) is not str:
+                    return orig_timestamp_parser(value)
+                parsed_at = timestamps.get(value)
+                if parsed_at is None:
+                    parsed_at = orig_timestamp_parser(value)
+                    if len(timestamps) >= 8192:
+                        timestamps.clear()
+                    timestamps[value] = parsed_at
+                return parsed_at
+
+            p.set(botocore_parsers, "DEFAULT_TIMESTAMP_PARSER", parse_timestamp)
+
+        # --- moto lists a response class's methods with inspect.getmembers on every request (to
+        # check that the action exists); classes do not change while an engine runs.
+        if self._caches:
+            from moto.core import responses as moto_responses
+
+            orig_method_names = moto_responses.method_names_from_class
+            method_names: dict[Any, list[str]] = {}
+
+            def method_names_from_class(cls: Any) -> list[str]:
+                names = method_names.get(cls)
+                if names is None:
+                    names = method_names[cls] = orig_method_names(cls)
+                return list(names)
+
+            p.set(moto_responses, "method_names_from_class", method_names_from_class)
+
+        # --- DynamoDB item size: moto re-measures the whole item on every attribute it sets (the
+        # 400 KB limit), and its measure wraps every map value in a new DynamoType first. The same
+        # measure, without the wrapping (see _dynamo_size).
+        if self._caches:
+            from moto.dynamodb.models.dynamo_type import DynamoType
+
+            p.set(DynamoType, "size", _dynamo_size)
+
+        # --- DynamoDB condition expressions: moto lexes and parses the ConditionExpression of every
+        # write (most are the same few strings, e.g. attribute_not_exists(pk)). The result (an Op
+        # tree, evaluated without being changed, and the names and values it used) depends only on
+        # the expression, its names and its values: it is kept by those, and each caller still gets
+        # its own lists. Parse errors are not kept.
+        if self._caches:
+            from moto.dynamodb.comparisons import ConditionExpressionParser
+
+            orig_condition_parse = ConditionExpressionParser.parse
+            conditions: dict[tuple, tuple] = {}
+
+            def condition_parse(parser: Any) -> Any:
+                try:
+                    key = (parser.condition_expression,
+                           json.dumps(parser.expression_attribute_names, sort_keys=True),
+                           json.dumps(parser.expression_attribute_values, sort_keys=True))
+                except (TypeError, ValueError):  # e.g. binary values: not kept
+                    return orig_condition_parse(parser)
+                hit = conditions.get(key)
+                if hit is None or parser.expr_attr_names_found or parser.expr_attr_values_found:
+                    before = (len(parser.expr_attr_names_found), len(parser.expr_attr_values_found))
+                    op = orig_condition_parse(parser)
+                    if before == (0, 0):
+                        if len(conditions) >= 4096:
+                            conditions.clear()
+                        conditions[key] = (op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found))
+                    return op
+                op, names_found, values_found = hit
+                parser.expr_attr_names_found.extend(names_found)
+                parser.expr_attr_values_found.extend(values_found)
+                return op
+
+            p.set(ConditionExpressionParser, "parse", condition_parse)
+
+        # --- DynamoDB UpdateExpressions: moto parses each one twice per UpdateItem and then runs
+        # three checks that depend only on the expression, its attribute names and the table's key
+        # (one of them quadratic in the number of actions): ~40 % of an UpdateItem. The parsed tree
+        # is only read (the validator works on a copy), so it is kept by expression string with a
+        # pickle to copy it from (4x faster than deepcopy), and the three structural checks run
+        # once per (tree, names, key attributes). A failing parse or check is not remembered: it
+        # fails again, the same way, on the next call.
+        if self._caches:
+            from moto.dynamodb.parsing import validators as ddb_validators
+            from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+            orig_make = UpdateExpressionParser.make.__func__
+            parsed: dict[str, Any] = {}
+            live: dict[int, bytes] = {}  # id of each kept tree (alive in `parsed`, so never reused) -> its pickle
+            structural_ok: set[tuple] = set()
+            structural = (ddb_validators.ActionCountValidator, ddb_validators.OverlappingPathsValidator,
+                          ddb_validators.UpdateHashRangeKeyValidator)
+            orig_validator_init = ddb_validators.UpdateExpressionValidator.__init__
+            orig_validate = ddb_validators.UpdateExpressionValidator.validate
+
+            def make(cls: Any, expression: str) -> Any:
+                tree = parsed.get(expression)
+                if tree is None:
+                    tree = orig_make(cls, expression)
+                    if len(parsed) >= 4096:
+                        parsed.clear()
+                        live.clear()
+                        structural_ok.clear()
+                    try:
+                        blob = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+                    except Exception:  # not picklable: not kept, moto's path
+                        return tree
+                    parsed[expression] = tree
+                    live[id(tree)] = blob
+                return tree
+
+            def validator_init(v: Any, expression: Any, expression_attribute_names: Any, expression_attribute_values: Any,
+                               item: Any, table: Any) -> None:
+                blob = live.get(id(expression))
+                if blob is None:
+                    orig_validator_init(v, expression, expression_attribute_names, expression_attribute_values, item, table)
+                    v._arrears_key = None
+                    return
+                # moto's __init__, with the working copy of the tree unpickled (4x faster than deepcopy).
+                v.expression_attribute_names = expression_attribute_names
+                v.expression_attribute_values = expression_attribute_values
+                v.item = item
+                v.table = table
+                v.processors = v.get_ast_processors()
+                v.node_to_validate = pickle.loads(blob)
+                v._arrears_key = (id(expression), frozenset((expression_attribute_names or {}).items()),
+                                  tuple(table.table_key_attrs))
+
+            def validate(v: Any) -> Any:
+                key = getattr(v, "_arrears_key", None)
+                n_structural = len(structural)
+                if key is None or tuple(type(x) for x in v.processors[:n_structural]) != structural:
+                    return orig_validate(v)
+                n = v.node_to_validate
+                if key not in structural_ok:
+                    for processor in v.processors[:n_structural]:
+                        n = processor.traverse(n)
+                    structural_ok.add(key)
+                for processor in v.processors[n_structural:]:
+                    n = processor.traverse(n)
+                return n
+
+            # Each traverser's node types are the keys of a dict literal its class builds on every
+            # call (per node visited): the tuple is kept per class.
+            from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+            node_types: dict[type, tuple] = {}
+
+            def nodes_to_be_processed(traverser: Any) -> tuple:
+                types = node_types.get(type(traverser))
+                if types is None:
+                    types = node_types[type(traverser)] = tuple(traverser._processing_map())
+                return types
+
+            p.set(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
+            p.set(UpdateExpressionParser, "make", classmethod(make))
+            p.set(ddb_validators.UpdateExpressionValidator, "__init__", validator_init)
+            p.set(ddb_validators.UpdateExpressionValidator, "validate", validate)
 
         # --- Fast path for Step Functions -> registered Lambda (Task with lambda:invoke or a
         # plain function ARN): the boto3 round trip through moto's HTTP stubber costs ~3 ms
@@ -1143,6 +1412,54 @@ def _matching_records(esm: Any, records: list) -> list:
         if any(pattern.matches_event(view) for pattern in patterns):
             kept.append(record)
     return kept
+
+
+_WIRE_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+
+
+def _is_wire_attribute_value(value: Any) -> bool:
+    """True for a DynamoDB AttributeValue in wire form whose serialisation is itself (no binaries)."""
+    if type(value) is not dict or len(value) != 1:
+        return False
+    (tag, inner), = value.items()
+    scalar = _WIRE_SCALARS.get(tag)
+    if scalar is not None:
+        return type(inner) is scalar
+    if tag == "M":
+        return type(inner) is dict and all(type(k) is str and _is_wire_attribute_value(v) for k, v in inner.items())
+    if tag == "L":
+        return type(inner) is list and all(_is_wire_attribute_value(v) for v in inner)
+    if tag in ("SS", "NS"):
+        return type(inner) is list and all(type(v) is str for v in inner)
+    return False
+
+
+def _dynamo_size(value: Any) -> int:
+    """moto's DynamoType.size (5.2.5), rule for rule, without re-wrapping map values that already are
+    DynamoTypes (DynamoType(v) of a DynamoType measures the same)."""
+    kind, inner = value.type, value.value
+    if kind == "N":
+        return len(str(inner))
+    if kind in ("SS", "NS", "BS"):
+        if kind == "NS":
+            return sum(len(str(v)) for v in inner)
+        return sum(len(v if isinstance(v, bytes) else v.encode("utf-8")) for v in inner)
+    if kind == "L":
+        return sum(v.size() for v in inner)
+    if kind == "M":
+        return sum(len(k if isinstance(k, bytes) else k.encode("utf-8"))
+                   + (v.size() if type(v) is type(value) else type(value)(v).size()) for k, v in inner.items())
+    if isinstance(inner, bool):
+        return 1
+    return len(inner if isinstance(inner, bytes) else inner.encode("utf-8"))
+
+
+def _transformed(serializer: Any) -> bool:
+    """Whether moto would rewrite some AttributeValue member (a response transformer on such a path)."""
+    transformers = getattr(serializer._value_picker, "response_transformers", None) or {}
+    # moto applies a transformer when the member's key path ends with the transformer's path.
+    return any(path.endswith(f".{member}") or f".{member}".endswith(path)
+               for path in transformers for member in ("S", "N", "BOOL", "NULL", "M", "L", "SS", "NS"))
 
 
 def _wake_on_state_change(engine: LocalEngine, orig: Callable[..., Any], *, keep_stopped: bool,
