@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,13 +21,18 @@ from common import BENCH, machine, print_table
 
 SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     # script, arguments for the real run, arguments for --quick
-    ("cold_start.py", [], ["--runs", "3"]),
+    # 9 fresh interpreters a function (15 before): the medians hold, and the time goes to the local
+    # runtime's 1,000 invoices, now measured rather than projected.
+    ("cold_start.py", ["--runs", "9"], ["--runs", "3"]),
     ("cost_per_invoice.py", [], []),
     ("letters.py", [], ["--seconds", "2"]),
     ("webhooks.py", [], ["--invoices", "20"]),
     ("simulator_scale.py", [], ["--sizes", "300", "1000", "3000"]),
     ("runtime_scale.py", [], ["--sizes", "10", "20"]),
 ]
+
+
+BUDGET_SECONDS = 900  # issue 7: `make bench` in under 15 minutes
 
 
 def main() -> int:
@@ -62,10 +68,12 @@ def main() -> int:
     order = [name for name, _, _ in SCRIPTS]
     results["figures"].sort(key=lambda f: order.index(f["script"]) if f.get("script") in order else len(order))
     results["total_seconds"] = round(time.monotonic() - started, 1)
+    results["budget_seconds"] = BUDGET_SECONDS
+    results["load_average_1m_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # others' work shows here
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     m = results["machine"]
     print(f"\nArrears benchmarks — {m['cpu']}, {m['cores']} cores, Python {m['python']}, load {m['load_average_1m']} at the start; "
-          f"{results['total_seconds']:.0f} s in all{' (quick: not figures to quote)' if args.quick else ''}\n")
+          f"{results['total_seconds']:.0f} s in all (budget {BUDGET_SECONDS} s){' (quick: not figures to quote)' if args.quick else ''}\n")
     print_table(results["figures"])
     missed = [f["figure"] for f in results["figures"] if f.get("met") is False]
     print(f"\n{len(results['figures'])} figures, {len(missed)} targets missed; written to {args.out}")
