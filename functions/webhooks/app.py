@@ -1,4 +1,4 @@
-"""POST /webhooks/{provider}: verify, de-duplicate and apply a billing platform's event."""
+"""POST /webhooks/{provider}: authenticate, de-duplicate and apply a billing platform's event."""
 
 import json
 from datetime import datetime, timezone
@@ -13,14 +13,14 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from arrears.settings import get_settings
-from arrears.webhooks import apply_stripe_event, receive_stripe_delivery, split_secrets
+from arrears.webhooks import apply_event, providers, receive_delivery, split_secrets
 from arrears.wiring import dunning_ports, workflows
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 app = APIGatewayRestResolver()
-# Stripe retries for up to three days; remember an event id a little longer than that.
+# Platforms retry for up to three days; remember an event id a little longer than that.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=4 * 24 * 3600, raise_on_no_idempotency_key=True)
 
 
@@ -28,29 +28,40 @@ IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=4
 def _apply_once():
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
 
-    @idempotent_function(data_keyword_argument="document", persistence_store=persistence, config=IDEMPOTENCY)
-    def apply_stripe_event_once(document: dict) -> dict:
+    @idempotent_function(data_keyword_argument="envelope", persistence_store=persistence, config=IDEMPOTENCY)
+    def apply_event_once(envelope: dict) -> dict:
         ports = dunning_ports()
-        result = apply_stripe_event(document, ports.store, ports.log, workflows(), ports.clock.now())
+        result = apply_event(envelope, ports.store, ports.log, workflows(), ports.clock.now(), chase_after_platform_retries=lambda: (
+            ports.policies.current(get_settings().default_policy_id).chase_card_invoices_after_platform_retries))
         logger.append_keys(invoice_id=result["invoice_id"])
-        logger.info("stripe event applied", extra={"event_id": document.get("id"), "outcome": result["outcome"]})
+        logger.info("billing event applied", extra={"event": envelope["id"], "outcome": result["outcome"]})
         return result
 
-    return apply_stripe_event_once
+    return apply_event_once
+
+
+def _secret_parameter(provider: str) -> str:
+    settings = get_settings()
+    return {"stripe": settings.stripe_webhook_secret_parameter, "paddle": settings.paddle_webhook_secret_parameter,
+            "chargebee": settings.chargebee_webhook_secret_parameter,
+            "generic": settings.generic_webhook_secret_parameter}.get(provider, "")
 
 
 @app.post("/webhooks/<provider>")
 def receive_webhook(provider: str) -> Response:
-    if provider != "stripe":
+    known = providers()
+    if provider not in known:
         return _json(404, {"error": "unknown_provider", "message": f"no webhook route for provider {provider!r}"})
     event = app.current_event
-    secret = parameters.get_parameter(get_settings().stripe_webhook_secret_parameter, decrypt=True,
-                                      max_age=get_settings().secret_max_age_seconds)
+    name = _secret_parameter(provider)
+    # Cached for a few minutes, then read again: a rotated secret ("new,old") takes effect without a redeploy.
+    secret = parameters.get_parameter(name, decrypt=True, max_age=get_settings().secret_max_age_seconds) if name else ""
+    body = event.decoded_body
     try:
-        reply = receive_stripe_delivery(
-            raw_body=event.decoded_body.encode() if isinstance(event.decoded_body, str) else (event.decoded_body or b""),
-            headers=dict(event.headers or {}), secrets=split_secrets(secret), now=datetime.now(timezone.utc),
-            apply_once=lambda document: _apply_once()(document=document),
+        reply = receive_delivery(
+            known[provider], raw_body=body.encode() if isinstance(body, str) else (body or b""),
+            headers=dict(event.headers or {}), secrets=split_secrets(secret or ""), now=datetime.now(timezone.utc),
+            apply_once=lambda envelope: _apply_once()(envelope=envelope),
         )
     except IdempotencyAlreadyInProgressError:
         # The same event is being applied by a concurrent delivery: a retry later gets its saved answer.
@@ -59,6 +70,13 @@ def receive_webhook(provider: str) -> Response:
     if reply.status_code != 200:
         logger.warning("webhook rejected", extra={"provider": provider, **reply.body})
     return _json(reply.status_code, reply.body)
+
+
+@app.exception_handler(Exception)
+def transient_failure(error: Exception) -> Response:
+    # Nothing was remembered as done (the idempotency record is removed on failure): the platform's retry applies it.
+    logger.exception("webhook failed; the platform will retry")
+    return _json(503, {"error": "temporarily_unavailable", "message": "the event could not be applied now; retry later"})
 
 
 def _json(status_code: int, body: dict) -> Response:

@@ -116,7 +116,7 @@ def test_a_delivery_racing_the_same_event_in_progress_gets_503(stack, sample, mo
     handler_module = sys.modules["arrears_function_webhooksfunction"]
 
     def still_in_progress():
-        def apply(document):
+        def apply(envelope):
             raise IdempotencyAlreadyInProgressError("in progress")
         return apply
 

@@ -71,9 +71,15 @@ def test_a_late_finalized_event_never_reopens_a_paid_invoice(sample):
 
 
 def test_card_charged_invoices_are_left_to_the_platform(sample):
+    # Given a card-charged invoice that Stripe is still charging
+    store, workflows = MemoryStore(), RecordingWorkflows()
     event = invoice_event(sample, "invoice.finalized", sample.created)
     event["data"]["object"]["collection_method"] = "charge_automatically"
-    assert stripe_provider.to_update(event) is None
+    # When it is finalized
+    outcome = _apply(event, store, workflows)
+    # Then Arrears stores nothing and starts nothing
+    assert outcome == "ignored: not collected by Arrears"
+    assert store.get_invoice(sample.invoice_id) is None and workflows.started == []
 
 
 def test_unknown_event_types_are_ignored(sample):

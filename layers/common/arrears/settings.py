@@ -26,10 +26,14 @@ class Settings(BaseSettings):
     stripe_webhook_secret_parameter: str = Field(
         default="", validation_alias="STRIPE_WEBHOOK_SECRET_PARAMETER"
     )
+    paddle_webhook_secret_parameter: str = Field(default="", validation_alias="PADDLE_WEBHOOK_SECRET_PARAMETER")
+    chargebee_webhook_secret_parameter: str = Field(default="", validation_alias="CHARGEBEE_WEBHOOK_SECRET_PARAMETER")
+    generic_webhook_secret_parameter: str = Field(default="", validation_alias="GENERIC_WEBHOOK_SECRET_PARAMETER")
     # How long a fetched webhook secret is trusted before SSM is asked again;
     # short enough that a rotated secret takes effect without a redeploy.
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
     default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
+    workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
 
 
 @lru_cache(maxsize=1)

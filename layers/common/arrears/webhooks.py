@@ -1,8 +1,9 @@
 """Receiving a billing platform's webhook delivery (domain service behind the webhooks function).
 
-Order matters: the signature is checked on the raw body before anything is
-parsed; only then is the event de-duplicated by the provider's event id and
-applied. A rejected delivery changes nothing.
+Order matters: the delivery is authenticated on the raw body before anything is
+parsed; then its shape is checked, and only then is the event de-duplicated by the
+provider's event id and applied. A refused delivery changes nothing and is not
+remembered as done, so the platform's retry of a fixed delivery is applied.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from arrears.providers import stripe
+from arrears.ingest import BillingChange, CollectedBy, IngestStore, InvoiceUpdate, apply_billing_change
+from arrears.ports import ContactLog, WorkflowStarter
 from arrears.providers.errors import WebhookRejected
 
 # A rotated secret is stored as "new,old" (or one per line) until the old one is retired.
@@ -26,38 +28,77 @@ class WebhookReply:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class WebhookProvider:
+    """What Arrears needs of one billing platform: authenticate, parse, interpret (all pure)."""
+
+    name: str
+    # Raises SignatureInvalid; headers arrive with lower-case names.
+    authenticate: Callable[[bytes, dict[str, str], list[str], datetime], None]
+    # (event id, event type, the JSON document); raises MalformedEvent.
+    parse: Callable[[bytes], tuple[str, str, dict[str, Any]]]
+    # The domain change, or None for an event Arrears does not act on; raises MalformedEvent.
+    to_change: Callable[[dict[str, Any]], BillingChange | None]
+
+
+def providers() -> dict[str, WebhookProvider]:
+    from arrears.providers import chargebee, generic, paddle, stripe
+
+    return {
+        "stripe": WebhookProvider("stripe", lambda body, headers, secrets, now: stripe.verify_signature(
+            body, headers.get(stripe.SIGNATURE_HEADER), secrets, now), stripe.parse_event, stripe.to_update),
+        "paddle": WebhookProvider("paddle", lambda body, headers, secrets, now: paddle.verify_signature(
+            body, headers.get(paddle.SIGNATURE_HEADER), secrets, now), paddle.parse_event, paddle.to_change),
+        "chargebee": WebhookProvider("chargebee", lambda body, headers, secrets, now: chargebee.verify_basic_auth(
+            headers.get("authorization"), secrets), chargebee.parse_event, chargebee.to_change),
+        "generic": WebhookProvider("generic", lambda body, headers, secrets, now: generic.verify_signature(
+            body, headers.get(generic.SIGNATURE_HEADER), secrets, now), generic.parse_event, generic.to_change),
+    }
+
+
 def split_secrets(value: str) -> list[str]:
     return [secret for secret in _SECRET_SEPARATORS.split(value.strip()) if secret]
 
 
-def receive_stripe_delivery(
+def receive_delivery(
+    provider: WebhookProvider,
     raw_body: bytes,
     headers: dict[str, str],
     secrets: list[str],
     now: datetime,
     apply_once: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> WebhookReply:
-    """`apply_once` applies a verified event at most once per event id (the idempotency layer)."""
+    """`apply_once` applies a verified event at most once per `id` of its argument (the idempotency
+    layer): an envelope {"id": "<provider>:<event id>", "provider", "event": the document}."""
+    if not secrets:
+        # The operator's to fix (docs/webhooks.md); the platform retries until then, so nothing is lost.
+        return WebhookReply(503, {"error": "not_configured", "message": f"no {provider.name} webhook secret is configured"})
     try:
         if len(raw_body) > MAX_BODY_BYTES:
             raise WebhookRejected("body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
         lowered = {name.lower(): value for name, value in headers.items()}
-        stripe.verify_signature(raw_body, lowered.get(stripe.SIGNATURE_HEADER), secrets, now)
-        event_id, event_type, document = stripe.parse_event(raw_body)
+        provider.authenticate(raw_body, lowered, secrets, now)
+        event_id, event_type, document = provider.parse(raw_body)
         # Shape is checked before the idempotency record exists, so a bad body is never remembered as done.
-        stripe.to_update(document)
+        provider.to_change(document)
     except WebhookRejected as rejected:
         return WebhookReply(rejected.status_code, {"error": rejected.code, "message": rejected.message})
-    outcome = apply_once(document)
+    envelope = {"id": f"{provider.name}:{event_id}", "provider": provider.name, "event": document}
+    outcome = apply_once(envelope)
     return WebhookReply(200, {"received": True, "event_id": event_id, "type": event_type, **outcome})
 
 
-def apply_stripe_event(document: dict[str, Any], store, log, workflows, now: datetime) -> dict[str, Any]:
-    """Apply one verified Stripe event (called at most once per event id)."""
-    from arrears.ingest import apply_invoice_update
-
-    update = stripe.to_update(document)
-    if update is None:
+def apply_event(envelope: dict[str, Any], store: IngestStore, log: ContactLog, workflows: WorkflowStarter, now: datetime,
+                chase_after_platform_retries: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+    """Apply one verified event (called at most once per envelope id). `chase_after_platform_retries` reads
+    the policy's option, asked only for a card-charged invoice the platform gave up on."""
+    change = providers()[envelope["provider"]].to_change(envelope["event"])
+    if change is None:
         return {"outcome": "ignored: not an event Arrears acts on", "invoice_id": None}
-    outcome = apply_invoice_update(update, store, log, workflows, now)
-    return {"outcome": outcome, "invoice_id": update.invoice.invoice_id}
+    chase = isinstance(change, InvoiceUpdate) and change.collected_by is CollectedBy.PLATFORM_GAVE_UP and \
+        chase_after_platform_retries()
+    outcome = apply_billing_change(change, store, log, workflows, now, chase)
+    invoice = getattr(change, "invoice", None)
+    invoice_id = invoice.invoice_id if invoice is not None else getattr(change, "invoice_id", None)
+    return {"outcome": outcome, "invoice_id": invoice_id}
+

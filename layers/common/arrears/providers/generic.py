@@ -1,0 +1,149 @@
+"""The generic feed: any billing system POSTs a documented JSON invoice event, signed with HMAC-SHA256.
+
+Scheme (docs/webhooks.md): header `Arrears-Signature: t=<unix seconds>,v1=<hex>` where
+v1 = HMAC-SHA256(secret, f"{t}.{raw body}"); several v1 values may be sent while a
+secret is rotated; timestamps more than 300 s old or ahead are refused.
+
+The same invoice shape is what `arrears import` reads from CSV or JSON (bulk import for
+billing systems without webhooks): `invoice_change` turns one such record into a change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from arrears.geo import language_for, timezone_for_country
+from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
+from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.providers.errors import Moment, load_json, validated
+from arrears.providers.signing import check_any_matches, check_timestamp, hmac_sha256_hex, parse_signature_header
+
+PROVIDER = "generic"
+SIGNATURE_HEADER = "arrears-signature"
+TOLERANCE_SECONDS = 300
+_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+_KIND_BY_STATUS = {"draft": UpdateKind.DRAFTED, "open": UpdateKind.OPENED, "paid": UpdateKind.PAID,
+                   "void": UpdateKind.VOIDED, "uncollectible": UpdateKind.UNCOLLECTIBLE}
+
+
+def sign(raw_body: bytes, secret: str, timestamp: int) -> str:
+    """The `Arrears-Signature` header value for a body (docs/webhooks.md shows the same in a few lines)."""
+    return f"t={timestamp},v1={hmac_sha256_hex(secret, f'{timestamp}.'.encode() + raw_body)}"
+
+
+def verify_signature(raw_body: bytes, header: str | None, secrets: list[str], now: datetime) -> None:
+    timestamp, candidates = parse_signature_header(header, ",", "t", "v1", "Arrears-Signature")
+    check_timestamp(timestamp, now, TOLERANCE_SECONDS)
+    check_any_matches(f"{timestamp}.".encode() + raw_body, candidates, secrets)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class GenericAddress(_Model):
+    line1: str = Field(default="", max_length=200)
+    line2: str = Field(default="", max_length=200)
+    postal_code: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=100)
+    state: str = Field(default="", max_length=100)
+    country: str = Field(default="", pattern=r"^([A-Za-z]{2})?$")
+
+
+class GenericCustomer(_Model):
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    address: GenericAddress = GenericAddress()
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    timezone: str | None = Field(default=None, max_length=60)
+
+
+class GenericLine(_Model):
+    description: str = Field(max_length=500)
+    amount: int = Field(ge=-(10**13), le=10**13, strict=True)
+
+
+class GenericInvoice(_Model):
+    """An invoice as a billing system without a connector describes it. Money in minor units."""
+
+    id: str = Field(pattern=_ID)
+    number: str = Field(min_length=1, max_length=64)
+    status: Literal["draft", "open", "paid", "void", "uncollectible"] = "open"
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    # Minor units, integers only: "4800.00" is refused rather than read as 4800 (a 100-fold error).
+    amount_due: int = Field(ge=0, le=10**13, strict=True)
+    amount_paid: int = Field(default=0, ge=0, le=10**13, strict=True)
+    issued_at: Moment
+    due_at: Moment
+    pay_url: str = Field(default="", max_length=2000, pattern=r"^(https://\S+)?$")
+    lines: list[GenericLine] = Field(default_factory=list, max_length=200)
+    customer: GenericCustomer
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GenericInvoice:
+        if self.amount_paid > self.amount_due:
+            raise ValueError("amount_paid is more than amount_due")
+        if self.due_at < self.issued_at:
+            raise ValueError("due_at is before issued_at")
+        return self
+
+
+class GenericEvent(_Model):
+    id: str = Field(pattern=_ID)
+    type: Literal["invoice.updated", "customer.updated"]
+    occurred_at: Moment
+    invoice: GenericInvoice | None = None
+    customer: GenericCustomer | None = None
+
+    @model_validator(mode="after")
+    def _has_its_object(self) -> GenericEvent:
+        wanted = "invoice" if self.type == "invoice.updated" else "customer"
+        if getattr(self, wanted) is None:
+            raise ValueError(f"a {self.type} event needs `{wanted}`")
+        return self
+
+
+def parse_event(raw_body: bytes) -> tuple[str, str, dict[str, Any]]:
+    document = load_json(raw_body)
+    event = validated(GenericEvent, document, "invalid_event")
+    return event.id, event.type, document
+
+
+def to_change(document: dict[str, Any]) -> InvoiceUpdate | CustomerUpdate:
+    event = validated(GenericEvent, document, "invalid_event")
+    if event.customer is not None and event.type == "customer.updated":
+        return CustomerUpdate(event.id, event.type, event.occurred_at, domain_customer(event.customer, event.occurred_at))
+    assert event.invoice is not None
+    return invoice_change(event.invoice, event.id, event.type, event.occurred_at)
+
+
+def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
+    address = customer.address
+    country = address.country.upper()
+    return Customer(
+        customer_id=customer.id, provider=PROVIDER, name=customer.name, email=str(customer.email),
+        address=Address(line1=address.line1, line2=address.line2, postal_code=address.postal_code, city=address.city,
+                        state=address.state, country=country),
+        language=customer.language or language_for(None, country),
+        timezone=customer.timezone or timezone_for_country(country), updated_at=at,
+    )
+
+
+def invoice_change(record: GenericInvoice, event_id: str, event_type: str, occurred_at: datetime) -> InvoiceUpdate:
+    kind = _KIND_BY_STATUS[record.status]
+    status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID,
+              UpdateKind.UNCOLLECTIBLE: InvoiceStatus.UNCOLLECTIBLE}.get(kind, InvoiceStatus.OPEN)
+    invoice = Invoice(
+        invoice_id=record.id, provider=PROVIDER, number=record.number, customer_id=record.customer.id,
+        currency=record.currency, amount_due=record.amount_due, amount_paid=record.amount_paid,
+        amount_remaining=0 if status is InvoiceStatus.PAID else record.amount_due - record.amount_paid,
+        issued_at=record.issued_at, due_at=record.due_at, status=status, pay_url=record.pay_url,
+        lines=tuple(InvoiceLine(description=line.description, amount=line.amount) for line in record.lines),
+        provider_updated_at=occurred_at,
+    )
+    return InvoiceUpdate(event_id, event_type, kind, occurred_at, invoice, domain_customer(record.customer, occurred_at),
+                         CollectedBy.ARREARS)

@@ -1,0 +1,49 @@
+"""HMAC-SHA256 header signatures with a timestamp, as Paddle and the generic feed use them (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from arrears.providers.errors import SignatureInvalid
+
+
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def parse_signature_header(header: str | None, separator: str, timestamp_name: str, signature_name: str,
+                           header_name: str) -> tuple[int, list[str]]:
+    """(timestamp, candidate signatures) of a `ts=..;h1=..`-style header; refuses a missing or malformed one."""
+    if not header:
+        raise SignatureInvalid("missing_signature", f"the {header_name} header is missing")
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(separator):
+        name, _, value = part.strip().partition("=")
+        if name == timestamp_name and value.isdigit() and len(value) <= 12:
+            timestamp = int(value)
+        elif name == signature_name and value:
+            candidates.append(value.strip())
+    if timestamp is None or not candidates:
+        raise SignatureInvalid("malformed_signature",
+                               f"the {header_name} header has no {timestamp_name} timestamp or no {signature_name} signature")
+    return timestamp, candidates
+
+
+def check_timestamp(timestamp: int, now: datetime, tolerance_seconds: int) -> None:
+    age = now.timestamp() - timestamp
+    if age > tolerance_seconds:
+        raise SignatureInvalid("timestamp_too_old", f"the signature timestamp is {int(age)} s old (limit {tolerance_seconds} s)")
+    if age < -tolerance_seconds:
+        raise SignatureInvalid("timestamp_in_future", "the signature timestamp is in the future")
+
+
+def check_any_matches(signed: bytes, candidates: list[str], secrets: list[str]) -> None:
+    """Any configured secret (new and old, while rotating) against any signature in the header."""
+    for secret in secrets:
+        expected = hmac_sha256_hex(secret, signed)
+        if any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+            return
+    raise SignatureInvalid("signature_mismatch", "no signature matches the body with the configured secret")

@@ -1,0 +1,68 @@
+"""Reading and checking a bulk import file (arrears.bulk_import): every problem by row, nothing half-imported."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from arrears.bulk_import import ImportFileError, apply_import, plan_import, read_records
+from arrears.store.memory import MemoryStore
+from arrears_local.billing_events import generic_invoice_record
+from arrears_local.portfolio import sample_portfolio
+from tests.unit.test_stripe_events import RecordingWorkflows
+
+NOW = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def records():
+    return [generic_invoice_record(item.invoice) for item in sample_portfolio(count=3)]
+
+
+def test_a_json_array_is_planned_and_applied(records):
+    plan = plan_import(read_records(json.dumps(records).encode(), "book.json"), NOW)
+    assert plan.valid and [u.invoice.invoice_id for u in plan.updates] == [r["id"] for r in records]
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    outcomes = apply_import(plan, store, store, workflows, NOW)
+    assert outcomes == {"started": 3} and len(workflows.started) == 3
+
+
+def test_the_same_invoice_twice_in_one_file_is_a_problem(records):
+    plan = plan_import(read_records(json.dumps([records[0], records[0]]).encode(), "book.json"), NOW)
+    assert [str(p) for p in plan.problems] == [f"row 2: id: invoice {records[0]['id']} is also in row 1"]
+    assert plan.updates == []
+
+
+def test_every_problem_of_every_row_is_reported_and_the_plan_cannot_be_applied(records):
+    records[0]["currency"] = "euro"
+    records[2]["customer"]["email"] = ""
+    records[2]["amount_due"] = "1200.50"
+    plan = plan_import(read_records(json.dumps(records).encode(), "book.json"), NOW)
+    assert {(p.row, p.field) for p in plan.problems} == {(1, "currency"), (3, "customer.email"), (3, "amount_due")}
+    with pytest.raises(ValueError):
+        apply_import(plan, MemoryStore(), MemoryStore(), RecordingWorkflows(), NOW)
+
+
+def test_an_updated_at_without_a_zone_is_refused(records):
+    records[0]["updated_at"] = "2026-08-31T10:00:00"
+    plan = plan_import(read_records(json.dumps(records[:1]).encode(), "book.json"), NOW)
+    assert [(p.row, p.field) for p in plan.problems] == [(1, "updated_at")]
+
+
+def test_a_csv_row_with_more_cells_than_headers_is_reported():
+    text = "id,number,currency\nINV-1,1,EUR,surprise\n"
+    plan = plan_import(read_records(text.encode(), "x.csv"), NOW)
+    assert any(p.row == 2 and p.field == "unexpected_columns" for p in plan.problems)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("x.csv", b"", "no header row"), ("x.json", b'{"rows": []}', "expected an array"),
+    ("x.jsonl", b'{"id": 1}\n[1]\n', "line 2: expected a JSON object"), ("x.txt", b"{}", "name it .csv"),
+    ("x.csv", b"\xff\xfe", "not UTF-8"),
+])
+def test_an_unreadable_file_is_refused_whole(name, data, message):
+    with pytest.raises(ImportFileError) as error:
+        read_records(data, name)
+    assert message in str(error.value)
