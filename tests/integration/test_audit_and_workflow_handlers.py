@@ -84,11 +84,12 @@ def test_a_hard_bounce_stops_email_to_that_address_and_opens_a_task(stack):
     stack.ses_notify(reminder.message_id, "Bounce")
     stack.ses_notify(reminder.message_id, "Bounce")
     stack.run_until(invoice.due + timedelta(days=1))
-    # Then the bounce is logged once, the address is marked, one task opens, and the due-date notice is blocked
+    # Then the bounce is logged once, the address is marked, one task opens, and the due-date notice is not emailed
+    # (it goes by post: tests/integration/test_post_letters.py)
     entries = store.entries(invoice.invoice_id)
     assert [e.kind for e in entries].count("email_bounced") == 1
     assert store.undeliverable_addresses(invoice.customer.customer_id) == {invoice.customer.email.lower()}
     assert [t["kind"] for t in store.open_tasks()].count("fix_debtor_email") == 1
     due_notice = next(e for e in entries if e.step_id == "due_notice")
-    assert due_notice.kind == "contact_blocked"
+    assert due_notice.kind == "letter"
     assert len(stack.sent_emails()) == 1

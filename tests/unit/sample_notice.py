@@ -1,4 +1,8 @@
-"""One realistic notice for the rendering tests: Müller & Söhne GmbH, Berlin, owing EUR 1,250.00."""
+"""One realistic notice for the rendering tests: Müller & Söhne GmbH, Berlin, owing EUR 1,250.00.
+
+The notice is written in English unless a test asks for another language; what happens next is taken
+from the wording catalogue in that language, as `build_notice` takes it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from arrears.interest import late_payment_claim
 from arrears.models import Address, InvoiceLine
 from arrears.notices import NoticeContext
 from arrears.policy.model import Creditor, LatePayment, Stage
+from arrears.wording import wording_for
 
 DUE = date(2026, 3, 2)
 CREDITOR = Creditor(
@@ -31,31 +36,43 @@ FORMAL_CONSEQUENCE = (
     "If the amount claimed is not paid or disputed by the deadline, we will send a final notice and then refer "
     "the debt to a collection agency or take legal action, which may add further costs."
 )
-# template -> (stage, days from the due date, what happens next)
+# template -> (stage, days from the due date)
 STEPS = {
-    "courtesy_reminder": (Stage.COURTESY_REMINDER, -7, ""),
-    "due_notice": (Stage.DUE_NOTICE, 0, ""),
-    "overdue_reminder": (Stage.OVERDUE_REMINDER, 15, "If payment is not received, we will send a formal notice."),
-    "formal_notice": (Stage.FORMAL_NOTICE, 30, FORMAL_CONSEQUENCE),
-    "final_notice": (
-        Stage.FINAL_NOTICE,
-        60,
-        "If the amount claimed is not paid or disputed by the deadline, the debt will be referred to a collection agency.",
-    ),
-    "referral_notice": (Stage.REFERRAL, 90, "The debt has been referred to a collection agency."),
+    "courtesy_reminder": (Stage.COURTESY_REMINDER, -7),
+    "due_notice": (Stage.DUE_NOTICE, 0),
+    "overdue_reminder": (Stage.OVERDUE_REMINDER, 15),
+    "formal_notice": (Stage.FORMAL_NOTICE, 30),
+    "final_notice": (Stage.FINAL_NOTICE, 60),
+    "referral_notice": (Stage.REFERRAL, 90),
+}
+# Templates sent with extra facts: the broken-promise reminder and the agency's referral email.
+EXTRA = {
+    "broken_promise": ("overdue_reminder", {"promised_on": date(2026, 3, 20), "promised_at": date(2026, 3, 12)}),
+    "agency_referral": ("referral_notice", {"agency": "Lambert & Cole Collections"}),
+    # A plan of three instalments of EUR 416.67 agreed on 10 March; the second is at stake.
+    "instalment_reminder": ("overdue_reminder", {
+        "agreed_on": date(2026, 3, 10), "instalments": 3, "paid_minor": 41667, "due_so_far_minor": 41667,
+        "instalment_due_on": date(2026, 4, 10), "instalment_minor": 41667, "instalment_number": 2}),
+    "broken_payment_plan": ("overdue_reminder", {
+        "agreed_on": date(2026, 3, 10), "instalments": 3, "paid_minor": 41667, "due_so_far_minor": 83334,
+        "instalment_due_on": date(2026, 4, 10), "instalment_minor": 41667, "instalment_number": 2}),
 }
 
 
-def make_notice(step: str = "formal_notice", **overrides: object) -> NoticeContext:
+def make_notice(step: str = "formal_notice", language: str = "en", **overrides: object) -> NoticeContext:
     """The notice sent at `step` (a template name) for invoice INV-2026-0042, due 2 March 2026."""
-    stage, offset, consequence = STEPS[step]
+    if step in EXTRA:
+        base, extra = EXTRA[step]
+        return make_notice(base, language, **{"template": step, "extra": extra, **overrides})
+    stage, offset = STEPS[step]
+    consequence = "" if offset <= 0 else wording_for(language)(f"consequence.{stage.value}")
     today = DUE + timedelta(days=offset)
     claims_interest = stage in (Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE, Stage.REFERRAL)
     values: dict[str, object] = dict(
         stage=stage,
         template=step,
         tone="firm",
-        language="de",
+        language=language,
         reference=f"INV-2026-0042/{step}",
         letter_date=today,
         creditor=CREDITOR,

@@ -231,6 +231,9 @@ def test_after_a_hard_bounce_contacts_go_to_the_escalation_contact(world, open_i
 
 
 def test_with_no_address_left_the_contact_is_blocked_with_a_task(world, open_invoice, berlin_customer):
+    # No postal address either, so no letter by post (tests/unit/test_post_when_email_bounces.py has that path)
+    world.store.customers[berlin_customer.customer_id] = berlin_customer.model_copy(
+        update={"address": berlin_customer.address.model_copy(update={"line1": ""})})
     world.store.mark_undeliverable(berlin_customer.customer_id, berlin_customer.email, "complaint", open_invoice.issued_at)
     dunning.start_collection(open_invoice.invoice_id, None, "default", world)
     world.clock.at = open_invoice.due_at - timedelta(days=6)

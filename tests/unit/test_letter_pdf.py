@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pypdf import PdfReader
 
 from arrears.channels import letter_pdf
 from arrears.channels.letter_pdf import render_demand_letter
-from arrears.models import InvoiceLine
+from arrears.models import Address, InvoiceLine
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.policy.model import Stage
@@ -254,3 +255,84 @@ def test_long_values_wrap_and_many_items_stay_within_two_pages() -> None:
     assert "and 29 further items, as invoiced" in text
     assert "x" * 60 in text.replace("\n", "")
     assert "Gesellschaft mit beschränkter Haftung & Co. KG" in text.replace("\n", " ")
+
+
+# -- the letter in the debtor's language -------------------------------------------------------------
+
+
+def plain(text: str) -> str:
+    """PDF text with babel's no-break spaces (U+00A0, U+202F) read as plain spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("de", ("Mahnung und Zahlungsaufforderung", "Forderung 1.300,43 €", "Zahlbar bis 15. April 2026",
+                "Sehr geehrte Damen und Herren", "10,15 % p. a. auf 1.250,00 € für 30 Tage", "vom 3. März 2026",
+                "Pauschale für Beitreibungskosten 40,00 €", "Gesamtforderung 1.300,43 €",
+                "spätestens bis zum 15. April 2026", "Geht der Forderungsbetrag nicht", "Mit freundlichen Grüßen",
+                "Seite 1 von")),
+        ("fr", ("Mise en demeure de payer", "Montant réclamé 1 300,43 €", "Date limite 15 avril 2026", "Madame, Monsieur,",
+                "10,15 % l'an sur 1 250,00 € pendant 30 jours", "du 3 mars 2026",
+                "Indemnité forfaitaire pour frais de recouvrement 40,00 €", "Total réclamé 1 300,43 €",
+                "au plus tard le 15 avril 2026", "À défaut de paiement ou de contestation",
+                "Veuillez agréer, Madame, Monsieur", "Page 1 sur")),
+    ],
+)
+def test_the_letter_is_written_in_the_debtors_language_with_its_amounts_and_dates(language: str, expected: tuple) -> None:
+    # Given the formal notice to a German- or French-speaking debtor
+    ctx = make_context(language=language)
+
+    # When its letter is rendered and read back
+    text = plain(pdf_text(render_demand_letter(ctx))).replace("\n", " ")
+
+    # Then heading, figures, deadline and wording are in that language, amounts and dates as its locale writes them
+    for phrase in expected:
+        assert phrase in text, phrase
+    for english in ("Dear Sir", "Total claimed", "How to pay", "Yours faithfully", "Pay by", " a year on "):
+        assert english not in text
+
+
+@pytest.mark.parametrize("language, heading", [("de", "Letzte Mahnung vor Abgabe an ein Inkassounternehmen"),
+                                                ("fr", "Dernier avis avant recouvrement")])
+def test_the_final_notice_letter_has_its_own_heading_in_each_language(language: str, heading: str) -> None:
+    # Given a final notice to a German- or French-speaking debtor
+    ctx = make_context(Stage.FINAL_NOTICE, language=language, reference="INV-2026-0042/final_notice")
+
+    # When its letter is rendered, then it is headed as the last notice before referral
+    assert heading in plain(pdf_text(render_demand_letter(ctx)))
+
+
+def test_a_statutory_claim_over_a_rate_change_prints_each_period_and_the_law() -> None:
+    # Given a German statutory claim (§ 288 Abs. 2 BGB) over 1 July 2025, when the base rate fell from 2.27 % to 1.27 %
+    from arrears.interest import late_payment_claim
+    from arrears.policy.model import LatePayment
+    from arrears.wording import wording_for
+
+    claim = late_payment_claim(LatePayment(scheme="de_bgb_288"), 125000, "EUR", date(2025, 6, 15), date(2025, 7, 20))
+    assert claim is not None
+    claim = replace(claim, basis=wording_for("de")("interest.basis.de_bgb_288"))
+    ctx = make_context(language="de", interest=claim, due_on=date(2025, 6, 15), issued_on=date(2025, 5, 16),
+                       letter_date=date(2025, 7, 20), deadline=date(2025, 8, 3), days_overdue=35)
+
+    # When its letter is rendered
+    text = plain(pdf_text(render_demand_letter(ctx))).replace("\n", " ")
+
+    # Then each half-year is a line with its rate, how the rate is made up, its days and its sum, then the law
+    assert "11,27 % p. a. (2,27 % + 9 Prozentpunkte) auf 1.250,00 € für 15 Tage, vom 16. Juni 2025 bis einschließlich 30. Juni 2025: 5,79 €" in text
+    assert "10,27 % p. a. (1,27 % + 9 Prozentpunkte) auf 1.250,00 € für 20 Tage, vom 1. Juli 2025 bis einschließlich 20. Juli 2025: 7,03 €" in text
+    assert "§ 288 Abs. 2 BGB" in text and "§ 288 Abs. 5 BGB" in text
+
+
+def test_a_uk_address_puts_the_town_before_the_postcode() -> None:
+    # Given the creditor in London and a debtor in Manchester
+    ctx = make_context(debtor_address_lines=tuple(
+        Address(line1="4 Spinningfields", city="Manchester", postal_code="M3 3EB", country="GB").lines()))
+
+    # When the letter is rendered
+    text = pdf_text(render_demand_letter(ctx))
+
+    # Then both addresses read town, then postcode (Royal Mail's order), never "postcode town"
+    assert "Manchester\nM3 3EB" in text and "M3 3EB Manchester" not in text
+    assert "12 Finsbury Square  ·  London  ·  EC2A 1AS" in text and "EC2A 1AS London" not in text

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import StrictUndefined, UndefinedError
 from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from arrears.channels import render
 from arrears.channels.render import RenderedEmail, render_email
 from arrears.notices import NoticeIncomplete
-from tests.unit.sample_notice import STEPS, make_notice
+from tests.unit.sample_notice import EXTRA, STEPS, make_notice
 
 make_context = make_notice
 
@@ -229,11 +230,11 @@ def test_without_a_pay_link_the_email_offers_the_bank_transfer_only() -> None:
 
 
 def test_a_language_without_templates_falls_back_to_english_throughout() -> None:
-    # Given a German-speaking debtor (there is no German template set yet)
-    email = render_email(make_context("courtesy_reminder", language="de"))
+    # Given a Spanish-speaking debtor (there is no Spanish template set)
+    email = render_email(make_context("courtesy_reminder", language="es-ES"))
 
     # Then the email is English, dates and amounts included, never a mix
-    assert "March 2, 2026" in email.text and "März" not in email.text
+    assert "March 2, 2026" in email.text and "marzo" not in email.text
     assert "€1,250.00" in email.text and "1.250,00" not in email.text
     assert '<html lang="en">' in email.html
 
@@ -271,3 +272,126 @@ def test_the_broken_promise_email_names_the_promise_and_needs_its_dates() -> Non
     # And without the promise's dates it refuses rather than printing blanks
     with pytest.raises(UndefinedError):
         render_email(make_context("overdue_reminder", template="broken_promise"))
+
+
+# -- German and French -----------------------------------------------------------------------------
+
+EVERY_TEMPLATE = [*STEPS, *EXTRA]
+TEMPLATE_DIR = render.EMAIL_TEMPLATE_DIR
+# Per language: the amount and due date as the debtor's locale writes them, and English words that
+# must not leak into a translated message.
+LOCALIZED = {
+    "de": ("1.250,00\u00a0€", "2. März 2026", '<html lang="de">'),
+    "fr": ("1\u202f250,00\u00a0€", "2 mars 2026", '<html lang="fr">'),
+}
+ENGLISH_WORDS = ("Dear ", "invoice ", "Invoice ", "Kind regards", "Yours sincerely", "Balance due", "quoting reference",
+                 "Total claimed", "Reference:")
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+@pytest.mark.parametrize("template", EVERY_TEMPLATE)
+def test_every_template_renders_in_every_language_without_a_missing_value(template: str, language: str) -> None:
+    # Given a realistic notice for the template, in the debtor's language (the environment is strict:
+    # a value a template names but the context lacks raises instead of printing a blank)
+    env = render._environment(str(TEMPLATE_DIR / language))
+    assert isinstance(env, SandboxedEnvironment) and env.undefined is StrictUndefined
+    ctx = make_context(template, language=language, amount_due_minor=150000, amount_paid_minor=25000)
+
+    # When it is rendered
+    email = render_email(ctx)
+
+    # Then all three parts are there, in that language, naming the invoice and its reference
+    assert email.subject and email.text.strip() and email.html.strip().endswith("</html>")
+    for part in (email.subject, email.text, email.html):
+        assert "INV-2026-0042" in part
+    assert ctx.reference in email.text
+    if language != "en":
+        amount, due, html_lang = LOCALIZED[language]
+        for body in (email.text, email.html):
+            assert amount in body and due in body
+            assert not [word for word in ENGLISH_WORDS if word in body], body
+        assert html_lang in email.html
+
+
+@pytest.mark.parametrize(
+    "language, heading, deadline, consequence_start",
+    [
+        ("de", "Mahnung und Zahlungsaufforderung", "15. April 2026", "Geht der Forderungsbetrag nicht"),
+        ("fr", "Mise en demeure de payer", "15 avril 2026", "À défaut de paiement ou de contestation"),
+    ],
+)
+def test_the_formal_notice_reads_as_a_formal_demand_in_the_debtors_language(
+    language: str, heading: str, deadline: str, consequence_start: str
+) -> None:
+    # Given a formal notice to a German- or French-speaking debtor, claiming interest and EUR 40
+    ctx = make_context("formal_notice", language=language)
+
+    # When it is rendered
+    email = render_email(ctx)
+
+    # Then heading, deadline, interest computation, compensation and consequence are all in that language
+    assert heading in email.html
+    assert deadline in email.subject and deadline in email.text
+    assert "10,15\u00a0%" in email.text and "30 " in email.text
+    assert "40,00\u00a0€" in email.text
+    assert ctx.next_consequence.startswith(consequence_start) and ctx.next_consequence in email.text
+
+
+def test_a_regional_german_keeps_the_german_text_and_formats_the_swiss_way() -> None:
+    # Given a Swiss German debtor
+    email = render_email(make_context("courtesy_reminder", language="de-CH"))
+
+    # Then the German set is used, with Swiss number formatting
+    assert email.subject.startswith("Freundlicher Hinweis:")
+    assert "1’250.00" in email.subject and '<html lang="de-CH">' in email.html
+
+
+def test_every_language_has_every_template_and_the_same_wording_keys() -> None:
+    # Given the email template sets and the wording catalogues
+    from string import Formatter
+
+    from arrears import wording
+
+    english = {path.name for path in (TEMPLATE_DIR / "en").iterdir()}
+    shared = {"_macros.html.j2"}  # markup only, no words
+
+    # Then German and French have every English template (so nothing falls back to English halfway) ...
+    for language in ("de", "fr"):
+        assert {path.name for path in (TEMPLATE_DIR / language).iterdir()} | shared == english, language
+
+    # ... the catalogues and the template sets cover the same languages ...
+    assert wording.available_languages() == {path.name for path in TEMPLATE_DIR.iterdir() if path.is_dir()}
+
+    # ... and every catalogue has English's keys with the same placeholders
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+    reference = wording.catalogue("en")
+    for language in wording.available_languages():
+        catalogue = wording.catalogue(language)
+        assert set(catalogue) == set(reference), language
+        assert {key: fields(text) for key, text in catalogue.items()} == {key: fields(t) for key, t in reference.items()}
+
+
+def test_interest_over_two_half_years_shows_each_period_in_each_language() -> None:
+    # Given a German statutory claim spanning 1 July 2025 (base rate 2.27 % then 1.27 %, plus 9 points)
+    from datetime import date
+
+    from arrears.interest import late_payment_claim
+    from arrears.policy.model import LatePayment
+
+    claim = late_payment_claim(LatePayment(scheme="de_bgb_288"), 125000, "EUR", date(2025, 6, 15), date(2025, 7, 20))
+    assert claim is not None and len(claim.periods) == 2
+
+    for language, first, second in [
+        ("en", "11.27% a year (2.27% + 9 points)", "10.27% a year (1.27% + 9 points)"),
+        ("de", "11,27\u00a0% p. a. (2,27\u00a0% + 9 Prozentpunkte)", "10,27\u00a0% p. a. (1,27\u00a0% + 9 Prozentpunkte)"),
+        ("fr", "11,27\u00a0% l'an (2,27\u00a0% + 9 points)", "10,27\u00a0% l'an (1,27\u00a0% + 9 points)"),
+    ]:
+        # When a formal notice claiming it is rendered
+        ctx = make_context("formal_notice", language=language, interest=claim, due_on=date(2025, 6, 15))
+        email = render_email(ctx)
+
+        # Then each half-year's rate appears with how it is made up, in text and HTML
+        for body in (email.text, email.html.replace("&#39;", "'")):
+            assert first in body and second in body, (language, body)

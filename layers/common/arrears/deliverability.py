@@ -3,18 +3,26 @@
 A permanent bounce or a complaint marks the address undeliverable for that
 customer (kept apart from the billing platform's customer record, so a later
 customer update cannot quietly revive it) and opens a task for a person. The
-next contact goes to the customer's escalation contact, or, with none, is
-blocked with a task rather than sent into the void.
+next contact goes to the customer's escalation contact. With none, it goes by
+post when the policy says so (`undeliverable.fallback: letter`, the default)
+and the postal address is complete: the step's message as a PDF letter, stored
+like any letter, and a `post_letter` task for the person who prints and posts
+it. Otherwise it is blocked with a task rather than sent into the void.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any, Callable
 
 from arrears.clock import Clock, parse_iso
-from arrears.models import Customer
-from arrears.ports import ContactLog, InvoiceStore
+from arrears.models import Artefact, Customer, Invoice
+from arrears.policy import Policy
+from arrears.ports import ContactLog, InvoiceStore, Ports
+
+if TYPE_CHECKING:
+    from arrears.notices import NoticeContext
 
 
 def is_undeliverable_event(event_type: str, details: dict) -> bool:
@@ -37,6 +45,48 @@ def deliverable_recipient(customer: Customer, undeliverable: set[str]) -> str | 
         if address and address.strip().lower() not in undeliverable:
             return address
     return None
+
+
+def unreachable_by_email(customer: Customer, policy: Policy) -> str | None:
+    """Why a contact for which no email address is left cannot go by post either; None when it can
+    (the policy sends letters instead and the postal address is complete)."""
+    reason = (f"the billing email of {customer.name} no longer reaches them (bounced or complained) "
+              "and there is no escalation contact")
+    if policy.undeliverable.fallback != "letter":
+        return f"{reason}; the policy sends no letter instead"
+    if not customer.address.is_complete():
+        return f"{reason}, and no letter either: the postal address is incomplete"
+    return None
+
+
+def letter_by_post(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
+                   artefacts: tuple[Artefact, ...], claim_details: dict[str, Any]) -> Callable[[Ports], dict[str, Any]]:
+    """The step's message as a letter a person posts, rendered and stored now; the delivery (called once the
+    step is claimed) opens the `post_letter` task and returns the contact's log fields.
+
+    A letter step's demand letter (among `artefacts`) is itself the letter to post; any other step's
+    message becomes a letter of its own (the demand letter layout for a formal or final notice, the
+    reminder layout otherwise)."""
+    # The email's subject names the contact in the log; rendering it first also runs the email's checks,
+    # so a message that could not have been emailed is not posted either.
+    subject = ports.renderer.email(notice).subject
+    letter = next((artefact for artefact in artefacts if artefact.kind == "letter"), None)
+    if letter is None:
+        pdf = ports.renderer.posted_letter(notice)
+        letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
+        artefacts = (*artefacts, letter)
+    postal_address = [customer.name, *notice.debtor_address_lines]
+
+    def post(ports: Ports) -> dict[str, Any]:
+        task_id = ports.store.open_task(invoice.invoice_id, "post_letter", ports.clock.now(), {
+            "letter": letter.uri, "sha256": letter.sha256, "postal_address": postal_address,
+            "customer_id": customer.customer_id, "reference": notice.reference, "step_id": step_id,
+            "reason": "no email address of the debtor reaches them"})
+        return {"kind": "letter", "channel": "letter", "recipient": ", ".join(postal_address), "subject": subject,
+                "artefacts": artefacts,
+                "details": {**claim_details, "delivery": "post", "postal_address": postal_address, "task_id": task_id}}
+
+    return post
 
 
 def apply_ses_event(event, index, store: InvoiceStore, log: ContactLog, clock: Clock) -> str:

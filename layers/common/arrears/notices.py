@@ -8,13 +8,15 @@ quote different sums.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from arrears.interest import InterestClaim, late_payment_claim
-from arrears.models import Customer, Invoice, InvoiceLine
+from arrears.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
+from arrears.models import ContactEntry, Customer, Invoice, InvoiceLine
 from arrears.policy.model import Creditor, Policy, Stage, Step
+from arrears.wording import wording_for
 
 
 class NoticeIncomplete(ValueError):
@@ -53,27 +55,35 @@ class NoticeContext:
         return self.balance_minor + (self.interest.total_minor if self.interest else 0)
 
 
-_CONSEQUENCES = {
-    Stage.COURTESY_REMINDER: "",
-    Stage.DUE_NOTICE: "",
-    Stage.OVERDUE_REMINDER: "If payment is not received, we will send a formal notice.",
-    Stage.FORMAL_NOTICE: (
-        "If the amount claimed is not paid or disputed by the deadline, we will send a final notice "
-        "and then refer the debt to a collection agency or take legal action, which may add further costs."
-    ),
-    Stage.FINAL_NOTICE: (
-        "If the amount claimed is not paid or disputed by the deadline, the debt will be referred to a "
-        "collection agency or to our lawyers without further notice, and further costs may be claimed."
-    ),
-    Stage.REFERRAL: "The debt has been referred to a collection agency.",
-}
+# What happens next is announced from the overdue reminders on; the wording is in the debtor's
+# language (arrears.wording's catalogue, `consequence.<stage>`).
+_STAGES_WITH_CONSEQUENCE = frozenset({Stage.OVERDUE_REMINDER, Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE, Stage.REFERRAL})
 
 _STAGES_WITH_DEADLINE = {Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE}
 
 
+def claims_interest(policy: Policy, step: Step) -> bool:
+    return bool(policy.late_payment and policy.late_payment.claim) and step.stage in _STAGES_WITH_DEADLINE | {Stage.REFERRAL}
+
+
+def partial_payments(invoice: Invoice, customer: Customer, policy: Policy, step: Step,
+                     history: Callable[[str], Iterable[ContactEntry]]) -> tuple[Payment, ...]:
+    """The part payments the contact log recorded for the invoice (for interest on a falling principal),
+    read only when the step claims interest. `history`: the contact log's `entries`."""
+    if not claims_interest(policy, step):
+        return ()
+    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
+    return tuple(Payment(on=entry.at.astimezone(zone).date(), amount_minor=int(entry.details["paid_now"]))
+                 for entry in history(invoice.invoice_id)
+                 if entry.kind == "partial_payment" and int(entry.details.get("paid_now", 0)) > 0)
+
+
 def build_notice(
-    invoice: Invoice, customer: Customer, policy: Policy, step: Step, now: datetime
+    invoice: Invoice, customer: Customer, policy: Policy, step: Step, now: datetime,
+    payments: Iterable[Payment] = (),
 ) -> NoticeContext:
+    """`payments`: part payments received after the due date, when the caller knows them (each lowers
+    the principal interest runs on from its day; without them the current balance is the principal)."""
     zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
     today = now.astimezone(zone).date()
     due_on = invoice.due_at.astimezone(zone).date()
@@ -81,17 +91,24 @@ def build_notice(
         raise NoticeIncomplete(f"customer {customer.customer_id} has no name")
     if not customer.email.strip():
         raise NoticeIncomplete(f"customer {customer.customer_id} has no billing email")
+    language = customer.language or "en"
+    say = wording_for(language)
     interest = None
-    if policy.late_payment and step.stage in _STAGES_WITH_DEADLINE | {Stage.REFERRAL}:
-        interest = late_payment_claim(
-            policy.late_payment, invoice.amount_remaining, invoice.currency, due_on, today
-        )
+    if policy.late_payment and claims_interest(policy, step):
+        try:
+            interest = late_payment_claim(
+                policy.late_payment, invoice.amount_remaining, invoice.currency, due_on, today, payments
+            )
+        except ReferenceRateUnknown as unknown:
+            raise NoticeIncomplete(str(unknown)) from unknown
+        if interest is not None and interest.scheme != CONTRACTUAL and not policy.late_payment.basis:
+            interest = replace(interest, basis=say(f"interest.basis.{interest.scheme}"))
     deadline = today + timedelta(days=policy.demand_letter.deadline_days) if step.stage in _STAGES_WITH_DEADLINE else None
     return NoticeContext(
         stage=step.stage,
         template=step.template,
         tone=step.tone,
-        language=customer.language or "en",
+        language=language,
         reference=f"{invoice.number}/{step.id}",
         letter_date=today,
         creditor=policy.creditor,
@@ -110,5 +127,5 @@ def build_notice(
         lines=invoice.lines,
         interest=interest,
         deadline=deadline,
-        next_consequence=_CONSEQUENCES[step.stage],
+        next_consequence=say(f"consequence.{step.stage.value}") if step.stage in _STAGES_WITH_CONSEQUENCE else "",
     )

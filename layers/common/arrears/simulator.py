@@ -86,7 +86,8 @@ class PlanOnlyRenderer:
     link, a template for the debtor's language) and no template is rendered: the log records an
     empty subject. A demand letter gets the letter's completeness check and a check that its
     (regular) font can print every name, address and line it would show (what the PDF renderer
-    finds missing after rendering); no PDF is made. No referral package is built.
+    finds missing after rendering); no PDF is made, and neither is a letter posted instead of an
+    email that cannot reach the debtor (checked the same way). No referral package is built.
     """
 
     def email(self, notice: NoticeContext):  # -> RenderedEmail
@@ -99,6 +100,26 @@ class PlanOnlyRenderer:
         from arrears.channels import letter_pdf
 
         letter_pdf._check_complete(notice)
+        self._check_printable(notice, "demand letter")
+        return b""
+
+    def posted_letter(self, notice: NoticeContext) -> bytes:
+        """As `render_posted_letter` chooses: a demand letter's checks, or a reminder letter's (those of any
+        letter, and that its email template exists)."""
+        from arrears.channels import letter_pdf
+        from arrears.channels.render import check_email
+
+        if notice.stage in letter_pdf.LETTER_STAGES:
+            return self.letter(notice)
+        letter_pdf._check_complete(notice, demand=False)
+        check_email(notice)
+        self._check_printable(notice, "letter")
+        return b""
+
+    @staticmethod
+    def _check_printable(notice: NoticeContext, what: str) -> None:
+        from arrears.channels import letter_pdf
+
         regular = letter_pdf._parsed_fonts()[letter_pdf._FAMILY.lower()][0]
         printed = [notice.debtor_name, *notice.debtor_address_lines, notice.invoice_number, notice.reference,
                    notice.next_consequence, *(str(v) for v in notice.creditor.model_dump(exclude={"address"}).values()),
@@ -106,8 +127,7 @@ class PlanOnlyRenderer:
         missing = sorted({c for text in printed for c in text
                           if c not in "\n\r\t " and ord(c) not in regular.glyph_ids})
         if missing:
-            raise NoticeIncomplete(f"demand letter {notice.reference}: the letter font cannot print {''.join(missing[:20])!r}")
-        return b""
+            raise NoticeIncomplete(f"{what} {notice.reference}: the letter font cannot print {''.join(missing[:20])!r}")
 
     def compose(self, rendered: object, **fields: object) -> bytes:
         return b""

@@ -7,6 +7,15 @@ when (the deadline), how to pay, how to dispute, and what happens otherwise.
 Anything it must state but the context lacks raises `NoticeIncomplete`: a
 letter never goes out with a blank where a sum, a date or an address belongs.
 
+The letter is written in the debtor's language (`ctx.language`): its wording comes from the
+`letter.*` and `interest.*` texts of arrears.wording's catalogue, its dates, amounts and rates are
+formatted by babel in that language's locale (English throughout when there is no catalogue).
+
+When no email reaches the debtor, a step's message goes by post instead (`render_posted_letter`):
+a formal or final notice as its demand letter, any other message as a plain reminder letter
+(`render_reminder_letter`) with the same letterhead, addresses, figures and payment details around
+the email's own message.
+
 The same context always gives the same bytes (the creation date comes from the
 letter date), so a letter's SHA-256 recorded in the contact log identifies it.
 
@@ -42,13 +51,15 @@ from sys import byteorder
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
 from fpdf.enums import Align
 
+from arrears.interest import InterestClaim
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.policy.model import Stage
+from arrears.wording import Wording, wording_for
 
 try:  # fpdf2 internals used by the fast font embedding (checked against fpdf2 2.8.9)
     from fpdf.fonts import SubsetMap, TTFFont
@@ -73,11 +84,9 @@ FONT_DIR = Path(__file__).resolve().parent.parent / "templates" / "fonts"
 _FAMILY = "DejaVu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
-LETTER_LOCALE = "en"  # the letter's wording is English, so its dates and amounts are too
-HEADINGS = {
-    Stage.FORMAL_NOTICE: "Formal notice and demand for payment",
-    Stage.FINAL_NOTICE: "Final notice before referral",
-}
+# The stages with a demand letter. Its wording is in the debtor's language (arrears.wording's
+# catalogue, `letter.*`), and so are its dates and amounts (English when there is no catalogue).
+LETTER_STAGES = frozenset({Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE})
 
 # Layout, in millimetres on A4 (210 x 297).
 _LEFT = 20.0
@@ -87,48 +96,82 @@ _INK = (31, 41, 51)
 _MUTED = (97, 110, 124)
 _RULE = (203, 210, 217)
 _ACCENT = {Stage.FORMAL_NOTICE: (154, 52, 18), Stage.FINAL_NOTICE: (180, 35, 24)}
+_REMINDER_ACCENT = (36, 74, 120)  # a reminder is not a demand: a calm blue
 # The debt table: invoice no., issued, due, amount, paid, balance.
 _COLUMNS = (36.0, 25.0, 25.0, 28.0, 28.0, 28.0)
 _FACTS_X = 118.0  # the date / reference block beside the recipient
 _FACTS_LABEL = 24.0
+_SIGNATURE_HEIGHT = 22.0
 
 
 def render_demand_letter(ctx: NoticeContext) -> bytes:
     """The demand letter for a formal or final notice, as PDF bytes (deterministic for the same context)."""
     _check_complete(ctx)
-    pdf = _LetterPDF(ctx)
+    say = wording_for(ctx.language)
+    pdf = _new_document(ctx, say, say(f"letter.heading.{ctx.stage.value}"))
+    _Writer(pdf, ctx, say).write()
+    return _finish(pdf, ctx, "demand letter")
+
+
+def render_reminder_letter(ctx: NoticeContext) -> bytes:
+    """A reminder by post: the email's own message (in the debtor's language) as a dated letter, with the
+    demand letter's letterhead, addresses, figures and payment details. For any stage; deterministic."""
+    from arrears.channels.render import render_email_message
+
+    _check_complete(ctx, demand=False)
+    subject, message = render_email_message(ctx)
+    say = wording_for(ctx.language)
+    pdf = _new_document(ctx, say, subject)
+    _ReminderWriter(pdf, ctx, say, subject, message).write()
+    return _finish(pdf, ctx, "letter")
+
+
+def render_posted_letter(ctx: NoticeContext) -> bytes:
+    """The letter posted in place of an email that cannot reach the debtor: a formal or final notice is a
+    demand letter whatever carried it, any other message a reminder letter."""
+    return render_demand_letter(ctx) if ctx.stage in LETTER_STAGES else render_reminder_letter(ctx)
+
+
+def _new_document(ctx: NoticeContext, say: Wording, title: str) -> _LetterPDF:
+    pdf = _LetterPDF(ctx, say)
     pdf.set_creation_date(datetime.combine(ctx.letter_date, time(0, 0), tzinfo=timezone.utc))
-    pdf.set_title(f"{HEADINGS[ctx.stage]} - {ctx.reference}")
-    pdf.set_subject(f"Invoice {ctx.invoice_number}")
+    pdf.set_title(f"{title} - {ctx.reference}")
+    pdf.set_subject(say("letter.subject", invoice=ctx.invoice_number))
     pdf.set_author(ctx.creditor.name)
     pdf.set_creator("Arrears")
-    pdf.set_lang("en")
-    _Writer(pdf, ctx).write()
+    pdf.set_lang(say.locale.replace("_", "-"))
+    return pdf
+
+
+def _finish(pdf: _LetterPDF, ctx: NoticeContext, what: str) -> bytes:
     missing = sorted({chr(c) for font in pdf.fonts.values() for c in getattr(font, "missing_glyphs", ())})
     if missing:
-        raise NoticeIncomplete(f"demand letter {ctx.reference}: the letter font cannot print {''.join(missing[:20])!r}")
+        raise NoticeIncomplete(f"{what} {ctx.reference}: the letter font cannot print {''.join(missing[:20])!r}")
     if pdf.pages_count > 2:
-        log.warning("demand letter %s runs to %d pages", ctx.reference, pdf.pages_count)
+        log.warning("%s %s runs to %d pages", what, ctx.reference, pdf.pages_count)
     if _FAST_FONTS:
         return bytes(pdf.output(output_producer_class=_BundledFontsOutputProducer))
     return bytes(pdf.output())
 
 
-def _check_complete(ctx: NoticeContext) -> None:
+def _check_complete(ctx: NoticeContext, demand: bool = True) -> None:
+    """What every letter must state; `demand`: also what a demand letter must (a deadline, the consequence)."""
     def require(condition: Any, what: str) -> None:
         if not condition:
-            raise NoticeIncomplete(f"demand letter {ctx.reference or '?'}: {what}")
+            raise NoticeIncomplete(f"{'demand letter' if demand else 'letter'} {ctx.reference or '?'}: {what}")
 
-    require(ctx.stage in HEADINGS, f"there is no demand letter for the {ctx.stage.value} stage")
+    if demand:
+        require(ctx.stage in LETTER_STAGES, f"there is no demand letter for the {ctx.stage.value} stage")
     require(ctx.debtor_name.strip(), "the debtor has no name")
     address = [line for line in ctx.debtor_address_lines if line.strip()]
     require(len(address) >= 2, "the debtor's postal address is missing or incomplete")
     require(ctx.invoice_number.strip(), "the invoice number is missing")
     require(ctx.reference.strip(), "the reference is missing")
     require(ctx.balance_minor > 0, "there is no balance to demand")
-    require(ctx.deadline is not None, "the deadline is missing")
+    if demand:
+        require(ctx.deadline is not None, "the deadline is missing")
+        require(ctx.next_consequence.strip(), "the consequence of not paying is not stated")
     require(ctx.deadline is None or ctx.deadline > ctx.letter_date, "the deadline is not after the letter date")
-    require(ctx.next_consequence.strip(), "the consequence of not paying is not stated")
     require(ctx.pay_url or ctx.creditor.iban, "there is no way to pay (neither a pay link nor a bank account)")
     require(not ctx.pay_url or ctx.pay_url.startswith(("https://", "http://")), "the pay link is not a web address")
     require(ctx.creditor.address.is_complete(), "the creditor's address is incomplete")
@@ -142,40 +185,38 @@ def _check_complete(ctx: NoticeContext) -> None:
     require(not rtl, f"right-to-left text ({''.join(rtl[:10])!r}) cannot be set in this letter")
 
 
-# -- wording helpers -------------------------------------------------------------------------------
-
-
-def _money(ctx: NoticeContext, amount_minor: int) -> str:
-    return _format_money(amount_minor, ctx.currency)
+# -- formatting in the letter's locale --------------------------------------------------------------
 
 
 # Formatting is pure and babel is slow next to the rest of a letter: remember recent results.
 @lru_cache(maxsize=4096)
-def _format_money(amount_minor: int, currency: str) -> str:
-    return format_money(amount_minor, currency, LETTER_LOCALE)
+def _format_money(amount_minor: int, currency: str, locale: str) -> str:
+    return format_money(amount_minor, currency, locale)
 
 
 @lru_cache(maxsize=1024)
-def _date(value: date, fmt: str = "long") -> str:
-    return format_date(value, format=fmt, locale=LETTER_LOCALE)
+def _format_date(value: date, fmt: str, locale: str) -> str:
+    return format_date(value, format=fmt, locale=locale)
 
 
 @lru_cache(maxsize=64)
-def _percent(rate: Decimal) -> str:
-    return format_percent(Decimal(rate) / 100, format="#,##0.##%", locale=LETTER_LOCALE)
+def _format_decimal(value: Decimal, locale: str) -> str:
+    return format_decimal(value, locale=locale)
 
 
-def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+@lru_cache(maxsize=256)
+def _format_percent(rate: Decimal, locale: str) -> str:
+    return format_percent(Decimal(rate) / 100, locale=locale, decimal_quantization=False)  # "10.15%", "10,15 %"
 
 
 # -- the document ------------------------------------------------------------------------------------
 
 
 class _LetterPDF(FPDF):
-    def __init__(self, ctx: NoticeContext) -> None:
+    def __init__(self, ctx: NoticeContext, say: Wording) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self._footer_text = f"{ctx.creditor.name}  \u00b7  Reference {ctx.reference}"
+        self._say = say
+        self._ctx = ctx
         self.set_margins(_LEFT, 12, _RIGHT)
         self.set_auto_page_break(True, margin=20)
         _install_fonts(self)
@@ -184,7 +225,9 @@ class _LetterPDF(FPDF):
         self.set_y(-14)
         self.set_font(_FAMILY, "", 7.5)
         self.set_text_color(*_MUTED)
-        self.cell(0, 4, f"{self._footer_text}  \u00b7  Page {self.page_no()} of {{nb}}", align=Align.C)
+        footer = self._say("letter.footer", creditor=self._ctx.creditor.name, reference=self._ctx.reference,
+                           page=self.page_no(), pages="{nb}")  # fpdf2 writes the page count for {nb}
+        self.cell(0, 4, footer, align=Align.C)
 
 
 class _Writer:
@@ -195,10 +238,13 @@ class _Writer:
     call, which together made up most of the cost of a letter.
     """
 
-    def __init__(self, pdf: _LetterPDF, ctx: NoticeContext) -> None:
+    def __init__(self, pdf: _LetterPDF, ctx: NoticeContext, say: Wording) -> None:
         self.pdf = pdf
         self.ctx = ctx
-        self.accent = _ACCENT[ctx.stage]
+        self.say = say
+        self.locale = say.locale
+        self.accent = _ACCENT.get(ctx.stage, _REMINDER_ACCENT)
+        self.total_label = say("letter.total_claimed")
         self.color: tuple[int, int, int] | None = None
 
     def write(self) -> None:
@@ -213,6 +259,23 @@ class _Writer:
         self.disputes()
         self.consequence()
         self.signature()
+
+    # wording and formatting in the letter's language
+
+    def money(self, amount_minor: int) -> str:
+        return _format_money(amount_minor, self.ctx.currency, self.locale)
+
+    def date(self, value: date, fmt: str = "long") -> str:
+        return _format_date(value, fmt, self.locale)
+
+    def percent(self, rate: Decimal) -> str:
+        return _format_percent(rate, self.locale)
+
+    def number(self, value: Decimal | None) -> str:
+        return _format_decimal(Decimal(value or 0), self.locale)
+
+    def days(self, n: int) -> str:
+        return self.say.count("interest.days", n)
 
     # small primitives
 
@@ -329,14 +392,14 @@ class _Writer:
         self.text(creditor.name, 100, 7)
         registered = []
         if creditor.company_number:
-            registered.append(f"Company no. {creditor.company_number}")
+            registered.append(self.say("letter.company_number", number=creditor.company_number))
         if creditor.vat_number:
-            registered.append(f"VAT no. {creditor.vat_number}")
+            registered.append(self.say("letter.vat_number", number=creditor.vat_number))
         if registered:
             self.font(7.5, color=_MUTED)
             self.text("  \u00b7  ".join(registered), 100, 4)
         left_bottom = pdf.get_y()
-        contact = [*creditor.address.lines(), creditor.email]
+        contact = [", ".join(creditor.address.lines()), creditor.email]  # the address wraps in the narrow column
         if creditor.phone:
             contact.append(creditor.phone)
         pdf.set_y(top)
@@ -365,42 +428,35 @@ class _Writer:
             if line.strip():
                 self.text(line, 85, 5)
         left_bottom = pdf.get_y()
-        facts = [
-            ("Date", _date(ctx.letter_date)),
-            ("Our reference", ctx.reference),
-            ("Invoice", ctx.invoice_number),
-            ("Amount claimed", _money(ctx, ctx.total_claimed_minor)),
-            ("Pay by", _date(ctx.deadline)),  # type: ignore[arg-type]  # checked in _check_complete
-        ]
         y = top + 4
-        for label, value in facts:
+        for label, value, bold in self.facts():
             pdf.set_xy(_FACTS_X, y)
-            self.font(7.5, color=_MUTED)
-            self.put(label, _FACTS_LABEL, 5)
-            self.fitted(value, 210 - _RIGHT - _FACTS_X - _FACTS_LABEL, 5, 9, bold=label in ("Amount claimed", "Pay by"))
+            self.fitted(label, _FACTS_LABEL, 5, 7.5, color=_MUTED)
+            self.fitted(value, 210 - _RIGHT - _FACTS_X - _FACTS_LABEL, 5, 9, bold=bold)
             y += 5
         pdf.set_xy(_LEFT, max(left_bottom, y) + 7)
 
+    def facts(self) -> list[tuple[str, str, bool]]:
+        """The date / reference block beside the recipient: (label, value, bold)."""
+        ctx, say = self.ctx, self.say
+        return [
+            (say("letter.facts.date"), self.date(ctx.letter_date), False),
+            (say("letter.facts.reference"), ctx.reference, False),
+            (say("letter.facts.invoice"), ctx.invoice_number, False),
+            (say("letter.facts.amount_claimed"), self.money(ctx.total_claimed_minor), True),
+            (say("letter.facts.pay_by"), self.date(ctx.deadline), True),  # type: ignore[arg-type]  # checked in _check_complete
+        ]
+
     def heading(self) -> None:
         self.font(14, bold=True, color=self.accent)
-        self.text(HEADINGS[self.ctx.stage], _WIDTH, 7)
+        self.text(self.say(f"letter.heading.{self.ctx.stage.value}"), _WIDTH, 7)
         self.pdf.ln(2)
 
     def introduction(self) -> None:
-        ctx = self.ctx
-        self.paragraph("Dear Sir or Madam,")
-        invoice = f"invoice {ctx.invoice_number}, issued on {_date(ctx.issued_on)} and due on {_date(ctx.due_on)}"
-        if ctx.stage is Stage.FORMAL_NOTICE:
-            text = (
-                f"Despite our earlier reminders, {invoice}, remains unpaid and is now {_days(ctx.days_overdue)} overdue. "
-                "We hereby formally demand payment of the total amount claimed below."
-            )
-        else:
-            text = (
-                f"We refer to our formal notice concerning {invoice}. Despite that notice, the amount below remains "
-                f"unpaid and the invoice is now {_days(ctx.days_overdue)} overdue. This is our final notice before we "
-                "refer the debt for collection."
-            )
+        ctx, say = self.ctx, self.say
+        self.paragraph(say("letter.salutation"))
+        text = say(f"letter.introduction.{ctx.stage.value}", invoice=ctx.invoice_number, issued=self.date(ctx.issued_on),
+                   due=self.date(ctx.due_on), days=self.days(ctx.days_overdue))
         self.paragraph(text, gap=2.5)
 
     def debt_table(self) -> None:
@@ -414,18 +470,18 @@ class _Writer:
         pdf.set_draw_color(*_RULE)
         pdf.rect(_LEFT, top, _WIDTH, row, style="F")
         pdf.line(_LEFT, top + row, 210 - _RIGHT, top + row)
-        headers = ("Invoice no.", "Issued", "Due", "Amount", "Paid", "Balance")
+        headers = tuple(self.say(f"letter.table.{column}") for column in ("invoice_number", "issued", "due", "amount", "paid", "balance"))
         self.font(8, bold=True, color=_MUTED)
         for i, (width, header) in enumerate(zip(widths, headers)):
             self.put(header, width, row, align=Align.L if i < 3 else Align.R)
         pdf.ln(row)
         values = (
             ctx.invoice_number,
-            _date(ctx.issued_on, "medium"),
-            _date(ctx.due_on, "medium"),
-            _money(ctx, ctx.amount_due_minor),
-            _money(ctx, ctx.amount_paid_minor),
-            _money(ctx, ctx.balance_minor),
+            self.date(ctx.issued_on, "medium"),
+            self.date(ctx.due_on, "medium"),
+            self.money(ctx.amount_due_minor),
+            self.money(ctx.amount_paid_minor),
+            self.money(ctx.balance_minor),
         )
         for i, (width, value) in enumerate(zip(widths, values)):
             self.fitted(value, width, row + 1, 9, align=Align.L if i < 3 else Align.R)
@@ -436,33 +492,43 @@ class _Writer:
         def summary(label: str, amount_minor: int, bold: bool = False, note: str = "") -> None:
             self.keep(row + (8 if note else 0))
             self.fitted(label, label_width, row, 9, bold=bold)
-            self.fitted(_money(ctx, amount_minor), widths[-1], row, 9, bold=bold, align=Align.R)
+            self.fitted(self.money(amount_minor), widths[-1], row, 9, bold=bold, align=Align.R)
             pdf.ln(row)
             if note:
                 self.font(7.5, color=_MUTED)
                 self.text(note, label_width - 4, 3.5)
                 pdf.ln(0.8)
 
-        summary("Balance outstanding", ctx.balance_minor)
+        say = self.say
+        summary(say("letter.balance_outstanding"), ctx.balance_minor)
         interest = ctx.interest
         if interest is not None:
-            summary(
-                "Late-payment interest",
-                interest.interest_minor,
-                note=(
-                    f"{_percent(interest.annual_rate_percent)} a year on {_money(ctx, interest.principal_minor)} "
-                    f"for {_days(interest.days)}, from {_date(interest.from_date)} to {_date(interest.to_date)} inclusive "
-                    f"({interest.day_count}-day year, simple interest). Basis: {interest.basis}."
-                ),
-            )
+            summary(say("letter.interest"), interest.interest_minor, note=self.interest_note(interest))
             if interest.compensation_minor:
-                summary("Fixed compensation for recovery costs", interest.compensation_minor)
+                summary(say("letter.compensation"), interest.compensation_minor)
         pdf.set_draw_color(*_INK)
         pdf.set_line_width(0.4)
         pdf.line(_LEFT, pdf.get_y(), 210 - _RIGHT, pdf.get_y())
         pdf.set_line_width(0.2)
-        summary("Total claimed", ctx.total_claimed_minor, bold=True)
+        summary(self.total_label, ctx.total_claimed_minor, bold=True)
         pdf.ln(3)
+
+    def interest_note(self, interest: InterestClaim) -> str:
+        """How the interest was computed: one line per period of one rate and principal, then the method and basis."""
+        say = self.say
+        lines = []
+        for period in interest.periods:
+            rate = say("interest.rate", rate=self.percent(period.annual_rate_percent))
+            if period.reference_rate_percent is not None:
+                makeup = say("interest.rate_makeup", reference=self.percent(period.reference_rate_percent),
+                             margin=self.number(interest.margin_points))
+                rate = f"{rate} ({makeup})"
+            line = say("interest.period", rate=rate, principal=self.money(period.principal_minor),
+                       days=self.days(period.days), start=self.date(period.from_date), end=self.date(period.to_date))
+            lines.append(say("interest.period_amount", period=line, amount=self.money(period.interest_minor))
+                         if len(interest.periods) > 1 else f"{line}.")
+        lines.append(say("interest.method", day_count=interest.day_count, basis=interest.basis))
+        return "\n".join(lines)
 
     def invoice_lines(self, limit: int = 12) -> None:
         pdf, ctx = self.pdf, self.ctx
@@ -473,20 +539,17 @@ class _Writer:
         for line in shown:
             self.keep(4.2)
             self.fitted(line.description, description_width, 4.2, 7.5, color=_MUTED, x=_LEFT + 6)
-            self.fitted(_money(ctx, line.amount), _COLUMNS[-1], 4.2, 7.5, color=_MUTED, align=Align.R)
+            self.fitted(self.money(line.amount), _COLUMNS[-1], 4.2, 7.5, color=_MUTED, align=Align.R)
             pdf.ln(4.2)
         if len(shown) < len(ctx.lines):
             self.font(7.5, color=_MUTED)
-            more = f"and {len(ctx.lines) - len(shown)} further items, as invoiced"
+            more = self.say("letter.further_items", n=len(ctx.lines) - len(shown))
             self.put(more, description_width, 4.2, x=_LEFT + 6, newline=True)
         pdf.ln(1)
 
     def deadline(self) -> None:
         pdf, ctx = self.pdf, self.ctx
-        text = (
-            f"Please pay the total claimed of {_money(ctx, ctx.total_claimed_minor)} "
-            f"no later than {_date(ctx.deadline)}."  # type: ignore[arg-type]
-        )
+        text = self.say("letter.deadline", amount=self.money(ctx.total_claimed_minor), date=self.date(ctx.deadline))  # type: ignore[arg-type]
         self.font(10.5, bold=True)
         lines = self.wrap(text, _WIDTH - 8)
         height = 6 * len(lines) + 5
@@ -505,57 +568,119 @@ class _Writer:
 
     def how_to_pay(self) -> None:
         pdf, ctx = self.pdf, self.ctx
-        creditor = ctx.creditor
-        self.section("How to pay")
-        rows: list[tuple[str, str, bool]] = []
+        creditor, say = ctx.creditor, self.say
+        self.section(say("letter.pay.title"))
+        rows: list[tuple[str, str, bool, bool]] = []  # label, value, bold, a link
         if ctx.pay_url:
-            rows.append(("Online", ctx.pay_url, False))
+            rows.append((say("letter.pay.online"), ctx.pay_url, False, True))
         if creditor.iban:
-            lead = "Or bank transfer" if ctx.pay_url else "Bank transfer"
-            rows.append((lead, creditor.bank_account_name or creditor.name, False))
-            rows.append(("IBAN", creditor.iban, True))
+            lead = say("letter.pay.or_bank_transfer" if ctx.pay_url else "letter.pay.bank_transfer")
+            rows.append((lead, creditor.bank_account_name or creditor.name, False, False))
+            rows.append((say("letter.pay.iban"), creditor.iban, True, False))
             if creditor.bic:
-                rows.append(("BIC", creditor.bic, False))
-        rows.append(("Reference", ctx.reference, True))
+                rows.append((say("letter.pay.bic"), creditor.bic, False, False))
+        rows.append((say("letter.pay.reference"), ctx.reference, True, False))
         label_width = 32.0
-        for label, value, bold in rows:
+        for label, value, bold, link in rows:
             self.keep(4.8)
-            self.font(8.5, color=_MUTED)
-            self.put(label, label_width, 4.8)
-            if label == "Online":
+            self.fitted(label, label_width, 4.8, 8.5, color=_MUTED)
+            if link:
                 self.font(9, color=(31, 95, 191))
                 self.text(value, _WIDTH - label_width, 4.8, x=_LEFT + label_width, link=value)
             else:
                 self.font(9, bold=bold)
                 self.text(value, _WIDTH - label_width, 4.8, x=_LEFT + label_width)
         self.font(8, color=_MUTED)
-        self.text("Please quote the reference with your payment.", _WIDTH - label_width, 4.2, x=_LEFT + label_width)
+        self.text(say("letter.pay.quote_reference"), _WIDTH - label_width, 4.2, x=_LEFT + label_width)
         pdf.ln(2.5)
 
     def disputes(self) -> None:
-        ctx = self.ctx
-        self.section("Questions or disputes")
-        text = (
-            f"If you believe this claim is wrong, in whole or in part, or you have already paid, please write to us at "
-            f"{ctx.creditor.email} before {_date(ctx.deadline)}, quoting reference {ctx.reference} "  # type: ignore[arg-type]
-            "and giving your reasons."
-        )
+        ctx, say = self.ctx, self.say
+        self.section(say("letter.disputes.title"))
+        text = say("letter.disputes.text", email=ctx.creditor.email, deadline=self.date(ctx.deadline),  # type: ignore[arg-type]
+                   reference=ctx.reference)
         if ctx.creditor.phone:
-            text += f" You can also call us on {ctx.creditor.phone}."
+            text += " " + say("letter.disputes.phone", phone=ctx.creditor.phone)
         self.paragraph(text, gap=2.5)
 
     def consequence(self) -> None:
-        self.section("If you do not pay")
+        # The consequence and the signature stay together: a page 2 with only a sign-off looks like a stray.
+        self.font(9)
+        self.keep(5 + 4.5 * len(self.wrap(self.ctx.next_consequence, _WIDTH)) + 4 + _SIGNATURE_HEIGHT)
+        self.section(self.say("letter.consequence_title"))
         self.paragraph(self.ctx.next_consequence, gap=4)
 
     def signature(self) -> None:
         creditor = self.ctx.creditor
-        self.keep(22)
-        self.paragraph("Yours faithfully,", gap=7)
+        self.keep(_SIGNATURE_HEIGHT)
+        self.paragraph(self.say("letter.signoff"), gap=7)
         self.font(10, bold=True)
         self.text(creditor.name, 100, 5)
         self.font(8.5, color=_MUTED)
         self.text(creditor.email + (f"  \u00b7  {creditor.phone}" if creditor.phone else ""), 150, 4.2)
+
+
+class _ReminderWriter(_Writer):
+    """A reminder letter: the email's message where a demand letter states its demand, and the demand
+    letter's figures and payment details around it; a deadline and a consequence only when the
+    message has them. It says why it came by post, so the debtor can give a working email address."""
+
+    def __init__(self, pdf: _LetterPDF, ctx: NoticeContext, say: Wording, subject: str, message: str) -> None:
+        super().__init__(pdf, ctx, say)
+        self.subject = subject
+        self.message = message
+        self.total_label = say("reminder.balance_due")
+
+    def write(self) -> None:
+        self.pdf.add_page()
+        self.letterhead()
+        self.addresses()
+        self.heading()
+        self.introduction()
+        self.debt_table()
+        if self.ctx.deadline is not None:
+            self.deadline()
+        self.how_to_pay()
+        self.questions()
+        if self.ctx.next_consequence.strip():
+            self.consequence()
+        self.signature()
+
+    def facts(self) -> list[tuple[str, str, bool]]:
+        ctx, say = self.ctx, self.say
+        facts = [
+            (say("letter.facts.date"), self.date(ctx.letter_date), False),
+            (say("letter.facts.reference"), ctx.reference, False),
+            (say("letter.facts.invoice"), ctx.invoice_number, False),
+            (say("reminder.facts.due_on"), self.date(ctx.due_on), False),
+            (say("reminder.balance_due"), self.money(ctx.total_claimed_minor), True),
+        ]
+        if ctx.deadline is not None:
+            facts.append((say("letter.facts.pay_by"), self.date(ctx.deadline), True))
+        return facts
+
+    def heading(self) -> None:
+        self.font(12.5, bold=True, color=self.accent)
+        self.text(self.subject, _WIDTH, 6.5)
+        self.pdf.ln(2)
+
+    def introduction(self) -> None:
+        self.paragraph(self.say("letter.salutation"))
+        # The email's paragraphs as they are; its line breaks within a paragraph are kept too.
+        for paragraph in (p.strip() for p in self.message.split("\n\n")):
+            if paragraph:
+                self.paragraph(paragraph, gap=2.5)
+        self.font(8.5, color=_MUTED)
+        self.text(self.say("reminder.by_post", email=self.ctx.debtor_email), _WIDTH, 4.2)
+        self.pdf.ln(3)
+
+    def questions(self) -> None:
+        ctx, say = self.ctx, self.say
+        self.section(say("reminder.questions_title"))
+        text = say("reminder.questions", email=ctx.creditor.email, reference=ctx.reference)
+        if ctx.creditor.phone:
+            text += " " + say("letter.disputes.phone", phone=ctx.creditor.phone)
+        self.paragraph(text, gap=2.5)
 
 
 # -- fonts: parsed once per process, subset per letter -----------------------------------------------

@@ -1,8 +1,10 @@
 """Email rendering: one NoticeContext in, a subject, a plain-text body and an HTML body out.
 
-Templates live in the package, one directory per language
-(`templates/email/<language>/<template>.subject.j2`, `.txt.j2`, `.html.j2`);
-a language without its own set falls back to English, and the whole message
+Templates live in the package, one directory per language (en, de, fr:
+`templates/email/<language>/<template>.subject.j2`, `.txt.j2`, `.html.j2`; the
+phrases the context carries, what happens next and the legal basis of interest,
+come from arrears.wording in the same language). A language without its own
+set falls back to English, and the whole message
 (dates and amounts included) is then written in English so it never mixes
 languages. The templates only lay the context out: every sum is already on
 the context, and amounts and dates go through the `money` and `date` filters.
@@ -23,9 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 from jinja2 import FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -33,12 +34,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.policy.model import Stage
+from arrears.wording import FALLBACK_LANGUAGE, babel_locale, language_candidates
 
 EMAIL_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
-FALLBACK_LANGUAGE = "en"
 
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _STAGES_WITH_DEADLINE = frozenset({Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE})
 
 
@@ -58,6 +58,18 @@ def render_email(ctx: NoticeContext) -> RenderedEmail:
     text = env.get_template(f"{ctx.template}.txt.j2").render(variables)
     html = env.get_template(f"{ctx.template}.html.j2").render(variables)
     return RenderedEmail(subject=_one_line(subject), text=_tidy_text(text), html=html.strip() + "\n")
+
+
+def render_email_message(ctx: NoticeContext) -> tuple[str, str]:
+    """The email's subject and its message alone (the template's `body` block, plain text: no greeting,
+    figures, payment details or sign-off), for a letter that says on paper what the email would have."""
+    directory, locale = check_email(ctx)
+    env = _environment(directory)
+    variables = {"ctx": ctx, "locale": locale}
+    subject = env.get_template(f"{ctx.template}.subject.j2").render(variables)
+    text = env.get_template(f"{ctx.template}.txt.j2")
+    message = "".join(text.blocks["body"](text.new_context(variables))) if "body" in text.blocks else ""
+    return _one_line(subject), _tidy_text(message)
 
 
 def check_email(ctx: NoticeContext) -> tuple[str, str]:
@@ -86,39 +98,16 @@ def _check_complete(ctx: NoticeContext) -> None:
 # -- language and template resolution ------------------------------------------------------------
 
 
-def _language_candidates(language: str) -> list[str]:
-    tag = (language or "").strip().replace("-", "_")
-    if not _LANGUAGE_TAG.match(tag):
-        return [FALLBACK_LANGUAGE]
-    primary, *rest = tag.split("_")
-    primary = primary.lower()
-    candidates = []
-    if rest:
-        region = rest[0].upper() if len(rest[0]) == 2 else rest[0].title()
-        candidates.append(f"{primary}_{region}")
-    candidates += [primary, FALLBACK_LANGUAGE]
-    return list(dict.fromkeys(candidates))
-
-
 @lru_cache(maxsize=256)
 def _resolve(language: str, template: str) -> tuple[str, str]:
     """(template directory, babel locale) for a language tag and a template name."""
-    candidates = _language_candidates(language)
+    candidates = language_candidates(language)
     for candidate in candidates:
         directory = EMAIL_TEMPLATE_DIR / candidate
         if (directory / f"{template}.subject.j2").is_file():
             # The most specific tag of the same language formats dates and amounts (en_GB: "1 March 2026").
-            locale = next(c for c in candidates if c.split("_")[0] == candidate.split("_")[0])
-            return str(directory), locale if _babel_knows(locale) else candidate
+            return str(directory), babel_locale(candidates, candidate)
     raise NoticeIncomplete(f"no email template {template!r} (looked in {', '.join(candidates)})")
-
-
-def _babel_knows(locale: str) -> bool:
-    try:
-        Locale.parse(locale)
-    except (UnknownLocaleError, ValueError):
-        return False
-    return True
 
 
 @lru_cache(maxsize=None)
@@ -136,6 +125,7 @@ def _environment(directory: str) -> SandboxedEnvironment:
     env.filters["money"] = _money_filter
     env.filters["date"] = _date_filter
     env.filters["percent"] = _percent_filter
+    env.filters["number"] = _number_filter
     return env
 
 
@@ -169,9 +159,15 @@ def _date_filter(context: Context, value: Any) -> str:
 
 @pass_context
 def _percent_filter(context: Context, value: Any) -> str:
-    """`{{ rate|percent }}`: a rate given in percent (Decimal("10.15") -> "10.15%")."""
+    """`{{ rate|percent }}`: a rate given in percent, as the locale writes it ("10.15%", "10,15 %")."""
     value = _defined(value, "a rate")
-    return format_percent(Decimal(value) / 100, format="#,##0.##%", locale=context["locale"])
+    return format_percent(Decimal(value) / 100, locale=context["locale"], decimal_quantization=False)
+
+
+@pass_context
+def _number_filter(context: Context, value: Any) -> str:
+    """`{{ i.margin_points|number }}`: a decimal number as the locale writes it ("8", "2,5")."""
+    return format_decimal(Decimal(_defined(value, "a number")), locale=context["locale"])
 
 
 # babel's formatting is pure and slow next to the rest of a message (about a third of rendering an
