@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.holds import HoldRefused, place_hold, release_hold
+from arrears.holds import ActionRefused, place_hold, release_hold
 from arrears.models import HoldKind
 from arrears.policy import plan_steps
 from arrears.simulator import Simulation
@@ -90,7 +90,7 @@ def test_a_payment_during_a_hold_ends_collection(tmp_path, default_policy):
 def test_a_hold_with_a_bad_end_date_is_refused_and_changes_nothing(tmp_path, default_policy, kind, until, code):
     _, simulation, _ = run(tmp_path, default_policy, [])
     before = simulation.store.entries("in_1")
-    with pytest.raises(HoldRefused) as refused:
+    with pytest.raises(ActionRefused) as refused:
         place_hold("in_1", kind, until, "", FINANCE, simulation.store, simulation.store, datetime(2026, 10, 5, tzinfo=timezone.utc))
     assert refused.value.code == code
     assert simulation.store.get_invoice("in_1").hold is None and simulation.store.entries("in_1") == before
@@ -100,13 +100,13 @@ def test_holds_refuse_actions_that_do_not_fit_the_invoice(tmp_path, default_poli
     _, simulation, _ = run(tmp_path, default_policy, [], paid="2026-10-02T12:00:00+00:00")
     now = datetime(2026, 10, 5, tzinfo=timezone.utc)
     store = simulation.store
-    with pytest.raises(HoldRefused, match="paid") as closed:
+    with pytest.raises(ActionRefused, match="paid") as closed:
         place_hold("in_1", HoldKind.DISPUTE, None, "", FINANCE, store, store, now)
     assert closed.value.code == "invoice_closed"
-    with pytest.raises(HoldRefused) as unknown:
+    with pytest.raises(ActionRefused) as unknown:
         place_hold("in_404", HoldKind.DISPUTE, None, "", FINANCE, store, store, now)
     assert unknown.value.code == "unknown_invoice"
-    with pytest.raises(HoldRefused) as not_held:
+    with pytest.raises(ActionRefused) as not_held:
         release_hold("in_1", FINANCE, store, store, simulation.workflows, now)
     assert not_held.value.code == "not_on_hold"
 
@@ -115,7 +115,7 @@ def test_a_second_hold_is_refused(tmp_path, default_policy):
     _, simulation, _ = run(tmp_path, default_policy, [])
     store, now = simulation.store, datetime(2026, 9, 10, tzinfo=timezone.utc)
     place_hold("in_1", HoldKind.DISPUTE, None, "", FINANCE, store, store, now)
-    with pytest.raises(HoldRefused) as again:
+    with pytest.raises(ActionRefused) as again:
         place_hold("in_1", HoldKind.PAUSE, now + timedelta(days=3), "", FINANCE, store, store, now)
     assert again.value.code == "already_on_hold"
 
@@ -163,7 +163,7 @@ def test_a_promise_for_a_past_date_is_refused(tmp_path, default_policy):
     from arrears.holds import promise_to_pay
 
     _, simulation, _ = run(tmp_path, default_policy, [])
-    with pytest.raises(HoldRefused) as refused:
+    with pytest.raises(ActionRefused) as refused:
         promise_to_pay("in_1", date(2026, 10, 1), FINANCE, simulation.store, simulation.store, simulation.ports.policies,
                        datetime(2026, 10, 5, 12, tzinfo=timezone.utc))
     assert refused.value.code == "invalid_until"
@@ -192,6 +192,26 @@ def test_insolvency_stops_every_open_invoice_of_the_customer_and_opens_one_claim
     (task,) = [t for t in simulation.store.tasks.values() if t["kind"] == "file_insolvency_claim"]
     assert task["details"]["invoices"] == ["in_1", "in_2"] and task["details"]["claims"] == {"GBP": 500_000}
     # And declaring it again changes nothing
-    with pytest.raises(HoldRefused) as again:
+    with pytest.raises(ActionRefused) as again:
         declare_insolvency("cus_1", "again", FINANCE, simulation.store, simulation.store, simulation.workflows, declared)
     assert again.value.code == "nothing_to_hold"
+
+
+def test_an_invoice_opened_after_the_insolvency_is_held_at_once(tmp_path, default_policy):
+    from arrears.holds import declare_insolvency
+
+    # Given a customer declared insolvent before it has any invoice, and an invoice of theirs issued later
+    book = read_book(book_file(tmp_path, ROW.format(n=1, paid="")))
+    simulation = Simulation(default_policy)
+    simulation.add_action(START, lambda sim: sim.store.save_customer(book[0].customer))
+    simulation.add_action(START, lambda sim: declare_insolvency("cus_1", "administration order 4471 of 2026", FINANCE,
+                                                               sim.store, sim.store, sim.workflows, sim.clock.at))
+    simulation.add_updates(book_updates(book))
+    result = simulation.run(START + timedelta(days=200))
+    # Then it is never contacted, is held for insolvency, and a person is asked to add it to the claim
+    assert contacts(result, "in_1") == []
+    invoice = simulation.store.get_invoice("in_1")
+    assert invoice.hold.kind is HoldKind.INSOLVENCY and invoice.status.value == "open"
+    assert [e.kind for e in result.logs["in_1"]][-1] == "insolvency"
+    (task,) = [t for t in simulation.store.tasks.values() if t["kind"] == "add_to_insolvency_claim"]
+    assert task["details"]["balance"] == 250_000

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.geo import timezone_for_country
-from arrears.holds import HoldRefused, place_hold, promise_to_pay, release_hold
+from arrears.holds import ActionRefused, place_hold, promise_to_pay, release_hold
 from arrears.models import HoldKind
 from arrears.policy.calendar import is_business_day
 from arrears.simulator import CONTACT_KINDS, Simulation
@@ -67,13 +67,13 @@ def _hold_actions(simulation, item, hold):
             else:
                 until = sim.clock.at + timedelta(days=length) if kind == "pause" else None
                 place_hold(invoice_id, HoldKind(kind), until, "", ACTOR, sim.store, sim.store, sim.clock.at)
-        except HoldRefused:
+        except ActionRefused:
             pass  # e.g. already settled, or collection not started yet: refused, nothing changes
 
     def release(sim):
         try:
             release_hold(invoice_id, ACTOR, sim.store, sim.store, sim.workflows, sim.clock.at)
-        except HoldRefused:
+        except ActionRefused:
             pass
 
     simulation.add_action(start, place)

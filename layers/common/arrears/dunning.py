@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from arrears.clock import to_iso_z
-from arrears.deliverability import deliverable_recipient
+from arrears.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email
 from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice
-from arrears.notices import NoticeContext, NoticeIncomplete, build_notice
+from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
 from arrears.policy.calendar import next_allowed_moment, zone_of
@@ -88,7 +88,10 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
         policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
         return close_collection(invoice, policy, ports, now)
-    planned = _plan(invoice, customer, policy)
+    insolvency = ports.store.insolvency_of(customer.customer_id)
+    if insolvency is not None:
+        return _hold_for_insolvency(invoice, customer, insolvency, ports, now)
+    planned = plan_for(invoice, customer, policy)
     if ports.store.claim_step(invoice_id, _START_CLAIM, now):
         _log(ports, invoice, now, "collection_started", policy, details={
             "segment": customer.segment if customer.segment in policy.segments else policy.default_segment,
@@ -101,6 +104,20 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
             ports.store.save_progress(invoice_id, skipped.step.id, None, closed=False)
         invoice = ports.store.get_invoice(invoice_id) or invoice
     return _next_decision(invoice, customer, policy, planned, ports, now)
+
+
+def _hold_for_insolvency(invoice: Invoice, customer: Customer, insolvency: dict[str, Any], ports: Ports,
+                         now: datetime) -> Decision:
+    """A new invoice of an insolvent customer is never chased: held at once, and a person adds it to the claim."""
+    hold = Hold(kind=HoldKind.INSOLVENCY, since=now, reason=insolvency["notice"], actor=WORKFLOW_ACTOR)
+    if ports.store.set_hold(invoice.invoice_id, hold) and ports.store.claim_step(invoice.invoice_id, "-insolvency", now):
+        _log(ports, invoice, now, "insolvency", details={"notice": insolvency["notice"], "declared_at": insolvency["at"],
+                                                         "balance": invoice.amount_remaining, "currency": invoice.currency})
+        ports.store.open_task(invoice.invoice_id, "add_to_insolvency_claim", now, {
+            "customer_id": customer.customer_id, "customer": customer.name, "notice": insolvency["notice"],
+            "balance": invoice.amount_remaining, "currency": invoice.currency})
+    # Still owed (it stays in the receivables and the open list, on hold); only the workflow ends.
+    return Decision(status="closed", reason="customer insolvent")
 
 
 def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
@@ -116,19 +133,62 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
         if invoice.hold.active_at(now):
             return _hold_decision(invoice, now)
         expired = invoice.hold
+        if expired.kind is HoldKind.PAYMENT_PLAN:
+            kept = _follow_payment_plan(invoice, customer, policy, expired, ports, now)
+            if kept is not None:
+                return kept
         expire_hold(invoice_id, invoice.customer_id, expired, ports.store, ports.log)
         invoice = ports.store.get_invoice(invoice_id) or invoice
         if expired.kind is HoldKind.PROMISE:
-            _send_broken_promise(invoice, customer, policy, expired, ports, now)
+            _send_hold_notice(invoice, customer, policy, ports, now, "broken_promise", expired,
+                              {"promised_on": expired.promised_on, "promised_at": expired.since.date()})
             invoice = ports.store.get_invoice(invoice_id) or invoice
-    planned = _plan(invoice, customer, policy)
+        elif expired.kind is HoldKind.PAYMENT_PLAN and not invoice.is_settled:
+            _send_hold_notice(invoice, customer, policy, ports, now, "broken_payment_plan", expired,
+                              _plan_figures(invoice, expired, now, policy, customer))
+            invoice = ports.store.get_invoice(invoice_id) or invoice
+    planned = plan_for(invoice, customer, policy)
     for due in [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]:
         _perform_step(invoice, customer, policy, due, ports, now)
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, due.step.id)})
     return _next_decision(invoice, customer, policy, planned, ports, now)
 
 
-def _plan(invoice: Invoice, customer: Customer, policy: Policy) -> list[PlannedStep]:
+def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
+    """The finance team sends the next pending step now instead of at its date. The workflow, waiting
+    for that step's date, finds it done when it wakes and moves on; later steps keep their dates."""
+    from arrears.holds import ActionRefused
+
+    now = ports.clock.now()
+    invoice = ports.store.get_invoice(invoice_id)
+    if invoice is None:
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
+    if invoice.is_settled:
+        raise ActionRefused("invoice_closed", f"invoice {invoice_id} is settled ({invoice.status.value}): nothing to escalate")
+    if invoice.hold is not None:
+        raise ActionRefused("on_hold", f"invoice {invoice_id} is on hold ({invoice.hold.kind.value}): release it first")
+    if invoice.policy_id is None or invoice.policy_version is None:
+        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection to escalate yet")
+    invoice, customer = _load(invoice_id, ports)
+    policy = _pinned_policy(invoice, ports)
+    pending = [p for p in plan_for(invoice, customer, policy) if p.step.id not in invoice.completed_steps]
+    if not pending:
+        raise ActionRefused("nothing_to_escalate", f"every step of invoice {invoice_id}'s policy is done")
+    allowed = next_allowed_moment(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
+                                  customer.address.country)
+    if allowed > now + _DUE_TOLERANCE:
+        # Never harass: a person's button does not override the debtor's business days and hours.
+        raise ActionRefused("outside_contact_hours",
+                            f"{customer.name} may be contacted again from {to_iso_z(allowed)}; escalate then")
+    step = pending[0]
+    _log(ports, invoice, now, "escalated", policy, step_id=step.step.id, stage=step.step.stage.value,
+         details={"by": actor, "planned_at": to_iso_z(step.at)})
+    _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now)
+    return {"invoice_id": invoice_id, "step_id": step.step.id, "stage": step.step.stage.value, "planned_at": to_iso_z(step.at)}
+
+
+def plan_for(invoice: Invoice, customer: Customer, policy: Policy) -> list[PlannedStep]:
+    """Every step of the invoice's pinned policy with its moment (pending steps moved by days on hold)."""
     # A plan depends only on these (a policy version never changes), and each wake-up of an invoice's
     # workflow re-plans: remember recent plans. Keyed by the policy object itself (held in the value).
     key = (id(policy), customer.segment, invoice.due_at, customer.timezone, customer.address.country,
@@ -154,14 +214,60 @@ _PLANS_SIZE = 8192
 _OPEN_HOLD_RECHECK = timedelta(days=30)
 
 
-def _send_broken_promise(invoice: Invoice, customer: Customer, policy: Policy, hold: Hold, ports: Ports,
-                         now: datetime) -> None:
-    """A promise ran out unpaid: its own message, once, before collection resumes."""
+def _send_hold_notice(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, now: datetime, template: str,
+                      hold: Hold, extra: dict[str, Any], suffix: str = "") -> None:
+    """A message of the hold's own (a broken promise or plan, an instalment reminder), once per hold."""
     days_late = (now.date() - invoice.due_at.date()).days
-    step = Step(id=f"broken_promise_{hold.since:%Y%m%d%H%M%S}", stage=Stage.OVERDUE_REMINDER, channel=Channel.EMAIL,
-                template="broken_promise", tone="firm", offset_days=max(-60, min(365, days_late)))
-    extra = {"promised_on": hold.promised_on, "promised_at": hold.since.date()}
+    step = Step(id=_hold_step_id(template, hold, suffix), stage=Stage.OVERDUE_REMINDER,
+                channel=Channel.EMAIL, template=template, tone="firm" if template.startswith("broken") else "polite",
+                offset_days=max(-60, min(365, days_late)))
     _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra)
+
+
+def _hold_step_id(template: str, hold: Hold, suffix: str = "") -> str:
+    return f"{template}{suffix}_{hold.since:%Y%m%d%H%M%S}"
+
+
+def _plan_figures(invoice: Invoice, hold: Hold, now: datetime, policy: Policy, customer: Customer) -> dict[str, Any]:
+    """What a payment plan's messages say: agreed when, paid since, and the instalment at stake."""
+    from arrears.holds import plan_checkpoints
+
+    checks = [p for p in plan_checkpoints(hold, policy, zone_of(customer.timezone, policy.default_timezone),
+                                          customer.address.country) if p.kind == "check"]
+    due_indexes = [p.index for p in checks if p.at <= now + _DUE_TOLERANCE]
+    at_stake = hold.instalments[due_indexes[-1] if due_indexes else 0]
+    paid = (hold.plan_balance or 0) - invoice.amount_remaining
+    return {"agreed_on": hold.since.date(), "instalments": len(hold.instalments), "paid_minor": max(0, paid),
+            "due_so_far_minor": sum(hold.instalments[i].amount for i in due_indexes),
+            "instalment_due_on": at_stake.due_on, "instalment_minor": at_stake.amount,
+            "instalment_number": hold.instalments.index(at_stake) + 1}
+
+
+def _follow_payment_plan(invoice: Invoice, customer: Customer, policy: Policy, hold: Hold, ports: Ports,
+                         now: datetime) -> Decision | None:
+    """A payment plan's checkpoint: remind of the next instalment, or check the ones due were paid. The
+    plan's hold moves on to its next checkpoint; None when the plan ended (kept or broken)."""
+    from arrears.holds import plan_checkpoints
+
+    points = plan_checkpoints(hold, policy, zone_of(customer.timezone, policy.default_timezone), customer.address.country)
+    paid = (hold.plan_balance or 0) - invoice.amount_remaining
+    due_so_far = sum(hold.instalments[p.index].amount for p in points if p.kind == "check" and p.at <= now + _DUE_TOLERANCE)
+    if paid < due_so_far:
+        return None  # broken: the hold lifts and its own message goes out
+    for point in [p for p in points if p.kind == "remind" and p.at <= now + _DUE_TOLERANCE]:
+        sent = _hold_step_id("instalment_reminder", hold, f"_{point.index + 1}") in invoice.completed_steps
+        covered = sum(i.amount for i in hold.instalments[:point.index + 1]) <= paid
+        if not sent and not covered:
+            figures = {**_plan_figures(invoice, hold, now, policy, customer),
+                       "instalment_due_on": hold.instalments[point.index].due_on,
+                       "instalment_minor": hold.instalments[point.index].amount, "instalment_number": point.index + 1}
+            _send_hold_notice(invoice, customer, policy, ports, now, "instalment_reminder", hold, figures,
+                              suffix=f"_{point.index + 1}")
+    upcoming = [p.at for p in points if p.at > now + _DUE_TOLERANCE]
+    if not upcoming or not ports.store.renew_hold(invoice.invoice_id, upcoming[0]):
+        return None  # every instalment checked (or the hold was lifted meanwhile)
+    renewed = ports.store.get_invoice(invoice.invoice_id) or invoice
+    return _hold_decision(renewed, now) if renewed.hold is not None else None
 
 
 def _hold_decision(invoice: Invoice, now: datetime) -> Decision:
@@ -220,7 +326,8 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
     step = due.step
     common = {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
     try:
-        notice = build_notice(invoice, customer, policy, step, now)
+        notice = build_notice(invoice, customer, policy, step, now,
+                              partial_payments(invoice, customer, policy, step, ports.log.entries))
         if extra:
             notice = replace(notice, extra=extra)
         prepared = _prepare(step.channel, notice, invoice, customer, policy, ports)
@@ -241,6 +348,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
         ports.store.release_step(invoice.invoice_id, step.id)  # nothing was sent: let the retry send it
         raise
     kind = fields.pop("kind", step.channel.value)
+    common["channel"] = fields.pop("channel", step.channel.value)  # an email step may go out as a letter by post
     _log(ports, invoice, now, kind, policy, **common, **fields)
     ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
 
@@ -249,12 +357,14 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
 Delivery = Callable[[Ports], dict[str, Any]]
 
 
-def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
-                    attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> Delivery:
+def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, step_id: str,
+                    ports: Ports, attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> Delivery:
     recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
     if recipient is None:
-        raise NoticeIncomplete(f"the billing email of {customer.name} no longer reaches them (bounced or complained) "
-                               "and there is no escalation contact")
+        unreachable = unreachable_by_email(customer, policy)
+        if unreachable is not None:
+            raise NoticeIncomplete(unreachable)
+        return letter_by_post(notice, invoice, customer, step_id, ports, artefacts, _claim_details(notice))
     rendered = ports.renderer.email(notice)
     message = ports.renderer.compose(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
                             recipient=recipient, recipient_name=customer.name,
@@ -279,7 +389,10 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
             "rate_percent": str(notice.interest.annual_rate_percent), "days": notice.interest.days,
             "from": notice.interest.from_date.isoformat(), "to": notice.interest.to_date.isoformat(),
             "amount": notice.interest.interest_minor, "compensation": notice.interest.compensation_minor,
-            "basis": notice.interest.basis,
+            "basis": notice.interest.basis, "scheme": notice.interest.scheme,
+            "periods": [{"from": p.from_date.isoformat(), "to": p.to_date.isoformat(), "principal": p.principal_minor,
+                         "rate_percent": str(p.annual_rate_percent), "amount": p.interest_minor}
+                        for p in notice.interest.periods],
         }
         details["total_claimed"] = notice.total_claimed_minor
     return details
@@ -288,12 +401,12 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
 def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> Delivery:
     step_id = notice.reference.rsplit("/", 1)[-1]
     if channel is Channel.EMAIL:
-        return _email_delivery(notice, invoice, customer, step_id, ports)
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports)
     if channel is Channel.LETTER:
         pdf = ports.renderer.letter(notice)
         letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
         filename = f"{notice.invoice_number}-{notice.stage.value.replace('_', '-')}.pdf"
-        return _email_delivery(notice, invoice, customer, step_id, ports,
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports,
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports) -> dict[str, Any]:
@@ -310,11 +423,11 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
             return withheld
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
-        email = _email_delivery(notice, invoice, customer, step_id, ports, artefacts=(stored,))
+        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,))
         agency = policy.referral.agency
         agency_email = None
         if agency is not None:
-            agency_notice = replace(notice, template="agency_referral", extra={"agency": agency.name})
+            agency_notice = replace(notice, template="agency_referral", language=agency.language, extra={"agency": agency.name})
             rendered = ports.renderer.email(agency_notice)
             message = ports.renderer.compose(
                 rendered, sender=ports.sender_email, sender_name=notice.creditor.name, recipient=agency.email,
@@ -330,6 +443,9 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                 "agency": agency.name if agency else None,
             })
             fields = email(ports)
+            if fields.pop("channel", None) == "letter":  # the debtor's notice went by post: the step is still the referral
+                del fields["kind"]
+                fields["details"]["post_task_id"] = fields["details"]["task_id"]
             fields["details"] = {**fields["details"], "task_id": task_id}
             if agency is not None and agency_email is not None:
                 # The agency gets the package itself; its message is part of this step's record.
@@ -398,9 +514,10 @@ def build_referral_package(invoice: Invoice, customer: Customer, policy: Policy,
         ]
         if notice.interest:
             i = notice.interest
+            statement += [f"  Interest:        {money(i.interest_minor)} ({i.days} days from {i.from_date} to {i.to_date}; {i.basis})"]
+            statement += [f"    {p.from_date} to {p.to_date}: {p.annual_rate_percent}% a year on {money(p.principal_minor)} "
+                          f"for {p.days} days = {money(p.interest_minor)}" for p in i.periods]
             statement += [
-                f"  Interest:        {money(i.interest_minor)} ({i.annual_rate_percent}% a year, {i.days} days "
-                f"from {i.from_date} to {i.to_date}; {i.basis})",
                 f"  Compensation:    {money(i.compensation_minor)}",
             ]
         statement += [f"  Total claimed:   {money(notice.total_claimed_minor)}", "", "Contacts:"]

@@ -8,15 +8,19 @@ collection resumes where it left off rather than firing everything it missed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from arrears.models import Hold, HoldKind, InvoiceStatus
+from arrears.models import Hold, HoldKind, Instalment, InvoiceStatus
+from arrears.policy import Policy
 from arrears.policy.calendar import contact_moment, zone_of
 from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
 
 
-class HoldRefused(ValueError):
-    """An action that does not fit the invoice's state; `code` is machine-readable (the API answers 404/409/422)."""
+class ActionRefused(ValueError):
+    """A finance action (hold, write-off, skip, escalate...) that does not fit the invoice's state; `code` is
+    machine-readable and the API maps it to 404 (unknown_*), 409 (state) or 422 (bad value)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -31,39 +35,105 @@ def promise_to_pay(invoice_id: str, promised_on: date, actor: str, store: Invoic
     out and collection resumes."""
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
-        raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
     customer = store.get_customer(invoice.customer_id)
     if invoice.policy_id is None or invoice.policy_version is None or customer is None:
-        raise HoldRefused("collection_not_started", f"invoice {invoice_id} has no collection to hold yet")
+        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection to hold yet")
     policy = policies.get(invoice.policy_id, invoice.policy_version)
     zone = zone_of(customer.timezone, policy.default_timezone)
     if promised_on < now.astimezone(zone).date():
-        raise HoldRefused("invalid_until", f"the promised date {promised_on} is in the past")
+        raise ActionRefused("invalid_until", f"the promised date {promised_on} is in the past")
     until = contact_moment(promised_on + timedelta(days=policy.promise_grace_days), policy.contact_time,
                            policy.calendar, zone, customer.address.country)
     return place_hold(invoice_id, HoldKind.PROMISE, until, f"promised to pay by {promised_on.isoformat()}", actor,
                       store, log, now, promised_on=promised_on)
 
 
-def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: str, actor: str,
-               store: InvoiceStore, log: ContactLog, now: datetime, promised_on: date | None = None) -> Hold:
+# A reminder goes out this many days before each instalment falls due.
+INSTALMENT_REMINDER_DAYS = 3
+MAX_INSTALMENTS = 24
+
+
+@dataclass(frozen=True)
+class PlanCheckpoint:
+    """A moment a payment plan's hold ends and the workflow looks again: to remind the debtor of
+    instalment `index` (`remind`) or to check that it was paid (`check`)."""
+
+    at: datetime
+    kind: str  # remind | check
+    index: int
+
+
+def plan_checkpoints(hold: Hold, policy: Policy, zone: ZoneInfo, country: str) -> list[PlanCheckpoint]:
+    """Every checkpoint of a plan in time order: a reminder before each instalment (if still ahead when the
+    plan was agreed) and a check the policy's grace days after it, on the debtor's business days."""
+    points = []
+    for index, instalment in enumerate(hold.instalments):
+        remind = contact_moment(instalment.due_on - timedelta(days=INSTALMENT_REMINDER_DAYS), policy.contact_time,
+                                policy.calendar, zone, country)
+        if remind > hold.since:
+            points.append(PlanCheckpoint(remind, "remind", index))
+        points.append(PlanCheckpoint(contact_moment(instalment.due_on + timedelta(days=policy.promise_grace_days),
+                                                    policy.contact_time, policy.calendar, zone, country), "check", index))
+    return sorted(points, key=lambda point: (point.at, point.kind == "remind"))
+
+
+def agree_payment_plan(invoice_id: str, instalments: list[Instalment], reason: str, actor: str, store: InvoiceStore,
+                       log: ContactLog, policies: PolicyRepository, now: datetime) -> Hold:
+    """The debtor pays the balance in instalments: the usual steps stop; a reminder goes out before each
+    instalment and a check follows it; a missed instalment sends its own message and collection resumes."""
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
-        raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
+    customer = store.get_customer(invoice.customer_id)
+    if invoice.policy_id is None or invoice.policy_version is None or customer is None:
+        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection to plan yet")
     if invoice.status is not InvoiceStatus.OPEN or invoice.is_settled:
-        raise HoldRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to hold")
+        raise ActionRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to plan")
+    policy = policies.get(invoice.policy_id, invoice.policy_version)
+    zone = zone_of(customer.timezone, policy.default_timezone)
+    dates = [instalment.due_on for instalment in instalments]
+    if not 2 <= len(instalments) <= MAX_INSTALMENTS:
+        raise ActionRefused("invalid_plan", f"a payment plan has 2 to {MAX_INSTALMENTS} instalments")
+    if dates != sorted(set(dates)):
+        raise ActionRefused("invalid_plan", "instalment dates must be distinct and in order")
+    if dates[0] < now.astimezone(zone).date():
+        raise ActionRefused("invalid_plan", f"the first instalment ({dates[0]}) is in the past")
+    total = sum(instalment.amount for instalment in instalments)
+    if total != invoice.amount_remaining:
+        raise ActionRefused("invalid_plan", f"the instalments add up to {total}, the balance is {invoice.amount_remaining} "
+                                            f"({invoice.currency} minor units)")
+    draft = Hold(kind=HoldKind.PAYMENT_PLAN, since=now, reason=reason, actor=actor, instalments=tuple(instalments),
+                 plan_balance=invoice.amount_remaining)
+    first = next(p.at for p in plan_checkpoints(draft, policy, zone, customer.address.country) if p.at > now)
+    hold = place_hold(invoice_id, HoldKind.PAYMENT_PLAN, first, reason, actor, store, log, now,
+                      instalments=tuple(instalments), plan_balance=invoice.amount_remaining)
+    return hold
+
+
+def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: str, actor: str,
+               store: InvoiceStore, log: ContactLog, now: datetime, promised_on: date | None = None,
+               instalments: tuple[Instalment, ...] = (), plan_balance: int | None = None) -> Hold:
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
+    if invoice.status is not InvoiceStatus.OPEN or invoice.is_settled:
+        raise ActionRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to hold")
     if invoice.hold is not None:
-        raise HoldRefused("already_on_hold", f"invoice {invoice_id} is already on hold ({invoice.hold.kind.value})")
-    if kind in (HoldKind.PAUSE, HoldKind.PROMISE) and (until is None or until <= now):
-        raise HoldRefused("invalid_until", f"a {kind.value} needs an end date in the future")
+        raise ActionRefused("already_on_hold", f"invoice {invoice_id} is already on hold ({invoice.hold.kind.value})")
+    if kind in (HoldKind.PAUSE, HoldKind.PROMISE, HoldKind.PAYMENT_PLAN) and (until is None or until <= now):
+        raise ActionRefused("invalid_until", f"a {kind.value} needs an end date in the future")
     if kind is HoldKind.DISPUTE and until is not None:
-        raise HoldRefused("invalid_until", "a dispute lasts until it is resolved: give no end date")
-    hold = Hold(kind=kind, since=now, until=until, reason=reason, actor=actor, promised_on=promised_on)
+        raise ActionRefused("invalid_until", "a dispute lasts until it is resolved: give no end date")
+    hold = Hold(kind=kind, since=now, until=until, reason=reason, actor=actor, promised_on=promised_on,
+                instalments=instalments, plan_balance=plan_balance)
     if not store.set_hold(invoice_id, hold):
-        raise HoldRefused("already_on_hold", f"invoice {invoice_id} changed meanwhile (on hold or closed)")
+        raise ActionRefused("already_on_hold", f"invoice {invoice_id} changed meanwhile (on hold or closed)")
     log.append(invoice_id, invoice.customer_id, now, kind="hold_placed", actor=actor,
                details={"hold": kind.value, "until": until.isoformat() if until else None, "reason": reason,
-                        **({"promised_on": promised_on.isoformat()} if promised_on else {})})
+                        **({"promised_on": promised_on.isoformat()} if promised_on else {}),
+                        **({"instalments": [{"due_on": i.due_on.isoformat(), "amount": i.amount} for i in instalments]}
+                           if instalments else {})})
     return hold
 
 
@@ -72,9 +142,9 @@ def release_hold(invoice_id: str, actor: str, store: InvoiceStore, log: ContactL
     """Lift the hold by hand (a dispute resolved, a pause ended early) and wake the parked workflow."""
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
-        raise HoldRefused("unknown_invoice", f"no invoice {invoice_id}")
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
     if invoice.hold is None:
-        raise HoldRefused("not_on_hold", f"invoice {invoice_id} is not on hold")
+        raise ActionRefused("not_on_hold", f"invoice {invoice_id} is not on hold")
     hold, token = _lift(invoice_id, invoice.customer_id, invoice.hold, actor, store, log, now, reason)
     if token:
         workflows.resume(token)
@@ -92,7 +162,7 @@ def _lift(invoice_id: str, customer_id: str, hold: Hold, actor: str, store: Invo
     shift_days = max(0, (at - hold.since).days)
     lifted = store.clear_hold(invoice_id, shift_days)
     if lifted is None:
-        raise HoldRefused("not_on_hold", f"invoice {invoice_id} is not on hold (lifted meanwhile)")
+        raise ActionRefused("not_on_hold", f"invoice {invoice_id} is not on hold (lifted meanwhile)")
     log.append(invoice_id, customer_id, at, kind="hold_released", actor=actor,
                details={"hold": hold.kind.value, "held_days": shift_days, "reason": reason})
     return lifted
@@ -104,7 +174,9 @@ def declare_insolvency(customer_id: str, notice: str, actor: str, store: Invoice
     its workflow stopped) and one task asks a person to file the claim. Returns the invoices held."""
     customer = store.get_customer(customer_id)
     if customer is None:
-        raise HoldRefused("unknown_customer", f"no customer {customer_id}")
+        raise ActionRefused("unknown_customer", f"no customer {customer_id}")
+    # Recorded for the customer too, so an invoice that opens later is held as soon as its collection starts.
+    recorded = store.record_insolvency(customer_id, notice, actor, now)
     open_invoices = [i for i in store.invoices_of(customer_id) if i.status is InvoiceStatus.OPEN and not i.is_settled]
     held: list[str] = []
     for invoice in open_invoices:
@@ -120,7 +192,9 @@ def declare_insolvency(customer_id: str, notice: str, actor: str, store: Invoice
                    details={"notice": notice, "balance": invoice.amount_remaining, "currency": invoice.currency})
         held.append(invoice.invoice_id)
     if not held:
-        raise HoldRefused("nothing_to_hold", f"customer {customer_id} has no open invoice that is not already held for insolvency")
+        if recorded:
+            return held  # no open invoice today; later ones will be held
+        raise ActionRefused("nothing_to_hold", f"customer {customer_id} has no open invoice that is not already held for insolvency")
     claims: dict[str, int] = {}
     for invoice in open_invoices:
         if invoice.invoice_id in held:

@@ -59,6 +59,18 @@ class InvoiceStore(Protocol):
         """Lift the hold, move pending steps by shift_days; (lifted hold, parked task token) or None."""
         ...
 
+    def record_insolvency(self, customer_id: str, notice: str, actor: str, at: datetime) -> bool:
+        """Remember a customer's insolvency; False when it was recorded before."""
+        ...
+
+    def insolvency_of(self, customer_id: str) -> dict[str, Any] | None:
+        """The recorded insolvency (notice, actor, at) or None."""
+        ...
+
+    def renew_hold(self, invoice_id: str, until: datetime) -> bool:
+        """Move the end of the current hold (a payment plan's next checkpoint); False when there is none."""
+        ...
+
     def save_hold_token(self, invoice_id: str, token: str) -> bool:
         """Remember the parked workflow's task token; False when the hold is already lifted."""
         ...
@@ -118,6 +130,10 @@ class Renderer(Protocol):
 
     def letter(self, notice: NoticeContext) -> bytes: ...
 
+    def posted_letter(self, notice: NoticeContext) -> bytes:
+        """The letter posted when no email reaches the debtor: the step's message on paper."""
+        ...
+
     def compose(self, rendered: RenderedEmail, *, sender: str, sender_name: str, recipient: str, recipient_name: str,
                 reference: str, reply_to: str, sent_at: datetime,
                 attachments: tuple[tuple[str, bytes, str], ...] = ()) -> bytes: ...
@@ -138,6 +154,11 @@ class FullRenderer:
         from arrears.channels.letter_pdf import render_demand_letter
 
         return render_demand_letter(notice)
+
+    def posted_letter(self, notice: NoticeContext) -> bytes:
+        from arrears.channels.letter_pdf import render_posted_letter
+
+        return render_posted_letter(notice)
 
     def compose(self, rendered: RenderedEmail, **fields: Any) -> bytes:
         from arrears.channels.email import compose_email

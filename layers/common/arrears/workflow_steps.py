@@ -14,11 +14,12 @@ class WorkflowRequest(BaseModel):
     """The Parameters every Task state of statemachines/dunning.asl.json passes."""
 
     model_config = ConfigDict(extra="ignore")
-    action: str = Field(pattern=r"^(start|run_due_steps|park|record_failure)$")
+    action: str = Field(pattern=r"^(start|run_due_steps|park|record_failure|escalate_now)$")
     invoice_id: str = Field(min_length=1)
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
     task_token: str | None = Field(default=None, min_length=1)
+    actor: str | None = None  # escalate_now: the IAM principal who asked (the finance API passes it)
 
 
 def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, ports: Ports,
@@ -28,6 +29,15 @@ def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, po
         if not request.task_token:
             raise ValueError("park needs the task token")
         return dunning.park_for_hold(request.invoice_id, request.task_token, workflows, ports)
+    if request.action == "escalate_now":
+        # Not a state of the machine: the finance API invokes the function for it, so the sending
+        # permissions stay with this one function. A refusal is an answer, not an error.
+        from arrears.holds import ActionRefused
+
+        try:
+            return {"escalated": dunning.escalate_now(request.invoice_id, request.actor or "unknown", ports)}
+        except ActionRefused as refused:
+            return {"refused": {"code": refused.code, "message": refused.message}}
     if request.action == "start":
         decision = dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports).as_output()
     elif request.action == "run_due_steps":

@@ -41,3 +41,21 @@ class StepFunctionsWorkflows:
             return
         if description["status"] == "RUNNING":
             client.stop_execution(executionArn=self.execution_arn(invoice_id), cause=reason[:256])
+
+
+class WorkflowFunction:
+    """The workflow's Lambda, invoked directly for what a person asks outside the state machine's
+    rhythm (escalate now), so that sending stays with the one function allowed to send."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+
+    def escalate_now(self, invoice_id: str, actor: str) -> dict:
+        response = aws.client("lambda").invoke(
+            FunctionName=self.function_name,
+            Payload=json.dumps({"action": "escalate_now", "invoice_id": invoice_id, "actor": actor}).encode(),
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError") or not isinstance(payload, dict):
+            raise RuntimeError(f"the workflow function failed to escalate {invoice_id}: {payload}")
+        return payload

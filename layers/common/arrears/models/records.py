@@ -33,6 +33,25 @@ def country_name(code: str, locale: str = "en") -> str:
         return code
 
 
+# Where the postcode goes, by country (the UPU's and the national posts' address formats; babel/CLDR
+# has no address data). Everywhere else: "postcode city" (continental Europe), then ", state".
+_POSTCODE_ON_ITS_OWN_LINE = frozenset({"GB", "IE", "JE", "GG", "IM"})  # Royal Mail / An Post: town, then postcode
+_CITY_STATE_POSTCODE = {"US": "{city}, {state} {postcode}", "CA": "{city} {state} {postcode}", "AU": "{city} {state} {postcode}"}
+
+
+def _locality_lines(address: Address) -> list[str]:
+    country = address.country.upper()
+    if country in _POSTCODE_ON_ITS_OWN_LINE:
+        return [", ".join(part for part in (address.city, address.state) if part), address.postal_code]
+    if country in _CITY_STATE_POSTCODE:
+        line = _CITY_STATE_POSTCODE[country].format(city=address.city, state=address.state, postcode=address.postal_code)
+        return [" ".join(line.split()).strip(" ,")]
+    city_line = " ".join(part for part in (address.postal_code, address.city) if part)
+    if address.state:
+        city_line = f"{city_line}, {address.state}" if city_line else address.state
+    return [city_line]
+
+
 class Address(Record):
     line1: str = ""
     line2: str = ""
@@ -43,10 +62,7 @@ class Address(Record):
 
     def lines(self, locale: str = "en") -> list[str]:
         """Postal lines, the country written out (international post needs its name, not its code)."""
-        city_line = " ".join(part for part in (self.postal_code, self.city) if part)
-        if self.state:
-            city_line = f"{city_line}, {self.state}" if city_line else self.state
-        return [line for line in (self.line1, self.line2, city_line, country_name(self.country, locale)) if line]
+        return [line for line in (self.line1, self.line2, *_locality_lines(self), country_name(self.country, locale)) if line]
 
     def is_complete(self) -> bool:
         return bool(self.line1 and self.city and self.country)
@@ -76,6 +92,12 @@ class HoldKind(str, Enum):
     DISPUTE = "dispute"  # the debtor contests the invoice: no contact until it is resolved
     PROMISE = "promise"  # the debtor promised to pay by a date: no contact until then plus grace
     INSOLVENCY = "insolvency"  # the customer is insolvent: collection stops; the claim goes to the administrator
+    PAYMENT_PLAN = "payment_plan"  # the balance is paid in agreed instalments: reminders per instalment only
+
+
+class Instalment(Record):
+    due_on: date
+    amount: int = Field(gt=0)  # minor units
 
 
 class Hold(Record):
@@ -87,6 +109,9 @@ class Hold(Record):
     reason: str = Field(default="", max_length=500)
     actor: str
     promised_on: date | None = None  # a promise: the date the debtor said they would pay by
+    # A payment plan: the instalments, and the balance when it was agreed (payments since count against them).
+    instalments: tuple[Instalment, ...] = ()
+    plan_balance: int | None = None
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is None or moment < self.until

@@ -4,6 +4,7 @@ from datetime import time
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 from zoneinfo import available_timezones
 
 import yaml
@@ -89,18 +90,35 @@ class Creditor(PolicyModel):
 
 
 class LatePayment(PolicyModel):
-    """Statutory late-payment interest and fixed compensation claimed in letters.
+    """Late-payment interest and fixed compensation claimed in letters (computed by arrears.interest).
 
-    Simple daily interest on the unpaid balance from the day after the due date.
+    Simple daily interest on the unpaid balance from the day after the due date, either at a fixed
+    contractual rate or by a jurisdiction's statute with its versioned reference rates.
     """
 
     claim: bool = True
-    annual_rate_percent: Decimal = Field(ge=0, le=100)
-    basis: str = Field(min_length=1, description="the legal basis and how the rate is made up")
-    fixed_compensation: dict[str, int] = Field(
-        default_factory=dict, description="per ISO 4217 currency, in minor units"
+    scheme: Literal["contractual", "de_bgb_288", "uk_late_payment_act", "fr_l441_10", "eu_2011_7"] = Field(
+        default="contractual",
+        description="contractual: annual_rate_percent; otherwise the statute's reference rate + margin, half-year by half-year",
     )
-    day_count: int = Field(default=365, description="days in the year for daily interest")
+    annual_rate_percent: Decimal | None = Field(default=None, ge=0, le=100, description="the contractual scheme's rate")
+    basis: str = Field(default="", description="the contractual basis; statutory schemes state their own")
+    fixed_compensation: dict[str, int] = Field(
+        default_factory=dict, description="per ISO 4217 currency, in minor units (statutory schemes: overrides their sum)"
+    )
+    day_count: int = Field(default=365, ge=360, le=366, description="days in the year for daily interest")
+
+    @model_validator(mode="after")
+    def _rate_matches_scheme(self) -> LatePayment:
+        if self.scheme == "contractual":
+            if self.annual_rate_percent is None:
+                raise ValueError("a contractual late-payment rate needs annual_rate_percent")
+            if not self.basis.strip():
+                raise ValueError("a contractual late-payment rate needs basis (the clause or law it rests on)")
+        elif self.annual_rate_percent is not None:
+            raise ValueError(f"scheme {self.scheme} takes its rate from the reference-rate table: "
+                             "remove annual_rate_percent, or use scheme: contractual")
+        return self
 
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -141,6 +159,7 @@ class DemandLetterTerms(PolicyModel):
 class Agency(PolicyModel):
     name: str = Field(min_length=1)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    language: str = Field(default="en", description="the language of the referral email (not the debtor's)")
 
 
 class ReferralTerms(PolicyModel):
@@ -151,6 +170,18 @@ class ReferralTerms(PolicyModel):
     min_amount: dict[str, int] = Field(default_factory=dict,
                                        description="per ISO 4217 currency, minor units; below it a small-claims or write-off task opens")
     notice_period_days: int = Field(default=14, ge=0, le=180, description="a final notice must precede referral by this much")
+
+
+class UndeliverableTerms(PolicyModel):
+    """What a step does when no email address of the debtor reaches them any more (a permanent bounce or a
+    complaint, and no deliverable escalation contact)."""
+
+    # A letter by default: the debtor still hears from us (a demand that never reaches them protects nobody,
+    # and a blocked final notice holds up the referral), and a person posts each letter, so a wrong one is
+    # caught before it goes out. "task" blocks the contact and asks a person to fix the debtor's data.
+    fallback: Literal["letter", "task"] = Field(
+        default="letter", description="letter: the step's message as a PDF letter and a task to post it "
+                                      "(if the postal address is complete); task: blocked, with a task")
 
 
 class Policy(PolicyModel):
@@ -165,7 +196,11 @@ class Policy(PolicyModel):
     demand_letter: DemandLetterTerms = DemandLetterTerms()
     calendar: ContactCalendar = ContactCalendar()
     referral: ReferralTerms = ReferralTerms()
+    undeliverable: UndeliverableTerms = UndeliverableTerms()
     promise_grace_days: int = Field(default=3, ge=0, le=30, description="days after a promised date before a broken promise escalates")
+    # Card-charged invoices (Stripe charge_automatically, Chargebee auto collection) are the platform's to retry.
+    chase_card_invoices_after_platform_retries: bool = Field(
+        default=False, description="also chase a card-charged invoice once the platform has stopped retrying it")
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 

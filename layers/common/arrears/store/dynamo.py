@@ -49,6 +49,13 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(item, default=lambda v: int(v) if v == int(v) else float(v)))
 
 
+def _invoice_from_item(item: dict[str, Any]) -> Invoice:
+    data = _plain(item)
+    fields = {name: data[name] for name in Invoice.model_fields if name in data}
+    fields["completed_steps"] = tuple(data.get("completed_steps", []))
+    return Invoice.model_validate(fields)
+
+
 class DynamoStore:
     """Implements the InvoiceStore and ContactLog ports on one table."""
 
@@ -62,19 +69,29 @@ class DynamoStore:
     # --- invoices and customers -------------------------------------------------------------
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         item = self._table.get_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META}, ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        data = _plain(item)
-        fields = {name: data[name] for name in Invoice.model_fields if name in data}
-        fields["completed_steps"] = tuple(data.get("completed_steps", []))
-        return Invoice.model_validate(fields)
+        return _invoice_from_item(item) if item else None
 
     def get_customer(self, customer_id: str) -> Customer | None:
-        item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.META}, ConsistentRead=True).get("Item")
-        if not item:
+        """The billing platform's record with the finance team's settings over it (one query: META + SETTINGS)."""
+        items = {item["sk"]: _plain(item) for item in self._query(
+            Key("pk").eq(keys.customer_pk(customer_id)) & Key("sk").between(keys.META, keys.CUSTOMER_SETTINGS))}
+        if keys.META not in items:
             return None
-        data = _plain(item)
+        data = items[keys.META]
+        data.update(items.get(keys.CUSTOMER_SETTINGS, {}).get("settings", {}))
         return Customer.model_validate({name: data[name] for name in Customer.model_fields if name in data})
+
+    def customer_settings(self, customer_id: str) -> dict[str, Any]:
+        item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.CUSTOMER_SETTINGS},
+                                    ConsistentRead=True).get("Item")
+        return _plain(item)["settings"] if item else {}
+
+    def save_customer_settings(self, customer_id: str, settings: dict[str, Any], at: datetime, actor: str) -> None:
+        """The finance team's own values for a customer: its own item, so the billing platform's customer
+        updates (which rewrite the customer record) never undo them."""
+        self._table.put_item(Item={"pk": keys.customer_pk(customer_id), "sk": keys.CUSTOMER_SETTINGS,
+                                   "entity": "customer_settings", "settings": settings,
+                                   "updated_at": to_iso_z(at), "updated_by": actor})
 
     def save_invoice_facts(self, invoice: Invoice) -> bool:
         facts = invoice.model_dump(mode="json", include=set(_FACT_FIELDS))
@@ -91,6 +108,7 @@ class DynamoStore:
             ":gsi2pk": keys.customer_pk(invoice.customer_id), ":gsi2sk": f"INVOICE#{facts['due_at']}#{invoice.invoice_id}",
             ":t0": _TERMINAL[0], ":t1": _TERMINAL[1], ":t2": _TERMINAL[2], ":incoming_terminal": terminal,
         })
+        removals: list[str] = []
         if terminal:
             assignments += ["gsi1pk = :closed_state", "closed_at = if_not_exists(closed_at, :now)"]
             values[":closed_state"] = "COLLECTION#closed"
@@ -99,6 +117,12 @@ class DynamoStore:
             assignments += ["gsi1pk = if_not_exists(gsi1pk, :open_state)", "gsi1sk = if_not_exists(gsi1sk, :due_sort)"]
             values[":open_state"] = "COLLECTION#open"
             values[":due_sort"] = f"{facts['due_at']}#{invoice.invoice_id}"
+        # GSI3 (aging): exactly the receivables, open with a balance, by due date (a sparse index).
+        if not terminal and invoice.amount_remaining > 0:
+            assignments += ["gsi3pk = :receivable", "gsi3sk = :aging_sort"]
+            values.update({":receivable": keys.RECEIVABLE, ":aging_sort": f"{facts['due_at']}#{invoice.invoice_id}"})
+        else:
+            removals += ["gsi3pk", "gsi3sk"]
         # Terminal states win over anything; otherwise only newer provider facts are written.
         condition = (
             "attribute_not_exists(pk) OR (NOT #status IN (:t0, :t1, :t2) "
@@ -107,7 +131,7 @@ class DynamoStore:
         values[":true"] = True
         return _written(lambda: self._table.update_item(
             Key={"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META},
-            UpdateExpression="SET " + ", ".join(assignments),
+            UpdateExpression="SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else ""),
             ConditionExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
         ))
 
@@ -120,6 +144,51 @@ class DynamoStore:
             ConditionExpression="attribute_not_exists(pk) OR updated_at <= :updated_at",
             ExpressionAttributeValues={":updated_at": item["updated_at"]},
         ))
+
+    def save_customer_snapshot(self, customer: Customer) -> bool:
+        """A customer as an invoice payload shows it: never over the customer's own record (save_customer)."""
+        item = customer.model_dump(mode="json")
+        item["updated_at"] = to_iso_z(customer.updated_at)
+        item.update({"pk": keys.customer_pk(customer.customer_id), "sk": keys.META, "entity": "customer", "source": "invoice"})
+        return _written(lambda: self._table.put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk) OR (#source = :invoice AND updated_at <= :updated_at)",
+            ExpressionAttributeNames={"#source": "source"},
+            ExpressionAttributeValues={":updated_at": item["updated_at"], ":invoice": "invoice"},
+        ))
+
+    # --- ingestion: platform object versions, payment links, parked changes -------------------
+    def save_provider_object(self, key: str, at: datetime, state: str, terminal: bool) -> bool:
+        return _written(lambda: self._table.put_item(
+            Item={"pk": f"PROVIDER#{key}", "sk": keys.META, "entity": "provider_object", "at": to_iso_z(at),
+                  "state": state, "terminal": terminal},
+            ConditionExpression="attribute_not_exists(pk) OR (terminal = :false AND #at <= :at)",
+            ExpressionAttributeNames={"#at": "at"}, ExpressionAttributeValues={":false": False, ":at": to_iso_z(at)},
+        ))
+
+    def get_provider_object(self, key: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": f"PROVIDER#{key}", "sk": keys.META}, ConsistentRead=True).get("Item")
+        return {"at": item["at"], "state": item["state"], "terminal": bool(item["terminal"])} if item else None
+
+    def link_payment(self, provider: str, payment_id: str, invoice_id: str) -> bool:
+        return put_if_absent(self._table, {"pk": f"PAYMENT#{provider}:{payment_id}", "sk": keys.META, "entity": "payment_link",
+                                    "invoice_id": invoice_id})
+
+    def invoice_of_payment(self, provider: str, payment_id: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"PAYMENT#{provider}:{payment_id}", "sk": keys.META},
+                                    ConsistentRead=True).get("Item")
+        return item["invoice_id"] if item else None
+
+    def park_change(self, subject: str, at: datetime, event_id: str, change: dict[str, Any]) -> None:
+        self._table.put_item(Item={"pk": f"PARKED#{subject}", "sk": f"{to_iso_z(at)}#{event_id}", "entity": "parked_change",
+                                   "change": json.dumps(change)})
+
+    def parked_changes(self, subject: str) -> list[tuple[str, dict[str, Any]]]:
+        items = self._query(Key("pk").eq(f"PARKED#{subject}"))
+        return [(item["sk"], json.loads(item["change"])) for item in items]
+
+    def unpark_change(self, subject: str, key: str) -> None:
+        self._table.delete_item(Key={"pk": f"PARKED#{subject}", "sk": key})
 
     # --- collection state -------------------------------------------------------------------
     def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
@@ -196,6 +265,26 @@ class DynamoStore:
         data = _plain(old)
         return Hold.model_validate(data["hold"]), data.get("hold_token")
 
+    def record_insolvency(self, customer_id: str, notice: str, actor: str, at: datetime) -> bool:
+        # Its own item: the billing platform's customer updates rewrite the customer record, not this.
+        return put_if_absent(self._table, {"pk": keys.customer_pk(customer_id), "sk": keys.INSOLVENCY, "entity": "insolvency",
+                                           "notice": notice, "actor": actor, "at": to_iso_z(at)})
+
+    def insolvency_of(self, customer_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.INSOLVENCY},
+                                    ConsistentRead=True).get("Item")
+        return {"notice": item["notice"], "actor": item["actor"], "at": item["at"]} if item else None
+
+    def renew_hold(self, invoice_id: str, until: datetime) -> bool:
+        """Move the hold's end (the parked workflow timed out and parks again, with a new token)."""
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+            UpdateExpression="SET #hold.#until = :until REMOVE hold_token",
+            ConditionExpression="attribute_type(#hold, :map)",
+            ExpressionAttributeNames={"#hold": "hold", "#until": "until"},
+            ExpressionAttributeValues={":until": to_iso_z(until), ":map": "M"},
+        ))
+
     def save_hold_token(self, invoice_id: str, token: str) -> bool:
         """Remember the parked workflow's task token; False when the hold is already lifted."""
         return _written(lambda: self._table.update_item(
@@ -236,6 +325,40 @@ class DynamoStore:
         items = self._query(Key("gsi2pk").eq(keys.customer_pk(customer_id)) & Key("gsi2sk").begins_with("INVOICE#"), index="gsi2")
         invoices = (self.get_invoice(item["invoice_id"]) for item in items)
         return [invoice for invoice in invoices if invoice is not None]
+
+    def invoice_page(self, index: str, partition: str, sort_from: str | None, sort_to: str | None, limit: int,
+                     start_key: dict[str, Any] | None = None) -> tuple[list[Invoice], dict[str, Any] | None]:
+        """One page of invoices from a GSI partition, optionally within a sort-key range (every index
+        projects the whole item): the invoices and the key to continue from, None at the end."""
+        condition = Key(f"{index}pk").eq(partition)
+        sort_key = Key(f"{index}sk")
+        if sort_from is not None and sort_to is not None:
+            condition &= sort_key.between(sort_from, sort_to)
+        elif sort_from is not None:
+            condition &= sort_key.gte(sort_from)
+        elif sort_to is not None:
+            condition &= sort_key.lte(sort_to)
+        request: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition, "Limit": limit}
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        response = self._table.query(**request)
+        return [_invoice_from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def invoices_in(self, index: str, partition: str) -> list[Invoice]:
+        """Every invoice of a GSI partition (reports read the whole receivables book)."""
+        items = self._query(Key(f"{index}pk").eq(partition), index=index)
+        return [_invoice_from_item(item) for item in items]
+
+    def write_off(self, invoice_id: str, at: datetime) -> bool:
+        """Close an open invoice as uncollectible by the finance team's decision; False when it is not open."""
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+            UpdateExpression="SET #status = :written_off, closed_at = :at, gsi1pk = :closed REMOVE gsi3pk, gsi3sk",
+            ConditionExpression="attribute_exists(pk) AND #status = :open",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":written_off": "uncollectible", ":at": to_iso_z(at), ":closed": "COLLECTION#closed",
+                                       ":open": "open"},
+        ))
 
     def open_tasks(self) -> list[dict[str, Any]]:
         items = self._query(Key("gsi1pk").eq("TASK#open"), index="gsi1")

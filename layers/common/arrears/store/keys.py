@@ -1,14 +1,21 @@
 """Single-table key design, in one place so the API, the workflow and the tests agree.
 
 INVOICE#id / META          invoice facts + collection state     GSI1: COLLECTION#open|closed / next action
+                                                                GSI3: RECEIVABLE / due#id (open with a balance)
 INVOICE#id / LOG#000001    contact-log entries (hash-chained)   GSI2: CUSTOMER#id / INVOICE#due#id
 INVOICE#id / STEP#step     once-only claims of workflow steps
-CUSTOMER#id / META         customer
+CUSTOMER#id / META         customer (the billing platform's record)
+CUSTOMER#id / SETTINGS     the finance team's values over it (contacts, language, timezone, segment)
+CUSTOMER#id / INSOLVENCY   the customer's insolvency notice: its later invoices are held at once
 TASK#id / META             tasks for people                     GSI1: TASK#open / due
-POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one
+POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one  GSI1: POLICY / id
 """
 
 META = "META"
+CUSTOMER_SETTINGS = "SETTINGS"
+INSOLVENCY = "INSOLVENCY"
+RECEIVABLE = "RECEIVABLE"
+POLICY_INDEX = "POLICY"
 
 
 def invoice_pk(invoice_id: str) -> str:

@@ -23,6 +23,12 @@ class MemoryStore:
         self.logs: dict[str, list[ContactEntry]] = {}
         self.hold_tokens: dict[str, str] = {}
         self.undeliverable: dict[str, set[str]] = {}
+        self.insolvencies: dict[str, dict[str, Any]] = {}
+        # Ingestion: customers known only from invoice payloads, platform object versions, payment links, parked changes.
+        self.customer_snapshots: set[str] = set()
+        self.provider_objects: dict[str, dict[str, Any]] = {}
+        self.payment_links: dict[tuple[str, str], str] = {}
+        self.parked: dict[str, dict[str, dict[str, Any]]] = {}
 
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         return self.invoices.get(invoice_id)
@@ -48,7 +54,45 @@ class MemoryStore:
         if stored is not None and customer.updated_at < stored.updated_at:
             return False
         self.customers[customer.customer_id] = customer
+        self.customer_snapshots.discard(customer.customer_id)
         return True
+
+    def save_customer_snapshot(self, customer: Customer) -> bool:
+        stored = self.customers.get(customer.customer_id)
+        if stored is not None and (customer.customer_id not in self.customer_snapshots or customer.updated_at < stored.updated_at):
+            return False
+        self.customers[customer.customer_id] = customer
+        self.customer_snapshots.add(customer.customer_id)
+        return True
+
+    def save_provider_object(self, key: str, at: datetime, state: str, terminal: bool) -> bool:
+        stored = self.provider_objects.get(key)
+        if stored is not None and (stored["terminal"] or at < stored["at"]):
+            return False
+        self.provider_objects[key] = {"at": at, "state": state, "terminal": terminal}
+        return True
+
+    def get_provider_object(self, key: str) -> dict[str, Any] | None:
+        stored = self.provider_objects.get(key)
+        return dict(stored) if stored is not None else None
+
+    def link_payment(self, provider: str, payment_id: str, invoice_id: str) -> bool:
+        if (provider, payment_id) in self.payment_links:
+            return False
+        self.payment_links[(provider, payment_id)] = invoice_id
+        return True
+
+    def invoice_of_payment(self, provider: str, payment_id: str) -> str | None:
+        return self.payment_links.get((provider, payment_id))
+
+    def park_change(self, subject: str, at: datetime, event_id: str, change: dict[str, Any]) -> None:
+        self.parked.setdefault(subject, {})[f"{to_iso_z(at)}#{event_id}"] = change
+
+    def parked_changes(self, subject: str) -> list[tuple[str, dict[str, Any]]]:
+        return sorted(self.parked.get(subject, {}).items())
+
+    def unpark_change(self, subject: str, key: str) -> None:
+        self.parked.get(subject, {}).pop(key, None)
 
     def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
         invoice = self.invoices[invoice_id]
@@ -84,6 +128,23 @@ class MemoryStore:
         self.invoices[invoice_id] = invoice.model_copy(
             update={"hold": None, "schedule_shift_days": invoice.schedule_shift_days + shift_days})
         return invoice.hold, self.hold_tokens.pop(invoice_id, None)
+
+    def record_insolvency(self, customer_id: str, notice: str, actor: str, at: datetime) -> bool:
+        if customer_id in self.insolvencies:
+            return False
+        self.insolvencies[customer_id] = {"notice": notice, "actor": actor, "at": to_iso_z(at)}
+        return True
+
+    def insolvency_of(self, customer_id: str) -> dict[str, Any] | None:
+        return self.insolvencies.get(customer_id)
+
+    def renew_hold(self, invoice_id: str, until: datetime) -> bool:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.hold is None:
+            return False
+        self.invoices[invoice_id] = invoice.model_copy(update={"hold": invoice.hold.model_copy(update={"until": until})})
+        self.hold_tokens.pop(invoice_id, None)
+        return True
 
     def save_hold_token(self, invoice_id: str, token: str) -> bool:
         invoice = self.invoices.get(invoice_id)

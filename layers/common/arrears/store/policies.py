@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arrears import aws
@@ -55,8 +57,34 @@ class DynamoPolicyRepository:
                 ) from None
             created = False
         table.put_item(Item={"pk": keys.policy_pk(policy.policy_id), "sk": "CURRENT", "entity": "policy_pointer",
-                             "version": policy.version})
+                             "version": policy.version, "policy_id": policy.policy_id,
+                             "gsi1pk": keys.POLICY_INDEX, "gsi1sk": policy.policy_id})
         return created
+
+    def policy_ids(self) -> dict[str, int]:
+        """Every published policy and its current version (GSI1 over the CURRENT pointers: no Scan)."""
+        table = aws.table(self.table_name)
+        request: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(keys.POLICY_INDEX)}
+        found: dict[str, int] = {}
+        while True:
+            response = table.query(**request)
+            found.update({item["policy_id"]: int(item["version"]) for item in response.get("Items", [])})
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def versions(self, policy_id: str) -> list[dict[str, Any]]:
+        """Each published version of a policy, oldest first: its number and YAML source."""
+        table = aws.table(self.table_name)
+        request: dict[str, Any] = {"ConsistentRead": True, "KeyConditionExpression":
+                                   Key("pk").eq(keys.policy_pk(policy_id)) & Key("sk").begins_with("V#")}
+        versions: list[dict[str, Any]] = []
+        while True:
+            response = table.query(**request)
+            versions += [{"version": int(item["version"]), "source": item["source"]} for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return versions
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 @lru_cache(maxsize=64)

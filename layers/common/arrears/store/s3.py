@@ -24,3 +24,11 @@ class S3ArtefactStore:
     def get(self, uri: str) -> bytes:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         return aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def download_url(self, uri: str, expires_seconds: int = 900) -> str | None:
+        """A presigned GET for an artefact in this bucket (None for anything else)."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if bucket != self.bucket or not key:
+            return None
+        return aws.client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                                       ExpiresIn=expires_seconds)
