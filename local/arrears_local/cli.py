@@ -189,6 +189,45 @@ def policy_publish(
     console.print(f"{policy.policy_id} v{policy.version} {'published' if created else 'was already published'}; it is now current.")
 
 
+@app.command("import")
+def import_invoices(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv, .json (array) or .jsonl file of invoices."),
+    table: str = typer.Option(..., help="The stack's table (output TableName of `sam deploy`)."),
+    state_machine: str = typer.Option(..., "--state-machine", help="The dunning state machine's ARN (output StateMachineArn)."),
+    check: bool = typer.Option(False, help="Only check the file; write nothing."),
+) -> None:
+    """Import invoices in bulk for a billing system without webhooks (docs/webhooks.md); re-importing changes nothing."""
+    from datetime import datetime, timezone
+
+    from arrears.bulk_import import ImportFileError, apply_import, plan_import, read_records
+    from arrears.store.dynamo import DynamoStore
+    from arrears.workflows import StepFunctionsWorkflows
+
+    now = datetime.now(timezone.utc)
+    try:
+        plan = plan_import(read_records(path.read_bytes(), path.name), now)
+    except ImportFileError as error:
+        console.print(f"[red]✗ {error}[/]")
+        raise typer.Exit(2) from None
+    if not plan.valid:
+        rows = len({problem.row for problem in plan.problems})
+        console.print(f"[red]✗ {path}: {rows} row(s) with problems; nothing was imported.[/]")
+        for problem in plan.problems:
+            console.print(f"  {problem}")
+        raise typer.Exit(1)
+    if check:
+        console.print(f"[green]✓ {path}[/]: {len(plan.updates)} invoice(s), no problems")
+        return
+    store = DynamoStore(table)
+    with Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("import", total=len(plan.updates))
+        outcomes = apply_import(plan, store, store, StepFunctionsWorkflows(state_machine), now,
+                                on_progress=lambda done: progress.update(task, completed=done))
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    console.print(f"[green]✓ {len(plan.updates)} invoice(s) imported[/]: {summary}")
+
+
 @app.command()
 def events(check: bool = typer.Option(False, help="Only check that events/ is up to date.")) -> None:
     """Write the sample events in events/ (one realistic payload per trigger)."""
@@ -199,6 +238,68 @@ def events(check: bool = typer.Option(False, help="Only check that events/ is up
         console.print(f"[red]stale sample events:[/] {', '.join(stale)} (run `arrears events`)")
         raise typer.Exit(1)
     console.print("sample events " + ("up to date" if check else "written"))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it local: nothing is authenticated)."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port (0: any free one)."),
+    clock: str = typer.Option("virtual", help="virtual: time moves only by POST /_local/clock/advance; real: wall time."),
+    start: Optional[str] = typer.Option(None, help="Virtual start moment, ISO 8601 (default: now)."),
+    sample_book: int = typer.Option(0, min=0, max=2000,
+                                    help="Schedule the demo's sample invoices' webhook deliveries (they arrive as the clock moves)."),
+    principal: str = typer.Option("", help="IAM principal the finance API records as the caller (default: a local user)."),
+    quiet: bool = typer.Option(False, help="Do not log each request."),
+) -> None:
+    """Serve the webhook and finance API routes of template.yaml on local HTTP, on the local runtime."""
+    from arrears.clock import parse_iso
+    from arrears.policy import load_policy_file
+    from arrears_local.demo import schedule_deliveries
+    from arrears_local.portfolio import DEMO_START, sample_portfolio
+    from arrears_local.runtime import LOCAL_PRINCIPAL, LocalRuntime, project_root
+    from arrears_local.serve import LocalServer, make_http_server, utc_now
+
+    if clock not in ("virtual", "real"):
+        raise typer.BadParameter("--clock is virtual or real")
+    begin = parse_iso(start) if start else (DEMO_START if sample_book else utc_now())
+    with LocalRuntime(start=begin) as runtime:
+        scheduled = []
+        if sample_book:
+            policy = load_policy_file(project_root() / "policies" / "default.yaml")
+            scheduled, _ = schedule_deliveries(runtime, sample_portfolio(begin, sample_book), policy, [])
+        server = LocalServer(runtime, clock=clock, principal=principal or LOCAL_PRINCIPAL, scheduled=scheduled)
+        httpd = make_http_server(server, host, port, log_requests=not quiet)
+        base = f"http://{host}:{httpd.server_port}"
+        console.print(f"[bold]Arrears local API[/] on {base} (clock {clock}, now {runtime.now():%Y-%m-%d %H:%M} UTC)")
+        console.print(f"  webhooks:  POST {base}/webhooks/stripe   finance API: {base}/invoices   OpenAPI: {base}/openapi.json")
+        console.print(f"  clock:     GET {base}/_local/clock   POST {base}/_local/clock/advance  {{\"days\": 7}}")
+        if scheduled:
+            console.print(f"  {len(scheduled)} sample webhook deliveries arrive as the clock reaches them.")
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            console.print("stopped")
+        finally:
+            httpd.server_close()
+
+
+@app.command()
+def openapi(
+    check: bool = typer.Option(False, help="Only check that openapi/finance.json is up to date."),
+) -> None:
+    """Write the finance API's OpenAPI document (openapi/finance.json) from the API's routes."""
+    from arrears_local.openapi import FINANCE_DOCUMENT, finance_openapi
+
+    document = finance_openapi()
+    if check:
+        if not FINANCE_DOCUMENT.exists() or FINANCE_DOCUMENT.read_text(encoding="utf-8") != document:
+            console.print(f"[red]{FINANCE_DOCUMENT} is stale[/]: run `arrears openapi`")
+            raise typer.Exit(1)
+        console.print(f"{FINANCE_DOCUMENT} is up to date")
+        return
+    FINANCE_DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
+    FINANCE_DOCUMENT.write_text(document, encoding="utf-8")
+    console.print(f"wrote {FINANCE_DOCUMENT}")
 
 
 def main() -> None:

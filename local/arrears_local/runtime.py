@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import re
 import sys
@@ -20,15 +21,27 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator
+from urllib.parse import parse_qs, unquote
 
 from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
 from arrears_local.engine import LocalEngine
 
+_log = logging.getLogger("arrears_local")
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK = "arrears-local"
 # The webhook secret the local stack's SSM parameter holds; the demo and tests sign with it.
 LOCAL_STRIPE_SECRET = "whsec_arrears_local_demo_secret"
+# The other providers' local secrets, by the template parameter that names their SSM parameter.
+LOCAL_PADDLE_SECRET = "pdl_ntfset_01arrearslocal_demo_secret"
+LOCAL_CHARGEBEE_CREDENTIALS = "arrears-local:chargebee-demo-password"
+LOCAL_GENERIC_SECRET = "arrears_local_generic_demo_secret"
+_LOCAL_WEBHOOK_SECRETS = {"StripeWebhookSecretParameterName": LOCAL_STRIPE_SECRET,
+                          "PaddleWebhookSecretParameterName": LOCAL_PADDLE_SECRET,
+                          "ChargebeeWebhookCredentialsParameterName": LOCAL_CHARGEBEE_CREDENTIALS,
+                          "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET}
+# Who the finance API's IAM-authorised routes see as the caller locally (no SigV4 is checked here).
+LOCAL_PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:user/local-finance"
 # Local-only environment on top of the template's: no X-Ray daemon, metrics and logs kept off the console.
 _LOCAL_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
@@ -54,6 +67,7 @@ class Route:
     resource: str  # API Gateway resource path, e.g. /webhooks/{provider}
     function_name: str
     pattern: re.Pattern[str]
+    iam: bool = False  # Auth: AWS_IAM (the caller is an IAM principal)
 
 
 @dataclass(frozen=True)
@@ -252,9 +266,9 @@ class LocalRuntime:
     def _create_parameters_and_identity(self) -> None:
         """What a deployer creates by hand (README): the webhook secret and the verified sender."""
         refs = self.resolver.refs
-        if "StripeWebhookSecretParameterName" in refs:
-            self.client("ssm").put_parameter(Name=refs["StripeWebhookSecretParameterName"], Type="SecureString",
-                                             Value=LOCAL_STRIPE_SECRET, Overwrite=True)
+        for parameter, secret in _LOCAL_WEBHOOK_SECRETS.items():
+            if parameter in refs:
+                self.client("ssm").put_parameter(Name=refs[parameter], Type="SecureString", Value=secret, Overwrite=True)
         if "SenderEmail" in refs:
             self.client("sesv2").create_email_identity(EmailIdentity=refs["SenderEmail"])
 
@@ -316,7 +330,8 @@ class LocalRuntime:
             if event["Type"] == "Api":
                 resource_path = properties["Path"]
                 pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", r"([^/]+)", re.escape(resource_path)) + "$")
-                self.routes.append(Route(properties["Method"].upper(), resource_path, function_name, pattern))
+                iam = (properties.get("Auth") or {}).get("Authorizer") == "AWS_IAM"
+                self.routes.append(Route(properties["Method"].upper(), resource_path, function_name, pattern, iam))
             elif event["Type"] == "DynamoDB":
                 request = {"EventSourceArn": properties["Stream"], "FunctionName": function_name,
                            "StartingPosition": properties.get("StartingPosition", "TRIM_HORIZON"),
@@ -348,18 +363,25 @@ class LocalRuntime:
             os.environ[name] = value
 
     # --- HTTP through the template's API routes -------------------------------------------
-    def request(self, method: str, path: str, body: bytes | str = b"", headers: dict[str, str] | None = None) -> HttpReply:
-        """What API Gateway would do: match a route, build the proxy event, invoke the function."""
+    def request(self, method: str, path: str, body: bytes | str = b"", headers: dict[str, str] | None = None,
+                principal: str = LOCAL_PRINCIPAL) -> HttpReply:
+        """What API Gateway would do: match a route, build the proxy event, invoke the function.
+        `path` may carry a query string. IAM-authorised routes see `principal` as the caller (the local
+        runtime does not check SigV4 signatures)."""
         raw = body.encode() if isinstance(body, str) else body
+        path, _, query = path.partition("?")
+        path = unquote(path)
         for route in self.routes:
             match = route.pattern.match(path)
             if route.method == method.upper() and match:
                 names = re.findall(r"\{([^}]+)\}", route.resource)
-                event = _proxy_event(method.upper(), path, route.resource, dict(zip(names, match.groups())), raw, headers or {})
+                event = _proxy_event(method.upper(), path, route.resource, dict(zip(names, match.groups())), raw, headers or {},
+                                     parse_qs(query, keep_blank_values=True), principal if route.iam else None)
                 response = self.client("lambda").invoke(FunctionName=route.function_name, Payload=json.dumps(event).encode())
                 payload = json.loads(response["Payload"].read() or b"null")
                 if response.get("FunctionError") or not isinstance(payload, dict):
-                    # API Gateway's answer to a function that crashed.
+                    # API Gateway's answer to a function that crashed; the error goes to the log, as to CloudWatch.
+                    _log.error("%s %s: %s crashed: %s", method, path, route.function_name, payload)
                     return HttpReply(502, {"content-type": "application/json"}, json.dumps({"message": "Internal server error"}))
                 return HttpReply(int(payload.get("statusCode", 200)), payload.get("headers") or {}, payload.get("body") or "")
         return HttpReply(404 if not any(r.pattern.match(path) for r in self.routes) else 405,
@@ -404,8 +426,14 @@ class LocalRuntime:
 
 
 def _proxy_event(method: str, path: str, resource: str, path_parameters: dict[str, str], body: bytes,
-                 headers: dict[str, str]) -> dict[str, Any]:
+                 headers: dict[str, str], query: dict[str, list[str]] | None = None,
+                 principal: str | None = None) -> dict[str, Any]:
     """An API Gateway REST (v1) Lambda proxy event."""
+    query = query or {}
+    identity: dict[str, Any] = {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "arrears-local")}
+    if principal:
+        identity.update({"userArn": principal, "caller": principal.rpartition("/")[2], "accountId": ACCOUNT,
+                         "accessKey": "ASIALOCALDEVELOPER00"})
     try:
         text, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -415,12 +443,13 @@ def _proxy_event(method: str, path: str, resource: str, path_parameters: dict[st
     return {
         "resource": resource, "path": path, "httpMethod": method,
         "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
         "pathParameters": path_parameters or None, "stageVariables": None,
         "requestContext": {
             "resourcePath": resource, "httpMethod": method, "path": f"/prod{path}", "stage": "prod",
             "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "arrears-local")},
+            "identity": identity,
         },
         "body": text, "isBase64Encoded": is_base64,
     }

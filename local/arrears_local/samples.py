@@ -7,19 +7,93 @@ code; `arrears events --check` (run by the tests) fails when a committed file is
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from arrears.audit.chain import chain_entry
 from arrears_local.portfolio import DEMO_START, sample_portfolio
-from arrears_local.runtime import LOCAL_STRIPE_SECRET, _proxy_event, project_root
+from arrears_local.runtime import (
+    LOCAL_CHARGEBEE_CREDENTIALS, LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, _proxy_event, project_root,
+)
 from arrears_local.stripe_events import invoice_event, signed_delivery
+
+
+def _webhook(provider: str, body: bytes, headers: dict[str, str], request_id: str) -> dict[str, Any]:
+    event = _proxy_event("POST", f"/webhooks/{provider}", "/webhooks/{provider}", {"provider": provider}, body, headers)
+    event["requestContext"]["requestId"] = request_id
+    return event
+
+
+def webhook_samples(invoice) -> dict[str, Any]:
+    """One signed delivery (an API Gateway proxy event) for every event each provider's route handles."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from arrears_local import billing_events as billing
+    from arrears_local import stripe_events as stripe
+
+    created, due = invoice.created, invoice.due
+    moved = replace(invoice.customer, email="accounts-payable@brightwater-logistics.example")
+    stripe_events = {
+        "invoice.created": invoice_event(invoice, "invoice.created", created - timedelta(hours=1)),
+        "invoice.finalized": invoice_event(invoice, "invoice.finalized", created),
+        "invoice.sent": invoice_event(invoice, "invoice.sent", created + timedelta(minutes=1)),
+        "invoice.updated": invoice_event(invoice, "invoice.updated", created + timedelta(days=2), due=due + timedelta(days=7),
+                                         previous={"due_date": int(due.timestamp())}),
+        "invoice.payment_failed": invoice_event(invoice, "invoice.payment_failed", due),
+        "invoice.payment_succeeded": invoice_event(invoice, "invoice.payment_succeeded", due + timedelta(days=3)),
+        "invoice.paid": invoice_event(invoice, "invoice.paid", due + timedelta(days=3)),
+        "invoice.voided": invoice_event(invoice, "invoice.voided", due + timedelta(days=4)),
+        "invoice.marked_uncollectible": invoice_event(invoice, "invoice.marked_uncollectible", due + timedelta(days=45)),
+        "invoice.deleted": invoice_event(invoice, "invoice.deleted", created - timedelta(minutes=30)),
+        "credit_note.created": stripe.credit_note_event(invoice, 1, 5_000, created + timedelta(days=5)),
+        "credit_note.voided": stripe.credit_note_event(invoice, 1, 5_000, created + timedelta(days=6), voided=True),
+        "customer.updated": stripe.customer_updated_event(moved, created + timedelta(days=8),
+                                                          previous={"email": invoice.customer.email}),
+        "invoice_payment.paid": stripe.invoice_payment_paid_event(invoice, 20_000, created + timedelta(days=9)),
+        "charge.dispute.created": stripe.dispute_event(invoice, created + timedelta(days=12)),
+        "charge.dispute.closed": stripe.dispute_event(invoice, created + timedelta(days=26), closed=True),
+        "invoice.paid.2024-06-20": invoice_event(invoice, "invoice.paid", due + timedelta(days=3),
+                                                 api_version=stripe.LEGACY_API_VERSION),
+    }
+    samples: dict[str, Any] = {}
+    for name, event in stripe_events.items():
+        at = datetime.fromtimestamp(event["created"], tz=timezone.utc)
+        body, headers = signed_delivery(event, LOCAL_STRIPE_SECRET, at)
+        samples[f"webhooks/stripe/{name}.json"] = _webhook("stripe", body, headers, f"sample-stripe-{name}")
+    paddle_events = {event_type: billing.paddle_transaction_event(invoice, event_type, at) for event_type, at in (
+        ("transaction.billed", created), ("transaction.updated", created + timedelta(days=2)),
+        ("transaction.past_due", due + timedelta(days=1)), ("transaction.paid", due + timedelta(days=3)),
+        ("transaction.completed", due + timedelta(days=3, minutes=1)), ("transaction.canceled", due + timedelta(days=4)))}
+    paddle_events["customer.updated"] = billing.paddle_customer_event(moved, created + timedelta(days=8))
+    for name, event in paddle_events.items():
+        at = datetime.fromisoformat(event["occurred_at"])
+        body, headers = billing.paddle_delivery(event, LOCAL_PADDLE_SECRET, at)
+        samples[f"webhooks/paddle/{name}.json"] = _webhook("paddle", body, headers, f"sample-paddle-{name}")
+    chargebee_events = {event_type: billing.chargebee_invoice_event(invoice, event_type, at) for event_type, at in (
+        ("invoice_generated", created), ("invoice_updated", created + timedelta(days=2)),
+        ("payment_succeeded", due + timedelta(days=3)), ("payment_refunded", due + timedelta(days=10)),
+        ("invoice_deleted", due + timedelta(days=4)))}
+    chargebee_events["credit_note_created"] = billing.chargebee_credit_note_event(invoice, 5_000, created + timedelta(days=5))
+    chargebee_events["customer_changed"] = billing.chargebee_customer_event(moved, created + timedelta(days=8))
+    for name, event in chargebee_events.items():
+        body, headers = billing.chargebee_delivery(event, LOCAL_CHARGEBEE_CREDENTIALS)
+        samples[f"webhooks/chargebee/{name}.json"] = _webhook("chargebee", body, headers, f"sample-chargebee-{name}")
+    generic_events = {"invoice.updated": billing.generic_invoice_event(invoice, created),
+                      "invoice.updated-paid": billing.generic_invoice_event(invoice, due + timedelta(days=3), "paid"),
+                      "customer.updated": billing.generic_customer_event(moved, created + timedelta(days=8))}
+    for name, event in generic_events.items():
+        at = datetime.fromisoformat(event["occurred_at"])
+        body, headers = billing.generic_delivery(event, LOCAL_GENERIC_SECRET, at)
+        samples[f"webhooks/generic/{name}.json"] = _webhook("generic", body, headers, f"sample-generic-{name}")
+    return samples
 
 
 def sample_events() -> dict[str, Any]:
     item = sample_portfolio(DEMO_START, 1)[0]
     invoice = item.invoice
-    samples: dict[str, Any] = {}
+    samples: dict[str, Any] = webhook_samples(invoice)
     for event_type, at in (("invoice.finalized", invoice.created), ("invoice.paid", invoice.due)):
         body, headers = signed_delivery(invoice_event(invoice, event_type, at), LOCAL_STRIPE_SECRET, at)
         event = _proxy_event("POST", "/webhooks/stripe", "/webhooks/{provider}", {"provider": "stripe"}, body, headers)
@@ -28,6 +102,11 @@ def sample_events() -> dict[str, Any]:
     execution = f"arn:aws:states:us-east-1:123456789012:execution:arrears-dunning:{invoice.invoice_id}"
     samples["workflow/start.json"] = {"action": "start", "invoice_id": invoice.invoice_id, "execution_arn": execution}
     samples["workflow/run-due-steps.json"] = {"action": "run_due_steps", "invoice_id": invoice.invoice_id, "execution_arn": execution}
+    samples["workflow/escalate-now.json"] = {"action": "escalate_now", "invoice_id": invoice.invoice_id,
+                                             "actor": "arn:aws:sts::123456789012:assumed-role/FinanceTeam/jane.doe"}
+    from arrears_local.api_samples import api_samples
+
+    samples.update(api_samples(invoice.invoice_id, invoice.customer.customer_id))
     samples["workflow/record-failure.json"] = {"action": "record_failure", "invoice_id": invoice.invoice_id, "error": {
         "Error": "Lambda.Unknown", "Cause": "The cause could not be determined because Lambda did not return an error type."}}
     entry = chain_entry(None, invoice.created, invoice_id=invoice.invoice_id, customer_id=invoice.customer.customer_id,

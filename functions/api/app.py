@@ -1,0 +1,238 @@
+"""The finance team's REST API (IAM-authorised): see and steer every invoice, customer and policy.
+
+Each route parses its request, calls one domain function and shapes the reply; the OpenAPI
+document Powertools builds from these routes is served at /openapi.json (committed as
+openapi/finance.json).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from arrears.finance import schemas as s
+from arrears.finance.api import FinanceApi, error_status
+from arrears.finance.views import AgingBucket
+from arrears.holds import ActionRefused
+from arrears.policy import Stage
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Arrears")
+app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
+_api: FinanceApi | None = None
+
+
+def finance() -> FinanceApi:
+    global _api
+    if _api is None:
+        _api = FinanceApi.from_settings()
+    return _api
+
+
+def caller() -> str:
+    """The IAM principal API Gateway authenticated (recorded with every action)."""
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller or "unknown-principal"
+
+
+def _error(status: int, code: str, message: str, details: list | None = None) -> Response:
+    body = s.ErrorBody(error=code, message=message, details=details).model_dump_json(exclude_none=True)
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.exception_handler(ActionRefused)
+def refused(error: ActionRefused) -> Response:
+    metrics.add_metric(name="ActionRefused", unit=MetricUnit.Count, value=1)
+    return _error(error_status(error.code), error.code, error.message)
+
+
+@app.not_found
+def unknown_route(_: Exception) -> Response:
+    # API Gateway matched a route; Powertools did not (e.g. a path parameter it cannot read).
+    return _error(404, "unknown_route", f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    details = [{"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+               for e in error.errors()]
+    return _error(422, "invalid_request", "the request does not match the API's schema", details)
+
+
+# --- invoices ------------------------------------------------------------------------------------
+@app.get("/invoices", summary="List invoices", tags=["invoices"])
+def list_invoices(
+    state: Annotated[str, Query(pattern="^(open|closed)$")] = "open",
+    stage: Annotated[Stage | None, Query()] = None,
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    currency: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
+    aging: Annotated[AgingBucket | None, Query()] = None,
+    next_action_before: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> s.InvoiceList:
+    return finance().list_invoices(state=state, stage=stage, customer_id=customer_id, currency=currency, aging=aging,
+                                   next_action_before=next_action_before, limit=limit, cursor=cursor)
+
+
+@app.get("/invoices/<invoice_id>", summary="One invoice with its timeline and planned steps", tags=["invoices"])
+def get_invoice(invoice_id: str) -> s.InvoiceDetail:
+    return finance().invoice_detail(invoice_id)
+
+
+@app.post("/invoices/<invoice_id>/pause", summary="Pause contacts until a date", tags=["actions"])
+def pause(invoice_id: str, request: s.PauseRequest) -> s.ActionResult:
+    return finance().pause(invoice_id, request, caller())
+
+
+@app.post("/invoices/<invoice_id>/resume", summary="Resume: end a pause, a promise or a payment plan", tags=["actions"])
+def resume(invoice_id: str, request: s.ReasonRequest) -> s.ActionResult:
+    return finance().release(invoice_id, "resume", request.reason, caller())
+
+
+@app.post("/invoices/<invoice_id>/dispute", summary="Open a dispute: no contact until resolved", tags=["actions"])
+def open_dispute(invoice_id: str, request: s.DisputeRequest) -> s.ActionResult:
+    return finance().open_dispute(invoice_id, request.reason, caller())
+
+
+@app.post("/invoices/<invoice_id>/dispute/resolve", summary="Resolve the dispute; collection resumes",
+          tags=["actions"])
+def resolve_dispute(invoice_id: str, request: s.ReasonRequest) -> s.ActionResult:
+    return finance().release(invoice_id, "resolve_dispute", request.reason, caller())
+
+
+@app.post("/invoices/<invoice_id>/promise", summary="Record a promise to pay by a date", tags=["actions"])
+def promise(invoice_id: str, request: s.PromiseRequest) -> s.ActionResult:
+    return finance().promise(invoice_id, request, caller())
+
+
+@app.post("/invoices/<invoice_id>/payment-plan", summary="Agree a payment plan: instalments with their own reminders",
+          tags=["actions"])
+def payment_plan(invoice_id: str, request: s.PaymentPlanRequest) -> s.ActionResult:
+    return finance().payment_plan(invoice_id, request, caller())
+
+
+@app.post("/invoices/<invoice_id>/escalate", summary="Send the next pending step now", tags=["actions"])
+def escalate(invoice_id: str, request: s.ReasonRequest) -> s.ActionResult:
+    return finance().escalate(invoice_id, request.reason, caller())
+
+
+@app.post("/invoices/<invoice_id>/skip", summary="Leave one pending step out", tags=["actions"])
+def skip(invoice_id: str, request: s.SkipRequest) -> s.ActionResult:
+    return finance().skip(invoice_id, request, caller())
+
+
+@app.post("/invoices/<invoice_id>/write-off", summary="Write the invoice off; collection stops", tags=["actions"])
+def write_off(invoice_id: str, request: s.ReasonRequest) -> s.ActionResult:
+    return finance().write_off(invoice_id, request.reason, caller())
+
+
+@app.post("/invoices/<invoice_id>/notes", summary="Add a note to the record", tags=["actions"])
+def add_note(invoice_id: str, request: s.NoteRequest) -> s.ActionResult:
+    return finance().add_note(invoice_id, request.text, caller())
+
+
+# --- customers -----------------------------------------------------------------------------------
+@app.get("/customers/<customer_id>", summary="A customer, its contacts and open balance", tags=["customers"])
+def get_customer(customer_id: str) -> s.CustomerView:
+    return finance().customer(customer_id)
+
+
+@app.patch("/customers/<customer_id>", summary="Set contacts, language, timezone or segment", tags=["customers"])
+def update_customer(customer_id: str, request: s.CustomerChanges) -> s.CustomerView:
+    return finance().update_customer(customer_id, request, caller())
+
+
+@app.post("/customers/<customer_id>/insolvency", summary="Record an insolvency notice: collection stops",
+          tags=["customers"])
+def insolvency(customer_id: str, request: s.InsolvencyRequest) -> s.InsolvencyResult:
+    return finance().insolvency(customer_id, request.notice, caller())
+
+
+# --- policies ------------------------------------------------------------------------------------
+@app.get("/policies", summary="Published policies", tags=["policies"])
+def list_policies() -> s.PolicyList:
+    return finance().policy_list()
+
+
+@app.get("/policies/<policy_id>", summary="The current version of a policy", tags=["policies"])
+def get_policy(policy_id: str) -> s.PolicyVersion:
+    return finance().policy(policy_id)
+
+
+@app.get("/policies/<policy_id>/versions", summary="Every version of a policy", tags=["policies"])
+def policy_versions(policy_id: str) -> s.PolicyVersions:
+    return finance().policy_versions(policy_id)
+
+
+@app.post("/policies/<policy_id>/versions", summary="Publish a new version (validated)", tags=["policies"], status_code=201)
+def publish_policy(policy_id: str, request: s.PolicyVersionRequest) -> s.PolicyVersion:
+    return finance().publish_policy(policy_id, request.source, caller())
+
+
+@app.post("/policies/<policy_id>/dry-run", summary="What a version would do to one invoice or the open book",
+          tags=["policies"])
+def dry_run(policy_id: str, request: s.DryRunRequest) -> s.DryRunResult:
+    return finance().dry_run(policy_id, request)
+
+
+# --- reports and tasks ---------------------------------------------------------------------------
+@app.get("/reports/aging", summary="Receivables by aging bucket and currency", tags=["reports"])
+def aging_report(as_of: Annotated[datetime | None, Query()] = None) -> s.AgingReport:
+    return finance().aging(as_of)
+
+
+@app.get("/reports/collections", summary="DSO, CEI and days to collect over a period", tags=["reports"])
+def collections_report(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]) -> s.CollectionReport:
+    return finance().collections(_midnight(start), _midnight(end))
+
+
+@app.get("/reports/stages", summary="Steps done and recoveries per stage over a period", tags=["reports"])
+def stages_report(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]) -> s.StageReport:
+    return finance().stages(_midnight(start), _midnight(end))
+
+
+@app.get("/tasks", summary="Open tasks for people (calls, claims, data to complete)", tags=["tasks"])
+def open_tasks() -> s.TaskList:
+    return finance().tasks()
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document():  # no return annotation: it is not part of the document it serves
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
+
+
+def openapi_json() -> str:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    from arrears.finance.api import OPENAPI_INFO
+
+    # API Gateway's IAM authorisation: a SigV4 signature in the Authorization header.
+    sigv4 = APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)",
+                   **{"x-amazon-apigateway-authtype": "awsSigv4"})
+    document = json.loads(app.get_openapi_json_schema(**OPENAPI_INFO, security_schemes={"sigv4": sigv4},
+                                                      security=[{"sigv4": []}]))
+    return json.dumps(s.with_error_responses(document))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    invoice_id = (event.get("pathParameters") or {}).get("invoice_id")
+    if invoice_id:
+        logger.append_keys(invoice_id=invoice_id)
+    return app.resolve(event, context)

@@ -1,0 +1,95 @@
+"""What the finance team does to an invoice or a customer besides holds (those are `arrears.holds`).
+
+Each action is recorded in the invoice's contact log with the person (IAM principal) who took it;
+an action that does not fit the invoice's state is refused with a machine-readable code and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from arrears.clock import to_iso_z
+from arrears.holds import ActionRefused
+from arrears.models import Customer, Invoice
+from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
+
+# Customer fields the finance team may set over the billing platform's values.
+CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment")
+
+
+def _open_invoice(invoice_id: str, store: InvoiceStore) -> Invoice:
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
+    if invoice.is_settled or invoice.closed_at is not None:
+        raise ActionRefused("invoice_closed", f"invoice {invoice_id} is closed ({invoice.status.value})")
+    return invoice
+
+
+def add_note(invoice_id: str, text: str, actor: str, store: InvoiceStore, log: ContactLog, now: datetime) -> int:
+    """A note for the record (a call, an email from the debtor): any invoice, open or closed. Its log seq."""
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
+    return log.append(invoice_id, invoice.customer_id, now, kind="note", actor=actor, details={"text": text}).seq
+
+
+def write_off(invoice_id: str, reason: str, actor: str, store: Any, log: ContactLog, workflows: WorkflowStarter,
+              now: datetime) -> None:
+    """Stop collecting for good: the invoice is closed as uncollectible and its workflow stopped.
+    (The billing platform is not told; mark it uncollectible there too.)"""
+    invoice = _open_invoice(invoice_id, store)
+    if not store.write_off(invoice_id, now):
+        raise ActionRefused("invoice_closed", f"invoice {invoice_id} closed meanwhile")
+    log.append(invoice_id, invoice.customer_id, now, kind="written_off", actor=actor,
+               details={"reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
+    workflows.stop(invoice_id, "written off")
+    store.save_progress(invoice_id, None, None, closed=True)
+
+
+def skip_step(invoice_id: str, step_id: str, reason: str, actor: str, store: InvoiceStore, log: ContactLog,
+              policies: PolicyRepository, now: datetime) -> None:
+    """Leave one pending step out (e.g. no call this time). The workflow, waking for it, finds it done."""
+    invoice = _open_invoice(invoice_id, store)
+    if invoice.policy_id is None or invoice.policy_version is None:
+        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection yet")
+    customer = store.get_customer(invoice.customer_id)
+    policy = policies.get(invoice.policy_id, invoice.policy_version)
+    steps = {step.id: step for step in policy.segment_for(customer.segment if customer else policy.default_segment).steps}
+    if step_id not in steps:
+        raise ActionRefused("unknown_step", f"policy {policy.policy_id} v{policy.version} has no step {step_id!r} "
+                                            f"for this customer; its steps: {', '.join(steps)}")
+    if step_id in invoice.completed_steps or not store.claim_step(invoice_id, step_id, now):
+        raise ActionRefused("step_done", f"step {step_id!r} of invoice {invoice_id} is already done")
+    log.append(invoice_id, invoice.customer_id, now, kind="step_skipped", actor=actor, step_id=step_id,
+               stage=steps[step_id].stage.value, policy_id=policy.policy_id, policy_version=policy.version,
+               details={"reason": reason})
+    store.save_progress(invoice_id, step_id, None, closed=False)
+
+
+def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: str, store: Any, log: ContactLog,
+                             now: datetime) -> Customer:
+    """Set (or, with None, clear) the finance team's own values for a customer's contacts, language,
+    timezone and segment; they win over the billing platform's until cleared, from the next contact on.
+    Recorded in the log of each of the customer's open invoices."""
+    customer = store.get_customer(customer_id)
+    if customer is None:
+        raise ActionRefused("unknown_customer", f"no customer {customer_id}")
+    unknown = sorted(set(changes) - set(CUSTOMER_SETTINGS))
+    if unknown:
+        raise ActionRefused("invalid_field", f"cannot set {', '.join(unknown)}; settable: {', '.join(CUSTOMER_SETTINGS)}")
+    settings = {**store.customer_settings(customer_id), **changes}
+    settings = {name: value for name, value in settings.items() if value is not None}
+    # Validate the merged customer before writing anything (an unknown timezone, a bad address).
+    merged = customer.model_copy(update={name: value for name, value in changes.items() if value is not None})
+    Customer.model_validate(merged.model_dump())
+    store.save_customer_settings(customer_id, settings, now, actor)
+    for invoice in store.invoices_of(customer_id):
+        if not invoice.is_settled and invoice.closed_at is None:
+            log.append(invoice.invoice_id, customer_id, now, kind="customer_updated", actor=actor,
+                       details={"changes": changes, "at": to_iso_z(now)})
+    updated = store.get_customer(customer_id)
+    assert updated is not None
+    return updated

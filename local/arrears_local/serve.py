@@ -1,0 +1,141 @@
+"""`arrears serve`: the local runtime on 127.0.0.1 over real HTTP.
+
+Every route of template.yaml's API (webhooks and the finance API) is answered by the same handler
+as in AWS, through `LocalRuntime.request` (API Gateway's proxy event). The clock is either
+virtual (it stands still until `POST /_local/clock/advance` moves it, running every workflow step
+that falls due on the way) or real (it follows the wall clock). `/_local/*` exists only here.
+
+One request at a time: the runtime is one process standing in for a whole AWS account, and a
+single lock keeps the clock, the state machines and the handlers consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from arrears.clock import parse_iso, to_iso_z
+from arrears_local.runtime import LOCAL_PRINCIPAL, HttpReply, LocalRuntime
+
+# At most this far in one advance: a mistyped year should not run for an hour.
+MAX_ADVANCE = timedelta(days=800)
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+MAX_BODY = 1024 * 1024
+
+
+class LocalServer:
+    def __init__(self, runtime: LocalRuntime, clock: str = "virtual", principal: str = LOCAL_PRINCIPAL,
+                 scheduled: Iterable[tuple[datetime, Callable[[], None]]] = ()) -> None:
+        if clock not in ("virtual", "real"):
+            raise ValueError("clock is 'virtual' or 'real'")
+        self.runtime = runtime
+        self.clock = clock
+        self.principal = principal
+        self.lock = threading.RLock()
+        # External events (e.g. a sample book's webhook deliveries) waiting for the clock to reach them.
+        self.scheduled = sorted(scheduled, key=lambda item: item[0])
+        self._wall_start = (time.monotonic(), runtime.now())
+
+    # --- time ------------------------------------------------------------------------------------
+    def advance_to(self, moment: datetime) -> int:
+        """Run everything due up to `moment`; how many scheduled events were applied."""
+        with self.lock:
+            due = [item for item in self.scheduled if item[0] <= moment]
+            self.scheduled = self.scheduled[len(due):]
+            self.runtime.run_until(moment, external=due)
+            return len(due)
+
+    def catch_up(self) -> None:
+        """Real clock: bring the virtual clock to wall time (it started at the runtime's start)."""
+        if self.clock == "real":
+            started_mono, started_at = self._wall_start
+            target = started_at + timedelta(seconds=time.monotonic() - started_mono)
+            if target > self.runtime.now():
+                self.advance_to(target)
+
+    def settle(self) -> None:
+        """Let every execution a request started or resumed run until it waits again."""
+        self.runtime.run_until(self.runtime.now())
+
+    # --- HTTP ------------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]) -> HttpReply:
+        with self.lock:
+            self.catch_up()
+            if path.startswith("/_local/"):
+                return self._local(method, path, body)
+            reply = self.runtime.request(method, path + (f"?{query}" if query else ""), body, headers, principal=self.principal)
+            self.settle()
+            return reply
+
+    def _local(self, method: str, path: str, body: bytes) -> HttpReply:
+        if path == "/_local/clock" and method == "GET":
+            return _json(200, {"now": to_iso_z(self.runtime.now()), "clock": self.clock,
+                               "scheduled_events": len(self.scheduled)})
+        if path == "/_local/clock/advance" and method == "POST":
+            if self.clock == "real":
+                return _json(409, {"error": "real_clock", "message": "the clock follows wall time; start with --clock virtual"})
+            try:
+                target = self._target(json.loads(body or b"{}"))
+            except (ValueError, TypeError, AttributeError) as bad:
+                return _json(422, {"error": "invalid_request", "message": str(bad)})
+            applied = self.advance_to(target)
+            return _json(200, {"now": to_iso_z(self.runtime.now()), "events_applied": applied})
+        return _json(404, {"error": "unknown_route", "message": f"no local route {method} {path}"})
+
+    def _target(self, request: dict[str, Any]) -> datetime:
+        now = self.runtime.now()
+        if "to" in request:
+            target = parse_iso(str(request["to"]))
+        else:
+            target = now + timedelta(days=float(request.get("days", 0)), hours=float(request.get("hours", 0)))
+        if target < now:
+            raise ValueError(f"the clock only moves forward (it is {to_iso_z(now)})")
+        if target - now > MAX_ADVANCE:
+            raise ValueError(f"advance at most {MAX_ADVANCE.days} days at a time")
+        return target
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY:
+            reply = _json(413, {"error": "body_too_large", "message": f"at most {MAX_BODY} bytes"})
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
+            headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+            if environ.get("CONTENT_TYPE"):
+                headers["Content-Type"] = environ["CONTENT_TYPE"]
+            path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
+            reply = self.handle(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), body, headers)
+        payload = reply.body.encode("utf-8")
+        response_headers = [(k, v) for k, v in reply.headers.items() if k.lower() not in ("content-length", "transfer-encoding")]
+        if not any(k.lower() == "content-type" for k, _ in response_headers):
+            response_headers.append(("Content-Type", "application/json"))
+        response_headers.append(("Content-Length", str(len(payload))))
+        start_response(f"{reply.status_code} {_REASONS.get(reply.status_code, 'Status')}", response_headers)
+        return [payload]
+
+
+def _json(status: int, body: dict[str, Any]) -> HttpReply:
+    return HttpReply(status, {"content-type": "application/json"}, json.dumps(body))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        if self.server.log_requests:  # type: ignore[attr-defined]
+            super().log_message(format, *args)
+
+
+def make_http_server(server: LocalServer, host: str = "127.0.0.1", port: int = 8000, log_requests: bool = True):
+    """A WSGI server on host:port (port 0: any free port; read it from `.server_port`)."""
+    httpd = make_server(host, port, server.wsgi_app, handler_class=_QuietHandler)
+    httpd.log_requests = log_requests  # type: ignore[attr-defined]
+    return httpd
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

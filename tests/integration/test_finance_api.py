@@ -1,0 +1,415 @@
+"""The finance API through its handler: every route, as API Gateway would call it, against moto.
+
+Given a sample book run for six weeks on the local runtime (some invoices paid, most still owed),
+each test drives one route through `LocalRuntime.request` (the proxy event API Gateway sends,
+with an IAM principal) and checks the answer and what changed in the store and the contact log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+
+from arrears import aws
+from arrears.policy import load_policy_file
+from arrears.store.dynamo import DynamoStore
+from arrears_local.demo import run_book
+from arrears_local.portfolio import DEMO_START, sample_portfolio
+from arrears_local.runtime import LocalRuntime, project_root
+
+ROOT = project_root()
+POLICY = load_policy_file(ROOT / "policies" / "default.yaml")
+JANE = "arn:aws:iam::123456789012:user/finance-jane"
+DAYS = 41  # ends on Monday 12 October 2026, 08:00 UTC: inside contact hours in London and Paris
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with LocalRuntime(start=DEMO_START) as runtime:
+        run_book(runtime, sample_portfolio(DEMO_START, 20), POLICY, DAYS)
+        yield runtime
+
+
+@pytest.fixture(scope="module")
+def open_invoices(stack):
+    """The open invoices at the end of the run, each test takes its own (actions change them)."""
+    invoices = call(stack, "GET", "/invoices?limit=200")[1]["invoices"]
+    return {invoice["number"]: invoice for invoice in invoices}
+
+
+def call(runtime: LocalRuntime, method: str, path: str, body: dict | str | None = None, principal: str = JANE):
+    raw = body if isinstance(body, str) else json.dumps(body) if body is not None else ""
+    reply = runtime.request(method, path, raw, {"Content-Type": "application/json"}, principal=principal)
+    return reply.status_code, reply.json()
+
+
+def log_of(runtime: LocalRuntime, invoice_id: str):
+    return DynamoStore(runtime.table_name).entries(invoice_id)
+
+
+def take(open_invoices: dict, number: str) -> dict:
+    return open_invoices[number]
+
+
+# --- reading ---------------------------------------------------------------------------------------
+def test_list_answers_open_invoices_by_gsi_without_a_scan(stack):
+    # Given any Scan on the table would fail
+    def no_scan(**_):
+        raise AssertionError("the finance API scanned the table")
+
+    aws.table(stack.table_name).meta.client.meta.events.register("before-call.dynamodb.Scan", no_scan)
+    aws.client("dynamodb").meta.events.register("before-call.dynamodb.Scan", no_scan)
+    store = DynamoStore(stack.table_name)
+    expected_open = {i.invoice.invoice_id for i in sample_portfolio(DEMO_START, 20)
+                     if (inv := store.get_invoice(i.invoice.invoice_id)) and inv.status.value == "open"}
+    # When every filter is used
+    status, body = call(stack, "GET", "/invoices?limit=200")
+    filtered = [call(stack, "GET", path)[0] for path in (
+        "/invoices?aging=1-30", "/invoices?currency=eur", "/invoices?state=closed", "/invoices?stage=overdue_reminder",
+        "/invoices?customer_id=cus_QhK2tW9yUo6Cd4", "/invoices?next_action_before=2026-12-01T00:00:00Z")]
+    # Then they answer, and the open list is exactly the open invoices
+    assert status == 200 and filtered == [200] * 6
+    assert {i["invoice_id"] for i in body["invoices"]} == expected_open
+    assert all(i["state"] == "open" and i["amount_remaining"] > 0 for i in body["invoices"])
+
+
+def test_list_pages_through_every_invoice_once(stack):
+    everything = call(stack, "GET", "/invoices?state=closed&limit=200")[1]["invoices"]
+    seen, cursor = [], None
+    while True:
+        status, page = call(stack, "GET", "/invoices?state=closed&limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200 and len(page["invoices"]) <= 2
+        seen += [i["invoice_id"] for i in page["invoices"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(everything) >= 5
+    assert seen == [i["invoice_id"] for i in everything] and len(set(seen)) == len(seen)
+
+
+def test_filters_each_keep_only_what_they_name(stack):
+    store = DynamoStore(stack.table_name)
+    now = stack.now()
+    for bucket, (low, high) in {"current": (-999, 0), "1-30": (1, 30), "31-60": (31, 60), "90+": (91, 9999)}.items():
+        for item in call(stack, "GET", f"/invoices?aging={quote(bucket)}")[1]["invoices"]:
+            days = (now.date() - store.get_invoice(item["invoice_id"]).due_at.date()).days
+            assert low <= days <= high and item["aging"] == bucket
+    euros = call(stack, "GET", "/invoices?currency=EUR")[1]["invoices"]
+    assert euros and {i["currency"] for i in euros} == {"EUR"}
+    cobalt = call(stack, "GET", "/invoices?customer_id=cus_QhK2tW9yUo6Cd4&state=open")[1]["invoices"]
+    assert cobalt and {i["customer_id"] for i in cobalt} == {"cus_QhK2tW9yUo6Cd4"}
+    soon = call(stack, "GET", "/invoices?next_action_before=2026-10-14T00:00:00Z")[1]["invoices"]
+    assert all(i["next_action_at"] < "2026-10-14T00:00:00Z" for i in soon)
+    reminded = call(stack, "GET", "/invoices?stage=overdue_reminder")[1]["invoices"]
+    assert reminded and {i["stage"] for i in reminded} == {"overdue_reminder"}
+    closed = call(stack, "GET", "/invoices?state=closed")[1]["invoices"]
+    assert closed and {i["state"] for i in closed} == {"closed"} and all(i["aging"] is None for i in closed)
+
+
+@pytest.mark.parametrize("query, error", [
+    ("aging=1-30&state=closed", "invalid_filter"), ("next_action_before=2026-12-01T00:00:00Z&state=closed", "invalid_filter"),
+    ("cursor=not-a-cursor", "invalid_cursor"), ("aging=120", "invalid_request"), ("limit=0", "invalid_request"),
+    ("limit=201", "invalid_request"), ("state=everything", "invalid_request"), ("stage=gossip", "invalid_request"),
+    ("next_action_before=2026-12-01T00:00:00", "invalid_filter"),
+])
+def test_a_bad_filter_is_a_422_with_a_reason(stack, query, error):
+    status, body = call(stack, "GET", f"/invoices?{query}")
+    assert (status, body["error"]) == (422, error)
+    assert body["message"]
+
+
+def test_one_invoice_shows_its_timeline_and_planned_steps(stack, open_invoices):
+    invoice = take(open_invoices, "NW-2026-1049")  # never pays: every step so far, the rest planned
+    status, body = call(stack, "GET", f"/invoices/{invoice['invoice_id']}")
+    assert status == 200
+    kinds = [e["kind"] for e in body["timeline"]]
+    assert kinds[:2] == ["invoice_opened", "collection_started"] and "email" in kinds
+    emails = [e for e in body["timeline"] if e["kind"] == "email"]
+    assert all(e["delivery"] == "sent" and e["recipient"] and e["subject"] for e in emails)
+    links = [a for e in emails for a in e["artefacts"]]
+    assert links and all(a["download_url"].startswith("https://") and "Signature" in a["download_url"] for a in links)
+    done = {e["step_id"] for e in body["timeline"] if e["step_id"]}
+    planned = body["planned"]
+    policy_steps = [s.id for s in POLICY.segment_for("standard").steps]
+    assert done and [p["step_id"] for p in planned] == [s for s in policy_steps if s not in done]
+    assert [p["at"] for p in planned] == sorted(p["at"] for p in planned) and planned[0]["at"] > "2026-10-12"
+    assert body["invoice"]["next_action_at"] == planned[0]["at"]
+
+
+def test_unknown_ids_are_404_everywhere(stack):
+    for method, path, body in [
+        ("GET", "/invoices/in_nope", None), ("POST", "/invoices/in_nope/pause", {"until": "2027-01-01T00:00:00Z"}),
+        ("POST", "/invoices/in_nope/resume", {}), ("POST", "/invoices/in_nope/dispute", {"reason": "x"}),
+        ("POST", "/invoices/in_nope/dispute/resolve", {}), ("POST", "/invoices/in_nope/promise", {"promised_on": "2027-01-01"}),
+        ("POST", "/invoices/in_nope/escalate", {}), ("POST", "/invoices/in_nope/skip", {"step_id": "overdue_7"}),
+        ("POST", "/invoices/in_nope/write-off", {}), ("POST", "/invoices/in_nope/notes", {"text": "hello"}),
+        ("GET", "/customers/cus_nope", None), ("PATCH", "/customers/cus_nope", {"language": "de"}),
+        ("POST", "/customers/cus_nope/insolvency", {"notice": "x"}), ("GET", "/policies/nope", None),
+        ("GET", "/policies/nope/versions", None), ("POST", "/policies/nope/dry-run", {}),
+    ]:
+        status, answer = call(stack, method, path, body)
+        assert status == 404, (method, path, answer)
+        assert answer["error"].startswith("unknown_")
+
+
+# --- actions ---------------------------------------------------------------------------------------
+def test_pause_then_resume_is_logged_with_the_caller(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1045")["invoice_id"]
+    until = (stack.now() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert call(stack, "POST", f"/invoices/{invoice_id}/pause", {"until": until, "reason": "AP migration"})[0] == 200
+    status, again = call(stack, "POST", f"/invoices/{invoice_id}/pause", {"until": until})
+    assert (status, again["error"]) == (409, "already_on_hold")
+    assert call(stack, "GET", f"/invoices/{invoice_id}")[1]["invoice"]["hold"]["kind"] == "pause"
+    status, wrong = call(stack, "POST", f"/invoices/{invoice_id}/dispute/resolve", {})
+    assert (status, wrong["error"]) == (409, "not_disputed")
+    assert call(stack, "POST", f"/invoices/{invoice_id}/resume", {"reason": "migration done"})[0] == 200
+    status, twice = call(stack, "POST", f"/invoices/{invoice_id}/resume", {})
+    assert (status, twice["error"]) == (409, "not_paused")
+    entries = log_of(stack, invoice_id)
+    placed, released = [e for e in entries if e.kind in ("hold_placed", "hold_released")][-2:]
+    assert (placed.actor, released.actor) == (JANE, JANE)
+    assert placed.details["reason"] == "AP migration" and released.details["reason"] == "migration done"
+
+
+def test_a_pause_in_the_past_changes_nothing(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1045")["invoice_id"]
+    before = len(log_of(stack, invoice_id))
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/pause", {"until": "2020-01-01T00:00:00Z"})
+    assert (status, body["error"]) == (422, "invalid_until")
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/pause", {"until": "2027-01-01T00:00:00"})
+    assert (status, body["error"]) == (422, "invalid_request")  # no timezone
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/pause", "{not json")
+    assert status in (400, 422) and body["error"]
+    assert len(log_of(stack, invoice_id)) == before
+
+
+def test_dispute_then_resolve(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1046")["invoice_id"]
+    assert call(stack, "POST", f"/invoices/{invoice_id}/dispute", {"reason": "seats cancelled in August"})[0] == 200
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/resume", {})
+    assert (status, body["error"]) == (409, "not_paused")
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/escalate", {})
+    assert (status, body["error"]) == (409, "on_hold")
+    assert call(stack, "GET", f"/invoices/{invoice_id}")[1]["planned"] == []  # nothing planned while disputed
+    assert call(stack, "POST", f"/invoices/{invoice_id}/dispute/resolve", {"reason": "no cancellation on file"})[0] == 200
+    assert call(stack, "GET", f"/invoices/{invoice_id}")[1]["invoice"]["hold"] is None
+
+
+def test_promise_to_pay(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1048")["invoice_id"]
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/promise", {"promised_on": "2026-01-01"})
+    assert (status, body["error"]) == (422, "invalid_until")
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/promise", {"promised_on": "2026-10-20"})
+    assert status == 200 and body["outcome"]["contacts_resume_at"] > "2026-10-20"
+    hold = call(stack, "GET", f"/invoices/{invoice_id}")[1]["invoice"]["hold"]
+    assert hold["kind"] == "promise" and hold["promised_on"] == "2026-10-20" and hold["actor"] == JANE
+
+
+def test_escalate_sends_the_next_step_now_once(stack, open_invoices):
+    invoice = take(open_invoices, "NW-2026-1056")  # Van Dijk (Amsterdam): 10:00 local now
+    invoice_id = invoice["invoice_id"]
+    pending = call(stack, "GET", f"/invoices/{invoice_id}")[1]["planned"][0]
+    sent_before = len(stack.sent_emails())
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/escalate", {"reason": "customer asked for the formal letter"})
+    assert status == 200 and body["outcome"]["step_id"] == pending["step_id"]
+    assert len(stack.sent_emails()) == sent_before + 1
+    entries = log_of(stack, invoice_id)
+    escalated = next(e for e in entries if e.kind == "escalated")
+    sent = [e for e in entries if e.step_id == pending["step_id"] and e.kind in ("email", "letter")]
+    assert escalated.details["by"] == JANE and len(sent) == 1 and sent[0].at == stack.now()
+    # When the workflow later wakes for that step, it does not send it again.
+    stack.run_until(stack.now() + timedelta(days=1))
+    assert len([e for e in log_of(stack, invoice_id) if e.step_id == pending["step_id"] and e.kind in ("email", "letter")]) == 1
+
+
+def test_escalate_outside_contact_hours_is_refused(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1049")["invoice_id"]  # Cobalt, San Francisco: 01:00 local
+    before = len(log_of(stack, invoice_id))
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/escalate", {})
+    assert (status, body["error"]) == (409, "outside_contact_hours")
+    assert len(log_of(stack, invoice_id)) == before
+
+
+def test_skip_a_step(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1049")["invoice_id"]
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/skip", {"step_id": "no_such_step"})
+    assert (status, body["error"]) == (422, "unknown_step") and "final_notice" in body["message"]
+    done = next(e["step_id"] for e in call(stack, "GET", f"/invoices/{invoice_id}")[1]["timeline"] if e["kind"] == "email")
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/skip", {"step_id": done})
+    assert (status, body["error"]) == (409, "step_done")
+    assert call(stack, "POST", f"/invoices/{invoice_id}/skip", {"step_id": "final_notice", "reason": "agreed by phone"})[0] == 200
+    planned = [p["step_id"] for p in call(stack, "GET", f"/invoices/{invoice_id}")[1]["planned"]]
+    assert "final_notice" not in planned
+    skipped = [e for e in log_of(stack, invoice_id) if e.kind == "step_skipped" and e.step_id == "final_notice"]
+    assert len(skipped) == 1 and skipped[0].actor == JANE
+
+
+def test_notes_go_into_the_record(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1049")["invoice_id"]
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/notes", {"text": "Spoke to Dana in AP: paying Friday"})
+    assert status == 200
+    note = [e for e in call(stack, "GET", f"/invoices/{invoice_id}")[1]["timeline"] if e["kind"] == "note"][-1]
+    assert note["seq"] == body["outcome"]["seq"] and note["actor"] == JANE
+    assert note["details"]["text"] == "Spoke to Dana in AP: paying Friday"
+    assert call(stack, "POST", f"/invoices/{invoice_id}/notes", {"text": ""})[0] == 422
+
+
+def test_write_off_closes_and_stops_the_workflow(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1055")["invoice_id"]
+    assert call(stack, "POST", f"/invoices/{invoice_id}/write-off", {"reason": "customer dissolved"})[0] == 200
+    summary = call(stack, "GET", f"/invoices/{invoice_id}")[1]["invoice"]
+    assert (summary["state"], summary["status"]) == ("closed", "uncollectible")
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/write-off", {})
+    assert (status, body["error"]) == (409, "invoice_closed")
+    arn = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{invoice_id}"
+    stack.run_until(stack.now())
+    assert stack.client("stepfunctions").describe_execution(executionArn=arn)["status"] != "RUNNING"
+    assert invoice_id not in {i["invoice_id"] for i in call(stack, "GET", "/invoices?limit=200")[1]["invoices"]}
+    written = [e for e in log_of(stack, invoice_id) if e.kind == "written_off"]
+    assert len(written) == 1 and written[0].actor == JANE and written[0].details["reason"] == "customer dissolved"
+
+
+# --- customers -------------------------------------------------------------------------------------
+def test_customer_settings_win_over_the_billing_platform_until_cleared(stack):
+    customer_id = "cus_QhK2vX4zWp2Ef5"  # Van Dijk
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}",
+                        {"language": "de", "escalation_email": "cfo@vandijk.example", "timezone": "Europe/Amsterdam"})
+    assert status == 200
+    assert (body["language"], body["escalation_email"], body["finance_settings"]["language"]) == ("de", "cfo@vandijk.example", "de")
+    assert body["open_invoices"] >= 1 and body["open_balance"]["EUR"] > 0
+    assert DynamoStore(stack.table_name).get_customer(customer_id).language == "de"
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"language": None})
+    assert status == 200 and body["language"] == "en" and "language" not in body["finance_settings"]
+    for bad in ({"timezone": "Mars/Olympus"}, {"email": "not-an-address"}, {}, {"name": "Other B.V."}):
+        status, answer = call(stack, "PATCH", f"/customers/{customer_id}", bad)
+        assert status == 422, (bad, answer)
+
+
+def test_insolvency_holds_every_open_invoice_of_the_customer(stack):
+    customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
+    owed = call(stack, "GET", f"/invoices?customer_id={customer_id}")[1]["invoices"]
+    status, body = call(stack, "POST", f"/customers/{customer_id}/insolvency", {"notice": "AG Charlottenburg 36a IN 1234/26"})
+    assert status == 200 and sorted(body["invoices_held"]) == sorted(i["invoice_id"] for i in owed)
+    status, again = call(stack, "POST", f"/customers/{customer_id}/insolvency", {"notice": "again"})
+    assert (status, again["error"]) == (409, "nothing_to_hold")
+    tasks = call(stack, "GET", "/tasks")[1]["tasks"]
+    assert any(t["kind"] == "file_insolvency_claim" and t["details"]["customer_id"] == customer_id for t in tasks)
+
+
+# --- policies --------------------------------------------------------------------------------------
+def test_policies_list_get_and_versions(stack):
+    assert call(stack, "GET", "/policies")[1] == {"policies": [{"policy_id": "default", "current_version": 1}]}
+    status, current = call(stack, "GET", "/policies/default")
+    assert status == 200 and current["version"] == 1 and current["current"] and "segments:" in current["source"]
+    assert [v["version"] for v in call(stack, "GET", "/policies/default/versions")[1]["versions"]] == [1]
+
+
+def test_publish_a_new_version_validated(stack):
+    source = (ROOT / "policies" / "default.yaml").read_text(encoding="utf-8")
+    status, body = call(stack, "POST", "/policies/default/versions", {"source": source})
+    assert (status, body["error"]) == (409, "version_exists")
+    status, body = call(stack, "POST", "/policies/default/versions", {"source": source.replace("version: 1", "version: 2")
+                                                                       .replace("offset_days: 60", "offset_days: 10")})
+    assert (status, body["error"]) == (422, "invalid_policy")  # stages out of order
+    status, body = call(stack, "POST", "/policies/default/versions", {"source": "policy_id: [unclosed"})
+    assert (status, body["error"]) == (422, "invalid_policy")
+    status, body = call(stack, "POST", "/policies/other/versions", {"source": source})
+    assert (status, body["error"]) == (422, "invalid_policy")
+    v2 = source.replace("version: 1", "version: 2").replace("name: Default B2B collections", "name: Default, firmer")
+    status, body = call(stack, "POST", "/policies/default/versions", {"source": v2})
+    assert status == 201 and (body["version"], body["current"]) == (2, True)
+    assert call(stack, "GET", "/policies/default")[1]["name"] == "Default, firmer"
+    versions = call(stack, "GET", "/policies/default/versions")[1]["versions"]
+    assert [(v["version"], v["current"]) for v in versions] == [(1, False), (2, True)]
+
+
+def test_dry_run_one_invoice_and_the_book(stack, open_invoices):
+    invoice_id = take(open_invoices, "NW-2026-1049")["invoice_id"]
+    sent_before, log_before = len(stack.sent_emails()), len(log_of(stack, invoice_id))
+    status, one = call(stack, "POST", "/policies/default/dry-run", {"version": 1, "invoice_id": invoice_id})
+    assert status == 200 and one["invoices_simulated"] == 1
+    steps = [c["step_id"] for c in one["invoices"][0]["contacts"]]
+    assert steps[-1] == "referral" and "formal_notice" in steps
+    assert [c["at"] for c in one["invoices"][0]["contacts"]] == sorted(c["at"] for c in one["invoices"][0]["contacts"])
+    draft = (ROOT / "policies" / "default.yaml").read_text(encoding="utf-8").replace(
+        "      - {id: referral, stage: referral, offset_days: 90, channel: referral, template: referral_notice, tone: formal}\n", "")
+    status, without_referral = call(stack, "POST", "/policies/default/dry-run", {"source": draft, "invoice_id": invoice_id})
+    assert status == 200 and without_referral["version"] is None
+    assert "referral" not in [c["step_id"] for c in without_referral["invoices"][0]["contacts"]]
+    status, book = call(stack, "POST", "/policies/default/dry-run", {})
+    assert status == 200 and book["invoices_simulated"] >= 4 and sum(book["contacts_by_stage"].values()) > 0
+    # Nothing was sent or recorded
+    assert len(stack.sent_emails()) == sent_before and len(log_of(stack, invoice_id)) == log_before
+    status, body = call(stack, "POST", "/policies/default/dry-run", {"version": 1, "source": draft})
+    assert (status, body["error"]) == (422, "invalid_policy")
+    status, body = call(stack, "POST", "/policies/default/dry-run", {"version": 9})
+    assert (status, body["error"]) == (404, "unknown_version")
+
+
+# --- reports ---------------------------------------------------------------------------------------
+def test_aging_report_adds_up_to_the_open_book(stack):
+    status, report = call(stack, "GET", "/reports/aging")
+    assert status == 200
+    open_book = call(stack, "GET", "/invoices?limit=200")[1]["invoices"]
+    for currency in {i["currency"] for i in open_book}:
+        owed = [i for i in open_book if i["currency"] == currency]
+        buckets = report["currencies"][currency]
+        assert sum(b["amount"] for b in buckets.values()) == sum(i["amount_remaining"] for i in owed)
+        for bucket, cell in buckets.items():
+            assert cell["count"] == len([i for i in owed if i["aging"] == bucket])
+    assert call(stack, "GET", "/reports/aging?as_of=2030-01-01T00:00:00Z")[0] == 422
+
+
+def test_collections_and_stage_reports(stack):
+    status, report = call(stack, "GET", "/reports/collections?from=2026-09-01&to=2026-10-12")
+    assert status == 200
+    gbp = next(c for c in report["currencies"] if c["currency"] == "GBP")
+    assert gbp["credit_sales"] > 0 and gbp["collected_count"] >= 1 and gbp["dso_days"] > 0
+    assert 0 <= gbp["cei_percent"] <= 100
+    status, stages = call(stack, "GET", "/reports/stages?from=2026-09-01&to=2026-10-12")
+    assert status == 200 and stages["stages"]["due_notice"]["steps_done"] > 0
+    assert call(stack, "GET", "/reports/collections?from=2026-10-12&to=2026-09-01")[1]["error"] == "invalid_period"
+    assert call(stack, "GET", "/reports/stages?from=yesterday&to=2026-09-01")[0] == 422
+
+
+def test_the_api_serves_its_committed_openapi_document(stack):
+    reply = stack.request("GET", "/openapi.json", principal=JANE)
+    assert reply.status_code == 200
+    assert json.loads(reply.body) == json.loads((ROOT / "openapi" / "finance.json").read_text(encoding="utf-8"))
+
+
+# Last: it moves the clock on by weeks.
+def test_payment_plan_holds_collection_and_reminds_per_instalment(stack, open_invoices):
+    invoice = take(open_invoices, "NW-2026-1058")
+    invoice_id, balance = invoice["invoice_id"], invoice["amount_remaining"]
+    first, rest = balance // 2, balance - balance // 2
+    wrong = {"instalments": [{"due_on": "2026-11-02", "amount": first}, {"due_on": "2026-12-01", "amount": rest - 1}]}
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/payment-plan", wrong)
+    assert (status, body["error"]) == (422, "invalid_plan") and "add up" in body["message"]
+    plan = {"instalments": [{"due_on": "2026-11-02", "amount": first}, {"due_on": "2026-12-01", "amount": rest}],
+            "reason": "agreed with their controller"}
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/payment-plan", plan)
+    assert status == 200 and body["outcome"]["instalments"] == 2
+    hold = call(stack, "GET", f"/invoices/{invoice_id}")[1]["invoice"]["hold"]
+    assert hold["kind"] == "payment_plan" and hold["plan_balance"] == balance and len(hold["instalments"]) == 2
+    # When the first reminder's day comes (three days before the first instalment)
+    stack.run_until(stack.now() + timedelta(days=19))
+    # Then the workflow sent exactly that reminder, and nothing of the usual policy
+    recent = [e for e in log_of(stack, invoice_id) if e.kind == "email" and e.at > stack.now() - timedelta(days=19)]
+    assert [e.template for e in recent] == ["instalment_reminder"]
+    assert call(stack, "POST", f"/invoices/{invoice_id}/resume", {"reason": "plan cancelled"})[0] == 200
+
+
+def test_every_sample_api_event_is_answered_by_the_handler(stack):
+    # events/api/*.json is what `sam local invoke ApiFunction -e` takes: each must reach a route and get a JSON answer.
+    samples = sorted((ROOT / "events" / "api").glob("*.json"))
+    assert len(samples) >= 6
+    for path in samples:
+        response = stack.client("lambda").invoke(FunctionName=stack.name_of("ApiFunction"), Payload=path.read_bytes())
+        answer = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, (path.name, answer)
+        assert answer["statusCode"] in (200, 404, 409), (path.name, answer)
+        assert "error" in json.loads(answer["body"]) or answer["statusCode"] == 200
