@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import uuid
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,6 +150,8 @@ class LocalRuntime:
 
     # --- provisioning ---------------------------------------------------------------------
     def _provision(self) -> None:
+        # Metrics are off locally (no CloudWatch): Powertools' warning that a handler published none is noise here.
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         self._set_environ(_LOCAL_ENVIRONMENT | {"POWERTOOLS_LOG_LEVEL": self.log_level})
         from arrears.wiring import reset_wiring
 
