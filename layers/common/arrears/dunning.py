@@ -97,13 +97,18 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
             "segment": customer.segment if customer.segment in policy.segments else policy.default_segment,
             "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
         })
-        for skipped in steps_to_skip_at_start(planned, now):
-            if ports.store.claim_step(invoice_id, skipped.step.id, now):
-                _log(ports, invoice, now, "step_skipped", policy, step_id=skipped.step.id, stage=skipped.step.stage.value,
-                     details={"reason": "the invoice reached Arrears after this step's date", "planned_at": to_iso_z(skipped.at)})
-            ports.store.save_progress(invoice_id, skipped.step.id, None, closed=False)
+        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, now), ports, now,
+                    "the invoice reached Arrears after this step's date")
         invoice = ports.store.get_invoice(invoice_id) or invoice
     return _next_decision(invoice, customer, policy, planned, ports, now)
+
+
+def _skip_steps(invoice: Invoice, policy: Policy, steps: list[PlannedStep], ports: Ports, now: datetime, reason: str) -> None:
+    for skipped in steps:
+        if ports.store.claim_step(invoice.invoice_id, skipped.step.id, now):
+            _log(ports, invoice, now, "step_skipped", policy, step_id=skipped.step.id, stage=skipped.step.stage.value,
+                 details={"reason": reason, "planned_at": to_iso_z(skipped.at)})
+        ports.store.save_progress(invoice.invoice_id, skipped.step.id, None, closed=False)
 
 
 def _hold_for_insolvency(invoice: Invoice, customer: Customer, insolvency: dict[str, Any], ports: Ports,
@@ -148,7 +153,15 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
                               _plan_figures(invoice, expired, now, policy, customer))
             invoice = ports.store.get_invoice(invoice_id) or invoice
     planned = plan_for(invoice, customer, policy)
-    for due in [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]:
+    due_now = [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]
+    if len({p.at for p in due_now}) > 1:
+        # Steps of different dates due at once (the due date moved earlier, the workflow woke late): never a
+        # burst of messages; only the latest, as when an invoice reaches Arrears late.
+        superseded = steps_to_skip_at_start(due_now, now + 2 * _DUE_TOLERANCE)
+        _skip_steps(invoice, policy, superseded, ports, now, "superseded by a later step due at the same time")
+        invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, *(p.step.id for p in superseded))})
+        due_now = [p for p in due_now if p not in superseded]
+    for due in due_now:
         _perform_step(invoice, customer, policy, due, ports, now)
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, due.step.id)})
     return _next_decision(invoice, customer, policy, planned, ports, now)
