@@ -11,21 +11,9 @@ from arrears.providers.errors import MalformedEvent
 from arrears.store.memory import MemoryStore
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.stripe_events import invoice_event
+from tests.unit.test_stripe_events import RecordingWorkflows
 
 
-class RecordingWorkflows:
-    def __init__(self) -> None:
-        self.started: list[str] = []
-        self.stopped: list[str] = []
-
-    def start(self, invoice_id: str) -> str | None:
-        if invoice_id in self.started:
-            return None
-        self.started.append(invoice_id)
-        return f"arn:aws:states:us-east-1:123456789012:execution:dunning:{invoice_id}"
-
-    def stop(self, invoice_id: str, reason: str) -> None:
-        self.stopped.append(invoice_id)
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from arrears.finance.views import (
     current_stage,
     days_past_due,
     invoice_timeline,
-    list_invoices,
 )
+from arrears.finance.views import list_invoices as invoice_page
 from arrears.holds import ActionRefused
 from arrears.models import HoldKind, Instalment, Invoice
 from arrears.policy import Policy, Stage, parse_policy_yaml
@@ -104,7 +104,7 @@ class FinanceApi:
         now = self.clock.now()
         if next_action_before is not None and next_action_before.tzinfo is None:
             raise ActionRefused("invalid_filter", "next_action_before needs a timezone (e.g. 2026-12-01T00:00:00Z)")
-        page = list_invoices(InvoiceFilter(state, stage, customer_id, currency, aging, next_action_before, limit, cursor),
+        page = invoice_page(InvoiceFilter(state, stage, customer_id, currency, aging, next_action_before, limit, cursor),
                              self.store, self._policy_of, now)
         return s.InvoiceList(invoices=[self.summary(i, now) for i in page.invoices], next_cursor=page.next_cursor)
 
