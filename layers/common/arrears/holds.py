@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from arrears.models import Hold, HoldKind, Instalment, InvoiceStatus
+from arrears.models import Customer, Hold, HoldKind, Instalment, Invoice, InvoiceStatus
 from arrears.policy import Policy
 from arrears.policy.calendar import contact_moment, zone_of
 from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
@@ -28,19 +28,25 @@ class ActionRefused(ValueError):
         self.message = message
 
 
-def promise_to_pay(invoice_id: str, promised_on: date, actor: str, store: InvoiceStore, log: ContactLog,
-                   policies: PolicyRepository, now: datetime) -> Hold:
-    """The debtor promised to pay by a date: no contact until the policy's grace days after it (at
-    contact time on a business day); if the invoice is still open then, a broken-promise message goes
-    out and collection resumes."""
+def _collection(invoice_id: str, store: InvoiceStore, policies: PolicyRepository,
+                what: str) -> tuple[Invoice, Customer, Policy, ZoneInfo]:
+    """The invoice, its customer, its pinned policy and the debtor's zone; refused before collection started."""
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
         raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
     customer = store.get_customer(invoice.customer_id)
     if invoice.policy_id is None or invoice.policy_version is None or customer is None:
-        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection to hold yet")
+        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection to {what} yet")
     policy = policies.get(invoice.policy_id, invoice.policy_version)
-    zone = zone_of(customer.timezone, policy.default_timezone)
+    return invoice, customer, policy, zone_of(customer.timezone, policy.default_timezone)
+
+
+def promise_to_pay(invoice_id: str, promised_on: date, actor: str, store: InvoiceStore, log: ContactLog,
+                   policies: PolicyRepository, now: datetime) -> Hold:
+    """The debtor promised to pay by a date: no contact until the policy's grace days after it (at
+    contact time on a business day); if the invoice is still open then, a broken-promise message goes
+    out and collection resumes."""
+    invoice, customer, policy, zone = _collection(invoice_id, store, policies, "hold")
     if promised_on < now.astimezone(zone).date():
         raise ActionRefused("invalid_until", f"the promised date {promised_on} is in the past")
     until = contact_moment(promised_on + timedelta(days=policy.promise_grace_days), policy.contact_time,
@@ -82,16 +88,9 @@ def agree_payment_plan(invoice_id: str, instalments: list[Instalment], reason: s
                        log: ContactLog, policies: PolicyRepository, now: datetime) -> Hold:
     """The debtor pays the balance in instalments: the usual steps stop; a reminder goes out before each
     instalment and a check follows it; a missed instalment sends its own message and collection resumes."""
-    invoice = store.get_invoice(invoice_id)
-    if invoice is None:
-        raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
-    customer = store.get_customer(invoice.customer_id)
-    if invoice.policy_id is None or invoice.policy_version is None or customer is None:
-        raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection to plan yet")
+    invoice, customer, policy, zone = _collection(invoice_id, store, policies, "plan")
     if invoice.status is not InvoiceStatus.OPEN or invoice.is_settled:
         raise ActionRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to plan")
-    policy = policies.get(invoice.policy_id, invoice.policy_version)
-    zone = zone_of(customer.timezone, policy.default_timezone)
     dates = [instalment.due_on for instalment in instalments]
     if not 2 <= len(instalments) <= MAX_INSTALMENTS:
         raise ActionRefused("invalid_plan", f"a payment plan has 2 to {MAX_INSTALMENTS} instalments")
