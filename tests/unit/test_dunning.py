@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy as email_policy
 
 import pytest
@@ -242,3 +242,14 @@ def test_with_no_address_left_the_contact_is_blocked_with_a_task(world, open_inv
     assert world.mailer.sent == []
     blocked = world.log.entries(open_invoice.invoice_id)[-1]
     assert blocked.kind == "contact_blocked" and "no longer reaches them" in blocked.details["missing"]
+
+
+def test_two_tasks_of_one_kind_at_one_instant_are_both_kept_and_a_retry_reopens_the_same():
+    # Given two letters to post for one invoice at the same instant (a hold's own message and a step)
+    store = MemoryStore()
+    at = datetime(2026, 10, 12, 9, tzinfo=timezone.utc)
+    first = store.open_task("in_1", "post_letter", at, {"step_id": "broken_promise_20261001120000"})
+    second = store.open_task("in_1", "post_letter", at, {"step_id": "overdue_15"})
+    # Then both tasks exist; a retried step reopens its own task rather than adding a third
+    retried = store.open_task("in_1", "post_letter", at, {"step_id": "overdue_15"})
+    assert first != second and retried == second and len(store.tasks) == 2

@@ -303,7 +303,7 @@ class DynamoStore:
         self._table.delete_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)})
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
-        task_id = f"{invoice_id}.{kind}.{to_iso_z(due_at)}"
+        task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
         self._table.put_item(Item={
             "pk": f"TASK#{task_id}", "sk": keys.META, "entity": "task", "task_id": task_id, "invoice_id": invoice_id,
             "kind": kind, "status": "open", "due_at": to_iso_z(due_at), "details": json.dumps(details, sort_keys=True),

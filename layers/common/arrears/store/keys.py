@@ -43,3 +43,11 @@ def policy_version_sk(version: int) -> str:
 
 
 LOG_PREFIX = "LOG#"
+
+
+def task_id(invoice_id: str, kind: str, due_at: str, details: dict) -> str:
+    """One task per invoice, kind, moment and, when the task is about a step, step: two tasks of one
+    kind at the same instant (a hold's letter and a step's letter) must not overwrite each other,
+    while a retried step reopens the same task."""
+    step = details.get("step_id")
+    return f"{invoice_id}.{kind}.{step}.{due_at}" if step else f"{invoice_id}.{kind}.{due_at}"

@@ -10,6 +10,7 @@ from arrears.audit.chain import chain_entry, sha256_hex
 from arrears.clock import to_iso_z
 from arrears.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus
 from arrears.policy import Policy
+from arrears.store import keys
 
 
 class MemoryStore:
@@ -172,7 +173,7 @@ class MemoryStore:
         self.claims.pop((invoice_id, step_id), None)
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
-        task_id = f"{invoice_id}.{kind}.{to_iso_z(due_at)}"
+        task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
         self.tasks[task_id] = {"task_id": task_id, "invoice_id": invoice_id, "kind": kind, "due_at": due_at, "details": details}
         return task_id
 
