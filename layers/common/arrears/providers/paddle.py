@@ -23,7 +23,7 @@ from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import BillingChange, CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
 from arrears.providers.errors import MalformedEvent, Moment, load_json, validated
-from arrears.providers.signing import check_any_matches, check_timestamp, hmac_sha256_hex, parse_signature_header
+from arrears.providers.signing import TimestampedHmac
 
 PROVIDER = "paddle"
 SIGNATURE_HEADER = "paddle-signature"
@@ -37,15 +37,9 @@ _KIND_BY_STATUS = {"draft": UpdateKind.DRAFTED, "ready": UpdateKind.DRAFTED, "bi
 _MINOR_UNITS = r"^-?[0-9]{1,13}$"
 
 
-def sign(raw_body: bytes, secret: str, timestamp: int) -> str:
-    """A `Paddle-Signature` header value, as Paddle computes it (used by the demo and tests)."""
-    return f"ts={timestamp};h1={hmac_sha256_hex(secret, f'{timestamp}:'.encode() + raw_body)}"
-
-
-def verify_signature(raw_body: bytes, header: str | None, secrets: list[str], now: datetime) -> None:
-    timestamp, candidates = parse_signature_header(header, ";", "ts", "h1", "Paddle-Signature")
-    check_timestamp(timestamp, now, TOLERANCE_SECONDS)
-    check_any_matches(f"{timestamp}:".encode() + raw_body, candidates, secrets)
+SIGNING = TimestampedHmac("Paddle-Signature", ";", "ts", "h1", ":", TOLERANCE_SECONDS)
+sign = SIGNING.sign  # a `Paddle-Signature` header value, as Paddle computes it
+verify_signature = SIGNING.verify
 
 
 class _Model(BaseModel):

@@ -1,9 +1,10 @@
-"""HMAC-SHA256 header signatures with a timestamp, as Paddle and the generic feed use them (pure)."""
+"""HMAC-SHA256 header signatures over `<timestamp><joiner><body>`, as Stripe, Paddle and the generic feed use them (pure)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import datetime
 
 from arrears.providers.errors import SignatureInvalid
@@ -47,3 +48,29 @@ def check_any_matches(signed: bytes, candidates: list[str], secrets: list[str]) 
         if any(hmac.compare_digest(expected, candidate) for candidate in candidates):
             return
     raise SignatureInvalid("signature_mismatch", "no signature matches the body with the configured secret")
+
+
+@dataclass(frozen=True)
+class TimestampedHmac:
+    """One platform's scheme: the header's name and syntax, what joins timestamp and body, the tolerance."""
+
+    header_name: str  # e.g. Stripe-Signature
+    separator: str  # between the header's parts
+    timestamp_name: str
+    signature_name: str
+    joiner: str  # between the timestamp and the raw body in the signed message
+    tolerance_seconds: int
+
+    def _signed(self, timestamp: int, raw_body: bytes) -> bytes:
+        return f"{timestamp}{self.joiner}".encode() + raw_body
+
+    def sign(self, raw_body: bytes, secret: str, timestamp: int) -> str:
+        """The header value, as the platform computes it (used by the demo, the samples and the tests)."""
+        signature = hmac_sha256_hex(secret, self._signed(timestamp, raw_body))
+        return f"{self.timestamp_name}={timestamp}{self.separator}{self.signature_name}={signature}"
+
+    def verify(self, raw_body: bytes, header: str | None, secrets: list[str], now: datetime) -> None:
+        timestamp, candidates = parse_signature_header(header, self.separator, self.timestamp_name, self.signature_name,
+                                                       self.header_name)
+        check_timestamp(timestamp, now, self.tolerance_seconds)
+        check_any_matches(self._signed(timestamp, raw_body), candidates, secrets)
