@@ -23,7 +23,7 @@ def _open_invoice(invoice_id: str, store: InvoiceStore) -> Invoice:
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
         raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
-    if invoice.is_settled or invoice.closed_at is not None:
+    if invoice.is_settled:
         raise ActionRefused("invoice_closed", f"invoice {invoice_id} is closed ({invoice.status.value})")
     return invoice
 
@@ -87,7 +87,7 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
     Customer.model_validate(merged.model_dump())
     store.save_customer_settings(customer_id, settings, now, actor)
     for invoice in store.invoices_of(customer_id):
-        if not invoice.is_settled and invoice.closed_at is None:
+        if not invoice.is_settled:
             log.append(invoice.invoice_id, customer_id, now, kind="customer_updated", actor=actor,
                        details={"changes": changes, "at": to_iso_z(now)})
     updated = store.get_customer(customer_id)

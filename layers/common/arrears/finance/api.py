@@ -85,7 +85,7 @@ class FinanceApi:
         return self.policies.get(invoice.policy_id, invoice.policy_version)
 
     def summary(self, invoice: Invoice, now: datetime) -> s.InvoiceSummary:
-        is_open = invoice.closed_at is None and not invoice.is_settled
+        is_open = not invoice.is_settled
         stage = current_stage(invoice, self._policy_of(invoice))
         return s.InvoiceSummary(
             invoice_id=invoice.invoice_id, provider=invoice.provider, number=invoice.number,
@@ -193,7 +193,7 @@ class FinanceApi:
         customer = self.store.get_customer(customer_id)
         if customer is None:
             raise ActionRefused("unknown_customer", f"no customer {customer_id}")
-        open_invoices = [i for i in self.store.invoices_of(customer_id) if not i.is_settled and i.closed_at is None]
+        open_invoices = [i for i in self.store.invoices_of(customer_id) if not i.is_settled]
         balance: dict[str, int] = {}
         for invoice in open_invoices:
             balance[invoice.currency] = balance.get(invoice.currency, 0) + invoice.amount_remaining
@@ -273,7 +273,7 @@ class FinanceApi:
             invoice = self.store.get_invoice(request.invoice_id)
             if invoice is None:
                 raise ActionRefused("unknown_invoice", f"no invoice {request.invoice_id}")
-            if invoice.is_settled or invoice.closed_at is not None:
+            if invoice.is_settled:
                 raise ActionRefused("invoice_closed", f"invoice {request.invoice_id} is closed: nothing to collect")
             invoices = [invoice]
         else:

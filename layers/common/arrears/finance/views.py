@@ -109,7 +109,7 @@ def list_invoices(query: InvoiceFilter, store: Any, policy_of: Callable[[Invoice
 
 
 def _matches(invoice: Invoice, query: InvoiceFilter, policy_of: Callable[[Invoice], Policy | None], as_of: datetime) -> bool:
-    is_open = invoice.closed_at is None and not invoice.is_settled
+    is_open = not invoice.is_settled
     if (query.state == "open") != is_open:
         return False
     if query.currency and invoice.currency != query.currency.upper():
@@ -176,8 +176,7 @@ def invoice_timeline(invoice_id: str, store: Any, log: Any, policies: Any,
     delivery = {entry.message_id: _DELIVERY_EVENTS[entry.kind] for entry in entries
                 if entry.message_id and entry.kind in _DELIVERY_EVENTS}
     planned: list[PlannedContact] = []
-    if policy is not None and customer is not None and not invoice.is_settled and invoice.closed_at is None \
-            and invoice.hold is None:
+    if policy is not None and customer is not None and not invoice.is_settled and invoice.hold is None:
         planned = [PlannedContact(p.step.id, p.step.stage.value, p.step.channel.value, p.at)
                    for p in plan(invoice, customer, policy) if p.step.id not in invoice.completed_steps]
     return Timeline(invoice, customer, current_stage(invoice, policy), entries, delivery, planned)

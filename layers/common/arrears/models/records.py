@@ -139,7 +139,7 @@ class Invoice(Record):
     completed_steps: tuple[str, ...] = ()
     execution_arn: str | None = None
     next_action_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None  # set only with a terminal status (is_settled covers it)
     hold: Hold | None = None
     # Days the pending steps have moved because of holds (collection resumes where it left off).
     schedule_shift_days: int = Field(default=0, ge=0)
