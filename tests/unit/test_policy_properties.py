@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from arrears.geo import timezone_for_country
@@ -81,8 +81,14 @@ def _hold_actions(simulation, item, hold):
         simulation.add_action(start + timedelta(days=length), release)
 
 
+_NO_HOLD = {"customer": 0, "country": "GB", "issued_day": 0, "terms": 14, "amount": 5000, "paid_after_due": None,
+            "paid_hour": 0, "hold": None}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(invoice_spec, min_size=1, max_size=5))
+# Found by this test: a dispute lifted on a Saturday used to send the due step at once, on the Saturday.
+@example(specs=[_NO_HOLD, _NO_HOLD, {**_NO_HOLD, "issued_day": 1, "terms": 60, "hold": ("dispute", 1, 6)}])
 def test_any_book_respects_the_rules_that_keep_the_customer(default_policy, specs):
     book = _book(specs)
     simulation = Simulation(default_policy, render=False)

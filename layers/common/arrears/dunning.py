@@ -154,6 +154,11 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
             invoice = ports.store.get_invoice(invoice_id) or invoice
     planned = plan_for(invoice, customer, policy)
     due_now = [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]
+    if due_now and next_allowed_moment(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
+                                       customer.address.country) > now + _DUE_TOLERANCE:
+        # Woken outside the debtor's business hours (a hold lifted at the weekend): nothing goes out now;
+        # the next decision moves the due step to the next moment they may be contacted.
+        due_now = []
     if len({p.at for p in due_now}) > 1:
         # Steps of different dates due at once (the due date moved earlier, the workflow woke late): never a
         # burst of messages; only the latest, as when an invoice reaches Arrears late.
