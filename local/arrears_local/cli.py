@@ -95,6 +95,7 @@ def simulate(
     from arrears.policy import Stage, load_policy_file
     from arrears.simulator import Simulation
     from arrears_local.book import BookError, book_updates, read_book, sample_payments as draw_payments, synthetic_book
+    from arrears_local.gctune import tuned_gc
     from arrears_local.portfolio import DEMO_START
 
     if (book_path is None) == (sample_book == 0):
@@ -116,8 +117,9 @@ def simulate(
     end = start + timedelta(days=days)
     simulation = Simulation(policy, render=render)
     simulation.add_updates(book_updates(book))
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
-                  TimeElapsedColumn(), console=console) as progress:
+    # A large book keeps millions of objects alive for the whole run: the GC tuned for it (see gctune).
+    with tuned_gc(), Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+                              TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("simulating", total=days)
         for day in range(1, days + 1):
             simulation.advance(min(end, start + timedelta(days=day)))
@@ -136,6 +138,12 @@ def simulate(
     blocked = [e for entries in result.logs.values() for e in entries if e.kind == "contact_blocked"]
     console.print(f"{len(contacts)} contacts ({result.emails_sent} emails), {len(result.referred())} invoices referred, "
                   f"{paid} paid within the period. {time.monotonic() - started:.1f} s.")
+    deferred = {(e.invoice_id, e.step_id) for entries in result.logs.values() for e in entries if e.kind == "contact_deferred"}
+    if deferred:
+        superseded = sum(1 for entries in result.logs.values() for e in entries
+                         if e.kind == "step_skipped" and (e.invoice_id, e.step_id) in deferred)
+        console.print(f"{len(deferred)} messages waited for the policy's {policy.minimum_contact_gap_days}-day gap between "
+                      f"messages to one customer ({superseded} of them overtaken by the invoice's next step).")
     if blocked:
         reasons = Counter(e.details.get("missing", "") for e in blocked)
         console.print(f"[yellow]{len(blocked)} contacts could not be made[/] (a task would open for each): "

@@ -142,6 +142,14 @@ def _function_name_of(name_or_arn: str) -> str:
 # --------------------------------------------------------------------------- waiters
 
 
+def _execution_name(env: Any) -> str:
+    """The execution a parked flow belongs to (an invoice's workflow is named after the invoice)."""
+    try:
+        return env.states.context_object.context_object_data["Execution"]["Name"]
+    except (AttributeError, KeyError, TypeError):
+        return ""
+
+
 class _Waiter:
     """A parked flow of control: a Wait state, a Retry interval or a task-token wait."""
 
@@ -219,7 +227,8 @@ class LocalEngine:
 
         self._cond = threading.Condition(threading.Lock())
         self._active = 0  # runnable flows of control (guarded by _cond)
-        self._heap: list[tuple[_dt.datetime, int, _Waiter]] = []  # timed waiters, lazy deletion
+        # Timed waiters, lazy deletion. Same-instant waiters come out by execution name: see _release_due.
+        self._heap: list[tuple[_dt.datetime, str, int, _Waiter]] = []
         self._seq = itertools.count()
         self._by_env: dict[Any, set[_Waiter]] = {}
         self._by_endpoint: dict[Any, _Waiter] = {}
@@ -461,7 +470,7 @@ class LocalEngine:
             if waiter.endpoint is not None:
                 self._by_endpoint[waiter.endpoint] = waiter
             if waiter.due is not None:
-                heapq.heappush(self._heap, (waiter.due, next(self._seq), waiter))
+                heapq.heappush(self._heap, (waiter.due, _execution_name(waiter.env), next(self._seq), waiter))
             self._active -= 1
             if self._active <= 0:
                 self._cond.notify_all()
@@ -494,28 +503,28 @@ class LocalEngine:
                 self._release_locked(w)
 
     def _release_due(self, t: _dt.datetime) -> int:
-        n = 0
-        callbacks = []
+        """Release the first waiter due by ``t``: earliest first and, at one instant, by execution name
+        (timers first). One at a time, each run until everything is parked again before the next, so
+        executions woken at the same instant act in a fixed order, as the policy simulator's queue does
+        (two invoices of one customer due at once: which one contacts first must not depend on threads)."""
         with self._cond:
-            while self._heap and (self._heap[0][2].released or self._heap[0][0] <= t):
-                _, _, w = heapq.heappop(self._heap)
-                if w.released:
-                    continue
-                if w.callback is not None:
-                    w.released = True
-                    callbacks.append(w.callback)
-                else:
-                    self._release_locked(w)
-                n += 1
-            self.stats["wakeups"] += n
-        for cb in callbacks:  # outside the lock: they may wake waiters
-            cb()
-        return n
+            while self._heap and self._heap[0][3].released:
+                heapq.heappop(self._heap)
+            if not self._heap or self._heap[0][0] > t:
+                return 0
+            w = heapq.heappop(self._heap)[3]
+            self.stats["wakeups"] += 1
+            if w.callback is None:
+                self._release_locked(w)
+                return 1
+            w.released = True
+        w.callback()  # outside the lock: it may wake waiters
+        return 1
 
     def _schedule(self, due: _dt.datetime, callback: Callable[[], Any]) -> _Waiter:
         timer = _Waiter(due, None, None, "timer", callback)
         with self._cond:
-            heapq.heappush(self._heap, (due, next(self._seq), timer))
+            heapq.heappush(self._heap, (due, "", next(self._seq), timer))
         return timer
 
     def _cancel(self, timer: _Waiter) -> None:
@@ -566,7 +575,7 @@ class LocalEngine:
         """Earliest virtual time at which a parked Wait (or retry interval, or task-token
         timeout) is due."""
         with self._cond:
-            while self._heap and self._heap[0][2].released:
+            while self._heap and self._heap[0][3].released:
                 heapq.heappop(self._heap)
             return self._heap[0][0] if self._heap else None
 
@@ -622,7 +631,8 @@ class LocalEngine:
                 applied = True
             if applied:
                 self.wait_idle(idle_timeout)
-            self._release_due(now)
+            while self._release_due(now):
+                self.wait_idle(idle_timeout)
             if self._tmp_threads is not None and len(self._tmp_threads) > 20000:
                 self._prune_tmp_threads()
             if on_progress is not None:

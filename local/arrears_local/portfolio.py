@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -61,12 +61,28 @@ class PortfolioInvoice:
         return datetime.combine(day, SETTLE_LOCAL_TIME, tzinfo=zone).astimezone(timezone.utc)
 
 
+# The demo's 24 invoices go to its 6 customers; a larger book adds customers at the same rate (a book of
+# 1,000 invoices with 6 customers would be mostly waiting for the policy's gap between contacts to one customer).
+INVOICES_PER_CUSTOMER = 4
+
+
+def sample_customer(number: int) -> SampleCustomer:
+    """The demo's customers, then more accounts like them for larger books."""
+    base = CUSTOMERS[number % len(CUSTOMERS)]
+    if number < len(CUSTOMERS):
+        return base
+    local, domain = base.email.split("@")
+    return replace(base, customer_id=f"{base.customer_id[:8]}{number:08d}", name=f"{base.name} (account {number})",
+                   email=f"{local}+{number}@{domain}")
+
+
 def sample_portfolio(start: datetime = DEMO_START, count: int = 24) -> list[PortfolioInvoice]:
     behaviours = list(BEHAVIOURS)
+    customers = max(len(CUSTOMERS), -(-count // INVOICES_PER_CUSTOMER))
     items: list[PortfolioInvoice] = []
     for index in range(count):
         behaviour = behaviours[index % len(behaviours)]
-        customer = CUSTOMERS[index % len(CUSTOMERS)]
+        customer = sample_customer(index % customers)
         currency = {"GB": "GBP", "US": "USD"}.get(customer.country, "EUR")
         created = start + timedelta(days=index % 12, hours=1 + index % 5)
         due = created + timedelta(days=30)

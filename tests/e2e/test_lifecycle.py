@@ -70,11 +70,39 @@ def test_the_sample_book_covers_every_behaviour(observed):
     assert len(observed.run.portfolio) >= 20
 
 
-def test_each_invoice_gets_exactly_the_contacts_the_policy_implies(observed):
+def test_each_invoice_gets_the_contacts_the_policy_implies_or_the_log_says_why_not(observed):
+    moved_somewhere = False
     for item in observed.run.portfolio:
         invoice_id = item.invoice.invoice_id
-        sent_steps = [entry.step_id for entry in contacts(observed.run.logs[invoice_id])]
-        assert sent_steps == expected_steps(item, observed.run.settled_at[invoice_id]), (item.behaviour, invoice_id)
+        log = observed.run.logs[invoice_id]
+        sent_steps = [entry.step_id for entry in contacts(log)]
+        expected = expected_steps(item, observed.run.settled_at[invoice_id])
+        deferred = {e.step_id for e in log if e.kind == "contact_deferred"}
+        superseded = {e.step_id for e in log if e.kind == "step_skipped"}
+        moved_somewhere |= bool(deferred)
+        # Every step the policy implies went out once, the messages in the policy's order (a call task is not held
+        # back by the gap, so it may come before a message that waited); or it waited for the customer's gap and the
+        # invoice was paid meanwhile, or a later step overtook it and the log says so
+        assert set(sent_steps) <= set(expected) and len(sent_steps) == len(set(sent_steps)), (item.behaviour, invoice_id)
+        messages = [e.step_id for e in contacts(log) if e.kind != "call_task"]
+        assert messages == [step for step in expected if step in messages], (item.behaviour, invoice_id)
+        for missing in (step for step in expected if step not in sent_steps):
+            assert missing in deferred or missing in superseded, (item.behaviour, invoice_id, missing)
+    # The sample book has customers with several invoices due close together: the policy's gap moves some contacts
+    assert moved_somewhere
+
+
+def test_no_two_messages_to_one_customer_within_the_policys_gap(observed):
+    by_customer: dict[str, list[datetime]] = {}
+    for entries in observed.run.logs.values():
+        for entry in entries:
+            if entry.kind in ("email", "letter", "referral"):
+                by_customer.setdefault(entry.customer_id, []).append(entry.at)
+    assert len(by_customer) == 6
+    for customer_id, moments in by_customer.items():
+        moments.sort()
+        gaps = [later - earlier for earlier, later in zip(moments, moments[1:])]
+        assert min(gaps) >= POLICY.contact_gap > timedelta(0), customer_id
 
 
 def test_no_contact_is_sent_at_or_after_settlement(observed):
@@ -129,9 +157,11 @@ def test_a_contact_step_costs_at_most_three_state_transitions(observed):
     never_pays = [i.invoice.invoice_id for i in observed.run.portfolio if i.behaviour == "never pays"]
     for invoice_id in never_pays:
         entered = [e for e in observed.histories[invoice_id] if e["type"].endswith("StateEntered")]
-        steps_with_contacts = len({e.at for e in contacts(observed.run.logs[invoice_id])})
-        # start task + its choice + the final Succeed are the fixed cost; each contact moment is Wait, Task, Choice.
-        assert len(entered) <= 3 * steps_with_contacts + 3
+        log = observed.run.logs[invoice_id]
+        # A contact that waited for the customer's gap woke the workflow once more.
+        wake_ups = len({e.at for e in contacts(log)} | {e.at for e in log if e.kind == "contact_deferred"})
+        # start task + its choice + the final Succeed are the fixed cost; each wake-up is Wait, Task, Choice.
+        assert len(entered) <= 3 * wake_ups + 3
 
 
 def test_the_audit_archive_holds_every_entry_once_with_intact_chains(observed):

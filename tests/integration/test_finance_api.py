@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from arrears import aws
+from arrears.clock import parse_iso
 from arrears.policy import load_policy_file
 from arrears.store.dynamo import DynamoStore
 from arrears_local.demo import run_book
@@ -208,8 +209,19 @@ def test_promise_to_pay(stack, open_invoices):
     assert hold["kind"] == "promise" and hold["promised_on"] == "2026-10-20" and hold["actor"] == JANE
 
 
-def test_escalate_sends_the_next_step_now_once(stack, open_invoices):
-    invoice = take(open_invoices, "NW-2026-1056")  # Van Dijk (Amsterdam): 10:00 local now
+def may_be_messaged_now(stack, customer_id: str) -> bool:
+    """No message to the customer within the policy's gap (its contact slot, arrears.store.contact_slot)."""
+    slot = stack.client("dynamodb").get_item(TableName=stack.table_name, Key={
+        "pk": {"S": f"CUSTOMER#{customer_id}"}, "sk": {"S": "LAST_CONTACT"}}).get("Item")
+    return slot is None or (parse_iso(slot["at"]["S"]) <= stack.now() - POLICY.contact_gap and "next_at" not in slot)
+
+
+def test_escalate_sends_the_next_step_now_once_and_then_the_customer_has_its_gap(stack, open_invoices):
+    # Given an invoice of a customer in Amsterdam, London or Paris (10:00 or 09:00 local now) not messaged within the gap
+    invoice = next(i for i in open_invoices.values() if i["customer_id"] in (
+        "cus_QhK2vX4zWp2Ef5", "cus_QhK2mN8vLp4Rt1", "cus_QhK2xY7aYq8Gh6", "cus_QhK2rV1xSn3Ab3")
+        and may_be_messaged_now(stack, i["customer_id"]))
+    take(open_invoices, invoice["number"])
     invoice_id = invoice["invoice_id"]
     pending = call(stack, "GET", f"/invoices/{invoice_id}")[1]["planned"][0]
     sent_before = len(stack.sent_emails())
@@ -221,6 +233,12 @@ def test_escalate_sends_the_next_step_now_once(stack, open_invoices):
     sent = [e for e in entries if e.step_id == pending["step_id"] and e.kind in ("email", "letter")]
     assert escalated.details["by"] == JANE and len(sent) == 1 and sent[0].at == stack.now()
     # When the workflow later wakes for that step, it does not send it again.
+    # And another invoice of the same customer cannot be escalated inside the policy's gap: refused, nothing logged
+    sibling = next(i for i in open_invoices.values() if i["customer_id"] == invoice["customer_id"] and i is not invoice)
+    before = len(log_of(stack, sibling["invoice_id"]))
+    status, body = call(stack, "POST", f"/invoices/{sibling['invoice_id']}/escalate", {})
+    assert (status, body["error"]) == (409, "contacted_recently") and invoice_id in body["message"]
+    assert len(log_of(stack, sibling["invoice_id"])) == before and len(stack.sent_emails()) == sent_before + 1
     stack.run_until(stack.now() + timedelta(days=1))
     assert len([e for e in log_of(stack, invoice_id) if e.step_id == pending["step_id"] and e.kind in ("email", "letter")]) == 1
 
@@ -300,36 +318,40 @@ def test_insolvency_holds_every_open_invoice_of_the_customer(stack):
 
 
 # --- policies --------------------------------------------------------------------------------------
+SHIPPED = POLICY.version  # policies/default.yaml, published by the runtime
+NEXT = f"version: {SHIPPED + 1}"
+
+
 def test_policies_list_get_and_versions(stack):
-    assert call(stack, "GET", "/policies")[1] == {"policies": [{"policy_id": "default", "current_version": 1}]}
+    assert call(stack, "GET", "/policies")[1] == {"policies": [{"policy_id": "default", "current_version": SHIPPED}]}
     status, current = call(stack, "GET", "/policies/default")
-    assert status == 200 and current["version"] == 1 and current["current"] and "segments:" in current["source"]
-    assert [v["version"] for v in call(stack, "GET", "/policies/default/versions")[1]["versions"]] == [1]
+    assert status == 200 and current["version"] == SHIPPED and current["current"] and "segments:" in current["source"]
+    assert [v["version"] for v in call(stack, "GET", "/policies/default/versions")[1]["versions"]] == [SHIPPED]
 
 
 def test_publish_a_new_version_validated(stack):
     source = (ROOT / "policies" / "default.yaml").read_text(encoding="utf-8")
     status, body = call(stack, "POST", "/policies/default/versions", {"source": source})
     assert (status, body["error"]) == (409, "version_exists")
-    status, body = call(stack, "POST", "/policies/default/versions", {"source": source.replace("version: 1", "version: 2")
+    status, body = call(stack, "POST", "/policies/default/versions", {"source": source.replace(f"version: {SHIPPED}", NEXT)
                                                                        .replace("offset_days: 60", "offset_days: 10")})
     assert (status, body["error"]) == (422, "invalid_policy")  # stages out of order
     status, body = call(stack, "POST", "/policies/default/versions", {"source": "policy_id: [unclosed"})
     assert (status, body["error"]) == (422, "invalid_policy")
     status, body = call(stack, "POST", "/policies/other/versions", {"source": source})
     assert (status, body["error"]) == (422, "invalid_policy")
-    v2 = source.replace("version: 1", "version: 2").replace("name: Default B2B collections", "name: Default, firmer")
+    v2 = source.replace(f"version: {SHIPPED}", NEXT).replace("name: Default B2B collections", "name: Default, firmer")
     status, body = call(stack, "POST", "/policies/default/versions", {"source": v2})
-    assert status == 201 and (body["version"], body["current"]) == (2, True)
+    assert status == 201 and (body["version"], body["current"]) == (SHIPPED + 1, True)
     assert call(stack, "GET", "/policies/default")[1]["name"] == "Default, firmer"
     versions = call(stack, "GET", "/policies/default/versions")[1]["versions"]
-    assert [(v["version"], v["current"]) for v in versions] == [(1, False), (2, True)]
+    assert [(v["version"], v["current"]) for v in versions] == [(SHIPPED, False), (SHIPPED + 1, True)]
 
 
 def test_dry_run_one_invoice_and_the_book(stack, open_invoices):
     invoice_id = take(open_invoices, "NW-2026-1049")["invoice_id"]
     sent_before, log_before = len(stack.sent_emails()), len(log_of(stack, invoice_id))
-    status, one = call(stack, "POST", "/policies/default/dry-run", {"version": 1, "invoice_id": invoice_id})
+    status, one = call(stack, "POST", "/policies/default/dry-run", {"version": SHIPPED, "invoice_id": invoice_id})
     assert status == 200 and one["invoices_simulated"] == 1
     steps = [c["step_id"] for c in one["invoices"][0]["contacts"]]
     assert steps[-1] == "referral" and "formal_notice" in steps
@@ -343,7 +365,7 @@ def test_dry_run_one_invoice_and_the_book(stack, open_invoices):
     assert status == 200 and book["invoices_simulated"] >= 4 and sum(book["contacts_by_stage"].values()) > 0
     # Nothing was sent or recorded
     assert len(stack.sent_emails()) == sent_before and len(log_of(stack, invoice_id)) == log_before
-    status, body = call(stack, "POST", "/policies/default/dry-run", {"version": 1, "source": draft})
+    status, body = call(stack, "POST", "/policies/default/dry-run", {"version": SHIPPED, "source": draft})
     assert (status, body["error"]) == (422, "invalid_policy")
     status, body = call(stack, "POST", "/policies/default/dry-run", {"version": 9})
     assert (status, body["error"]) == (404, "unknown_version")

@@ -136,10 +136,10 @@ def test_missing_debtor_email_blocks_the_contact_and_opens_a_task(world, open_in
 def test_the_policy_version_is_pinned_at_start(world, open_invoice, default_policy):
     dunning.start_collection(open_invoice.invoice_id, None, "default", world)
     # Given a new version is published after the invoice started
-    world.policies.versions[("default", 2)] = default_policy.model_copy(update={"version": 2})
+    world.policies.versions[("default", 3)] = default_policy.model_copy(update={"version": 3})
     world.clock.at = open_invoice.due_at - timedelta(days=6)
     dunning.run_due_steps(open_invoice.invoice_id, world)
-    assert {e.policy_version for e in world.log.entries(open_invoice.invoice_id) if e.policy_version} == {1}
+    assert {e.policy_version for e in world.log.entries(open_invoice.invoice_id) if e.policy_version} == {default_policy.version}
 
 
 def test_workflow_failures_are_recorded_with_a_task(world, open_invoice):
@@ -185,7 +185,7 @@ def test_no_referral_without_a_final_notice_actually_sent(world, open_invoice, d
                   for s in default_policy.segments["standard"].steps)
     phone_only = default_policy.model_copy(update={"segments": {"standard": default_policy.segments["standard"].model_copy(
         update={"steps": steps})}})
-    world.policies.versions[("default", 1)] = phone_only
+    world.policies.versions[("default", default_policy.version)] = phone_only
     _walk_whole_policy(world, open_invoice)
     last = world.log.entries(open_invoice.invoice_id)[-1]
     assert last.kind == "referral_withheld" and "no final notice" in last.details["reason"]

@@ -93,6 +93,19 @@ def test_the_simulate_command_reports_totals_and_writes_every_contact(tmp_path):
     assert len(rows) == 9 and {r["invoice_id"] for r in rows} == {"in_1", "in_2"}  # 8 steps + one courtesy reminder
 
 
+def test_the_simulate_command_says_how_many_messages_waited_for_the_gap(tmp_path):
+    # Given one customer with two invoices due the same day, neither ever paid
+    same_customer = ROW.format(n=1, paid=""), ROW.format(n=2, paid="").replace("cus_2", "cus_1")
+    out = tmp_path / "contacts.csv"
+    # When the default policy (a 2-day gap) is simulated
+    result = CliRunner().invoke(app, ["simulate", "--book", str(book_file(tmp_path, *same_customer)), "--contacts", str(out)])
+    # Then it says how many messages waited, and no two messages are within 2 days of each other
+    assert result.exit_code == 0, result.output
+    assert "messages waited for the policy's 2-day gap" in result.output
+    moments = sorted(datetime.fromisoformat(r["at"]) for r in csv.DictReader(out.open()) if r["channel"] != "call_task")
+    assert min(b - a for a, b in zip(moments, moments[1:])) >= timedelta(days=2)
+
+
 def test_the_simulate_command_refuses_a_bad_book(tmp_path):
     result = CliRunner().invoke(app, ["simulate", "--book", str(book_file(tmp_path, "in_1,INV-1"))])
     assert result.exit_code == 1 and "missing" in result.output

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from arrears.clock import to_iso_z
 from arrears.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email
-from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice
+from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
@@ -32,6 +32,8 @@ _CLOSE_CLAIM = "-close"
 # A step counts as due when its moment is this close: Wait timestamps have whole seconds.
 _DUE_TOLERANCE = timedelta(seconds=1)
 WORKFLOW_ACTOR = "arrears-workflow"
+# What counts against the policy's minimum gap between contacts to one customer: messages to the debtor.
+_GAPPED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER, Channel.REFERRAL})
 
 
 class InvoiceNotFound(LookupError):
@@ -142,6 +144,15 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
             kept = _follow_payment_plan(invoice, customer, policy, expired, ports, now)
             if kept is not None:
                 return kept
+        broken = {HoldKind.PROMISE: "broken_promise", HoldKind.PAYMENT_PLAN: "broken_payment_plan"}.get(expired.kind)
+        if broken is not None and not invoice.is_settled:
+            # Its message is this wake-up's first contact: while the customer was contacted too recently (about
+            # another invoice), the hold stays, expired, and the workflow comes back when the gap has passed.
+            wait = _claim_contact(invoice, customer, policy, _hold_step_id(broken, expired), ports, now)
+            if wait is not None:
+                _log_deferral(invoice, policy, _hold_notice_step(broken, expired, invoice, now), wait, ports, now)
+                return Decision(status="active", stage=Stage.OVERDUE_REMINDER.value, step_id=_hold_step_id(broken, expired),
+                                next_at=to_iso_z(wait.at))
         expire_hold(invoice_id, invoice.customer_id, expired, ports.store, ports.log)
         invoice = ports.store.get_invoice(invoice_id) or invoice
         if expired.kind is HoldKind.PROMISE:
@@ -166,10 +177,14 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
         _skip_steps(invoice, policy, superseded, ports, now, "superseded by a later step due at the same time")
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, *(p.step.id for p in superseded))})
         due_now = [p for p in due_now if p not in superseded]
+    not_before = None
     for due in due_now:
-        _perform_step(invoice, customer, policy, due, ports, now)
+        wait = _perform_step(invoice, customer, policy, due, ports, now)
+        if wait is not None:
+            not_before = wait.at if not_before is None else min(not_before, wait.at)
+            continue
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, due.step.id)})
-    return _next_decision(invoice, customer, policy, planned, ports, now)
+    return _next_decision(invoice, customer, policy, planned, ports, now, not_before)
 
 
 def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
@@ -199,6 +214,11 @@ def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
         raise ActionRefused("outside_contact_hours",
                             f"{customer.name} may be contacted again from {to_iso_z(allowed)}; escalate then")
     step = pending[0]
+    wait = _claim_contact(invoice, customer, policy, step.step.id, ports, now) if step.step.channel in _GAPPED_CHANNELS else None
+    if wait is not None:
+        raise ActionRefused("contacted_recently", f"{customer.name} has a message at {to_iso_z(wait.ahead.at)} (invoice "
+                                                  f"{wait.ahead.invoice_id}); the policy's gap allows the next one from "
+                                                  f"{to_iso_z(wait.at)}: escalate then")
     _log(ports, invoice, now, "escalated", policy, step_id=step.step.id, stage=step.step.stage.value,
          details={"by": actor, "planned_at": to_iso_z(step.at)})
     _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now)
@@ -233,13 +253,17 @@ _OPEN_HOLD_RECHECK = timedelta(days=30)
 
 
 def _send_hold_notice(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, now: datetime, template: str,
-                      hold: Hold, extra: dict[str, Any], suffix: str = "") -> None:
+                      hold: Hold, extra: dict[str, Any], suffix: str = "") -> ContactWait | None:
     """A message of the hold's own (a broken promise or plan, an instalment reminder), once per hold."""
+    step = _hold_notice_step(template, hold, invoice, now, suffix)
+    return _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra)
+
+
+def _hold_notice_step(template: str, hold: Hold, invoice: Invoice, now: datetime, suffix: str = "") -> Step:
     days_late = (now.date() - invoice.due_at.date()).days
-    step = Step(id=_hold_step_id(template, hold, suffix), stage=Stage.OVERDUE_REMINDER,
+    return Step(id=_hold_step_id(template, hold, suffix), stage=Stage.OVERDUE_REMINDER,
                 channel=Channel.EMAIL, template=template, tone="firm" if template.startswith("broken") else "polite",
                 offset_days=max(-60, min(365, days_late)))
-    _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra)
 
 
 def _hold_step_id(template: str, hold: Hold, suffix: str = "") -> str:
@@ -272,6 +296,7 @@ def _follow_payment_plan(invoice: Invoice, customer: Customer, policy: Policy, h
     due_so_far = sum(hold.instalments[p.index].amount for p in points if p.kind == "check" and p.at <= now + _DUE_TOLERANCE)
     if paid < due_so_far:
         return None  # broken: the hold lifts and its own message goes out
+    upcoming = [p.at for p in points if p.at > now + _DUE_TOLERANCE]
     for point in [p for p in points if p.kind == "remind" and p.at <= now + _DUE_TOLERANCE]:
         sent = _hold_step_id("instalment_reminder", hold, f"_{point.index + 1}") in invoice.completed_steps
         covered = sum(i.amount for i in hold.instalments[:point.index + 1]) <= paid
@@ -279,9 +304,11 @@ def _follow_payment_plan(invoice: Invoice, customer: Customer, policy: Policy, h
             figures = {**_plan_figures(invoice, hold, now, policy, customer),
                        "instalment_due_on": hold.instalments[point.index].due_on,
                        "instalment_minor": hold.instalments[point.index].amount, "instalment_number": point.index + 1}
-            _send_hold_notice(invoice, customer, policy, ports, now, "instalment_reminder", hold, figures,
-                              suffix=f"_{point.index + 1}")
-    upcoming = [p.at for p in points if p.at > now + _DUE_TOLERANCE]
+            wait = _send_hold_notice(invoice, customer, policy, ports, now, "instalment_reminder", hold, figures,
+                                     suffix=f"_{point.index + 1}")
+            if wait is not None:
+                # The reminder waits out the customer's gap (the plan's checkpoints keep their dates).
+                upcoming = sorted({*upcoming, wait.at})
     if not upcoming or not ports.store.renew_hold(invoice.invoice_id, upcoming[0]):
         return None  # every instalment checked (or the hold was lifted meanwhile)
     renewed = ports.store.get_invoice(invoice.invoice_id) or invoice
@@ -326,7 +353,8 @@ def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Port
 
 
 def _next_decision(invoice: Invoice, customer: Customer, policy: Policy, planned: list[PlannedStep], ports: Ports,
-                   now: datetime) -> Decision:
+                   now: datetime, not_before: datetime | None = None) -> Decision:
+    """`not_before`: a due contact waits for the customer's gap (an allowed moment, from _claim_contact)."""
     pending = [p for p in planned if p.step.id not in invoice.completed_steps]
     if not pending:
         ports.store.save_progress(invoice.invoice_id, None, None, closed=False)
@@ -335,12 +363,44 @@ def _next_decision(invoice: Invoice, customer: Customer, policy: Policy, planned
     # A step already due (an invoice that arrived late) goes out now, if now is a moment the debtor may be contacted.
     at = upcoming.at if upcoming.at >= now else next_allowed_moment(
         now, policy.calendar, zone_of(customer.timezone, policy.default_timezone), customer.address.country)
+    if not_before is not None and at < not_before:
+        at = not_before
     ports.store.save_progress(invoice.invoice_id, None, at, closed=False)
     return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at))
 
 
+@dataclass(frozen=True)
+class ContactWait:
+    """A message that must wait: the message ahead of it (sent, or next in line), and when it may go."""
+
+    ahead: RecentContact
+    at: datetime  # the first allowed moment once the gap after `ahead` has passed
+
+
+def _claim_contact(invoice: Invoice, customer: Customer, policy: Policy, step_id: str, ports: Ports,
+                   now: datetime) -> ContactWait | None:
+    """Claim the customer's next message (across its invoices); None when this one may go now. A refused
+    message becomes next in line for the moment it may go, unless another message already is."""
+    ahead = ports.store.claim_contact_slot(customer.customer_id, invoice.invoice_id, step_id, now, policy.contact_gap)
+    if ahead is None:
+        return None
+    wait = ContactWait(ahead, next_allowed_moment(ahead.at + policy.contact_gap, policy.calendar,
+                                                  zone_of(customer.timezone, policy.default_timezone), customer.address.country))
+    ports.store.reserve_contact_slot(customer.customer_id, invoice.invoice_id, step_id, wait.at, now)
+    return wait
+
+
+def _log_deferral(invoice: Invoice, policy: Policy, step: Step, wait: ContactWait, ports: Ports, now: datetime) -> None:
+    _log(ports, invoice, now, "contact_deferred", policy, step_id=step.id, stage=step.stage.value, channel=step.channel.value,
+         template=step.template, details={
+             "until": to_iso_z(wait.at), "gap_days": policy.minimum_contact_gap_days,
+             "reason": "another message to the customer is less than the policy's minimum gap ahead of this one",
+             "waiting_behind": {"invoice_id": wait.ahead.invoice_id, "step_id": wait.ahead.step_id, "at": to_iso_z(wait.ahead.at)}})
+
+
 def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
-                  extra: dict[str, Any] | None = None) -> None:
+                  extra: dict[str, Any] | None = None) -> ContactWait | None:
+    """Send one step once. Returns when a message must wait for the customer's gap (nothing was sent)."""
     step = due.step
     common = {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
     try:
@@ -348,7 +408,14 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
                               partial_payments(invoice, customer, policy, step, ports.log.entries))
         if extra:
             notice = replace(notice, extra=extra)
-        prepared = _prepare(step.channel, notice, invoice, customer, policy, ports)
+        # A referral below the threshold or without its final notice only opens a task: no message, no gap.
+        withheld = _referral_withheld(invoice, notice, policy, ports) if step.channel is Channel.REFERRAL else None
+        if step.channel in _GAPPED_CHANNELS and withheld is None:
+            wait = _claim_contact(invoice, customer, policy, step.id, ports, now)
+            if wait is not None:
+                _log_deferral(invoice, policy, step, wait, ports, now)
+                return wait
+        prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports)
     except NoticeIncomplete as missing:
         # Not transient: retrying would fail the same way. Record it and hand it to a person.
         if ports.store.claim_step(invoice.invoice_id, step.id, now):
@@ -436,9 +503,6 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
 
         return open_call_task
     if channel is Channel.REFERRAL:
-        withheld = _referral_withheld(invoice, notice, policy, ports)
-        if withheld is not None:
-            return withheld
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,))

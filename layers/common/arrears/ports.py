@@ -4,11 +4,11 @@ the local runtime, in-memory ones for the policy simulator and unit tests)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from arrears.clock import Clock
-from arrears.models import Artefact, ContactEntry, Customer, Hold, Invoice
+from arrears.models import Artefact, ContactEntry, Customer, Hold, Invoice, RecentContact
 from arrears.policy import Policy
 
 if TYPE_CHECKING:  # the renderers import Jinja, babel and fpdf2: only when a contact is rendered
@@ -77,6 +77,17 @@ class InvoiceStore(Protocol):
 
     def release_step(self, invoice_id: str, step_id: str) -> None:
         """Give a claim back after a send that certainly failed, so a retry may send."""
+        ...
+
+    def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
+                           gap: timedelta) -> RecentContact | None:
+        """Claim the customer's next message, across all its invoices (arrears.store.contact_slot): None when
+        this step may send now; otherwise the message it waits `gap` behind (the last sent, or the one next in
+        line). A conditional write: of two invoices contacting one customer at once, one waits."""
+        ...
+
+    def reserve_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, moment: datetime, at: datetime) -> bool:
+        """Make a refused message next in line at `moment`, unless another message already is. True when it is."""
         ...
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str: ...

@@ -189,14 +189,18 @@ class Simulation:
         self.workflows = _Workflows(self)
         self.running: set[str] = set()
         self.seen_events: set[str] = set()
-        self._queue: list[tuple[datetime, int, int, object]] = []
+        # At one instant: events, starts, wake-ups; starts and wake-ups by invoice id, as the local engine
+        # releases same-instant executions by name (the order decides which of a customer's invoices
+        # contacts it first when the policy keeps a gap between contacts).
+        self._queue: list[tuple[datetime, int, str, int, object]] = []
         self._order = itertools.count()
         # Each wake-up carries its invoice's generation: a timeout overtaken by a resume is ignored.
         self._generation: dict[str, int] = {}
         self.decisions: dict[str, str] = {}  # invoice -> its workflow's last decision, across advances
 
     def schedule(self, at: datetime, kind: int, payload: object) -> None:
-        heapq.heappush(self._queue, (at, kind, next(self._order), payload))
+        name = payload if kind == _START else payload[0] if kind == _WAKE else ""  # type: ignore[index]
+        heapq.heappush(self._queue, (at, kind, name, next(self._order), payload))  # type: ignore[arg-type]
 
     def add_updates(self, updates: Iterable[tuple[datetime, InvoiceUpdate]]) -> None:
         for at, update in updates:
@@ -219,7 +223,7 @@ class Simulation:
         """Process everything due up to `until` (call it repeatedly to report progress)."""
         decisions = self.decisions
         while self._queue and self._queue[0][0] <= until:
-            at, kind, _, payload = heapq.heappop(self._queue)
+            at, kind, _, _, payload = heapq.heappop(self._queue)
             self.clock.at = at
             if kind == _EVENT:
                 if callable(payload):
@@ -239,6 +243,9 @@ class Simulation:
                 invoice_id, generation = payload  # type: ignore[misc]
                 if invoice_id not in self.running or generation != self._generation.get(invoice_id):
                     continue  # stopped, or overtaken by a later wake-up
+                decision = dunning.run_due_steps(invoice_id, self.ports)
+            while decision.status == "active" and decision.next_at and parse_iso(decision.next_at) <= at:
+                # A Wait state whose moment has come does not park: the execution goes on at once.
                 decision = dunning.run_due_steps(invoice_id, self.ports)
             decisions[invoice_id] = decision.status
             if decision.status == "active" and decision.next_at:

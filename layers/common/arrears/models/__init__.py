@@ -12,6 +12,7 @@ from arrears.models.records import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    RecentContact,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "RecentContact",
 ]

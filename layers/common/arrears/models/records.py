@@ -185,3 +185,11 @@ class ContactEntry(Record):
     details: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+
+
+class RecentContact(Record):
+    """The last message sent to a customer, about any of its invoices: the next one waits out the policy's gap."""
+
+    invoice_id: str
+    step_id: str
+    at: AwareDatetime

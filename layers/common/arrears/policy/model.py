@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -198,6 +198,11 @@ class Policy(PolicyModel):
     referral: ReferralTerms = ReferralTerms()
     undeliverable: UndeliverableTerms = UndeliverableTerms()
     promise_grace_days: int = Field(default=3, ge=0, le=30, description="days after a promised date before a broken promise escalates")
+    # Across all of a customer's invoices: a message due sooner waits (it moves, it is not dropped). Call tasks
+    # do not count (a person decides when to call, and a policy may pair a call with a reminder).
+    minimum_contact_gap_days: int = Field(
+        default=0, ge=0, le=30,
+        description="never two messages (email, letter, referral notice) to one customer within this many days, across its invoices")
     # Card-charged invoices (Stripe charge_automatically, Chargebee auto collection) are the platform's to retry.
     chase_card_invoices_after_platform_retries: bool = Field(
         default=False, description="also chase a card-charged invoice once the platform has stopped retrying it")
@@ -224,6 +229,10 @@ class Policy(PolicyModel):
         if not self.calendar.contact_hours_start <= self.contact_time <= self.calendar.contact_hours_end:
             raise ValueError(f"contact_time {self.contact_time} is outside the calendar's contact hours")
         return self
+
+    @property
+    def contact_gap(self) -> timedelta:
+        return timedelta(days=self.minimum_contact_gap_days)
 
     def segment_for(self, segment: str) -> Segment:
         return self.segments.get(segment) or self.segments[self.default_segment]

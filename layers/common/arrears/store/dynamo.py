@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from boto3.dynamodb.conditions import Key
@@ -12,8 +12,9 @@ from botocore.exceptions import ClientError
 from arrears import aws
 from arrears.audit.chain import chain_entry
 from arrears.clock import to_iso_z
-from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice
+from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice, RecentContact
 from arrears.store import keys
+from arrears.store.contact_slot import RESERVATION_GRACE, contact_ahead
 
 _FACT_FIELDS = (
     "provider", "number", "customer_id", "currency", "amount_due", "amount_paid", "amount_remaining",
@@ -293,6 +294,48 @@ class DynamoStore:
             ConditionExpression="attribute_type(#hold, :map)",
             ExpressionAttributeNames={"#hold": "hold"},
             ExpressionAttributeValues={":token": token, ":map": "M"},
+        ))
+
+    def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
+                           gap: timedelta) -> RecentContact | None:
+        # One item per customer: the last message (at, invoice_id, step_id) and the one next in line (next_*).
+        # Conditional writes, so of two invoices' workflows contacting one customer at once only one wins.
+        key = {"pk": keys.customer_pk(customer_id), "sk": keys.LAST_CONTACT}
+        names = {"#at": "at"}
+        mine = {":invoice": invoice_id, ":step": step_id}
+        try:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="SET entity = :entity, #at = :at, invoice_id = :invoice, step_id = :step "
+                                 "REMOVE next_at, next_invoice_id, next_step_id",
+                ConditionExpression="(attribute_not_exists(pk) OR #at <= :cutoff) AND (attribute_not_exists(next_at) "
+                                    "OR next_at < :stale OR next_invoice_id = :invoice)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":entity": "last_contact", ":at": to_iso_z(at), ":cutoff": to_iso_z(at - gap),
+                                           ":stale": to_iso_z(at - RESERVATION_GRACE), **mine},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+            held = error.response.get("Item") or self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        if isinstance(held.get("at"), dict):  # the failed condition's item comes back in the wire format
+            held = {name: next(iter(value.values())) for name, value in held.items()}
+        if (held.get("invoice_id"), held.get("step_id")) == (invoice_id, step_id) and _written(lambda: self._table.update_item(
+                Key=key, UpdateExpression="SET #at = :at", ExpressionAttributeNames=names,
+                ConditionExpression="invoice_id = :invoice AND step_id = :step", ExpressionAttributeValues={":at": to_iso_z(at), **mine})):
+            return None  # a retry of the message that holds the slot (it may not have gone out)
+        return contact_ahead(held, invoice_id, at)
+
+    def reserve_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, moment: datetime, at: datetime) -> bool:
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.customer_pk(customer_id), "sk": keys.LAST_CONTACT},
+            UpdateExpression="SET next_at = :moment, next_invoice_id = :invoice, next_step_id = :step",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(next_at) OR next_at < :stale "
+                                "OR next_invoice_id = :invoice)",
+            ExpressionAttributeValues={":moment": to_iso_z(moment), ":invoice": invoice_id, ":step": step_id,
+                                       ":stale": to_iso_z(at - RESERVATION_GRACE)},
         ))
 
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:

@@ -7,6 +7,7 @@ INVOICE#id / STEP#step     once-only claims of workflow steps
 CUSTOMER#id / META         customer (the billing platform's record)
 CUSTOMER#id / SETTINGS     the finance team's values over it (contacts, language, timezone, segment)
 CUSTOMER#id / INSOLVENCY   the customer's insolvency notice: its later invoices are held at once
+CUSTOMER#id / LAST_CONTACT the last message to the customer (any invoice): the policy's gap runs from it
 TASK#id / META             tasks for people                     GSI1: TASK#open / due
 POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one  GSI1: POLICY / id
 """
@@ -14,6 +15,7 @@ POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points
 META = "META"
 CUSTOMER_SETTINGS = "SETTINGS"
 INSOLVENCY = "INSOLVENCY"
+LAST_CONTACT = "LAST_CONTACT"
 RECEIVABLE = "RECEIVABLE"
 POLICY_INDEX = "POLICY"
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from arrears.audit.chain import chain_entry, sha256_hex
 from arrears.clock import to_iso_z
-from arrears.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus
+from arrears.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
 from arrears.policy import Policy
-from arrears.store import keys
+from arrears.store import contact_slot, keys
 
 
 class MemoryStore:
@@ -25,6 +25,7 @@ class MemoryStore:
         self.hold_tokens: dict[str, str] = {}
         self.undeliverable: dict[str, set[str]] = {}
         self.insolvencies: dict[str, dict[str, Any]] = {}
+        self.contact_slots: dict[str, dict[str, Any]] = {}  # customer -> its contact slot (arrears.store.contact_slot)
         # Ingestion: customers known only from invoice payloads, platform object versions, payment links, parked changes.
         self.customer_snapshots: set[str] = set()
         self.provider_objects: dict[str, dict[str, Any]] = {}
@@ -112,7 +113,8 @@ class MemoryStore:
             update["next_action_at"] = None
         elif next_action_at is not None:
             update["next_action_at"] = next_action_at
-        self.invoices[invoice_id] = invoice.model_copy(update=update)
+        if update:  # nothing changes (a step recorded again): no copy of the invoice
+            self.invoices[invoice_id] = invoice.model_copy(update=update)
 
     def set_hold(self, invoice_id: str, hold: Hold) -> bool:
         invoice = self.invoices.get(invoice_id)
@@ -171,6 +173,18 @@ class MemoryStore:
 
     def release_step(self, invoice_id: str, step_id: str) -> None:
         self.claims.pop((invoice_id, step_id), None)
+
+    def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
+                           gap: timedelta) -> RecentContact | None:
+        self.contact_slots[customer_id], ahead = contact_slot.claim(self.contact_slots.get(customer_id), invoice_id,
+                                                                    step_id, at, gap)
+        return ahead
+
+    def reserve_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, moment: datetime, at: datetime) -> bool:
+        slot, reserved = contact_slot.reserve(self.contact_slots.get(customer_id), invoice_id, step_id, moment, at)
+        if slot is not None:
+            self.contact_slots[customer_id] = slot
+        return reserved
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
         task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
