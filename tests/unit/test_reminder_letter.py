@@ -77,3 +77,23 @@ def test_the_dry_run_refuses_a_name_the_letter_font_cannot_print():
         render_posted_letter(notice)
     with pytest.raises(NoticeIncomplete, match="cannot print"):
         PlanOnlyRenderer().posted_letter(notice)
+
+
+@pytest.mark.parametrize("template", ["broken_promise", "broken_payment_plan", "referral_notice"])
+@pytest.mark.parametrize(("language", "email_words", "letter_words"), [
+    ("en", "reply to this email", "write to us at accounts@northwind.example"),
+    ("de", "antworten Sie bitte auf diese E-Mail", "schreiben Sie uns bitte an accounts@northwind.example"),
+    ("fr", "cet e-mail", "crire à accounts@northwind.example"),  # "nous écrire à", or "écrivez-nous à" below
+])
+def test_a_message_printed_on_paper_does_not_ask_for_a_reply_to_an_email(template, language, email_words, letter_words):
+    from arrears.channels.render import render_email
+
+    # Given a message that asks the debtor to reply to the email it came in
+    notice = make_notice(template, language)
+    assert notice.creditor.email == "accounts@northwind.example"
+    assert email_words in " ".join(render_email(notice).text.split())
+    # When it is posted instead
+    text = pdf_text(render_posted_letter(notice))
+    # Then the letter asks them to write to the creditor's address instead
+    text = text.replace("écrivez-nous à", "nous écrire à")
+    assert email_words not in text and letter_words in text

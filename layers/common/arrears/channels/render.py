@@ -53,7 +53,7 @@ def render_email(ctx: NoticeContext) -> RenderedEmail:
     """Render the email for `ctx.template` in the debtor's language (English if there is no such set)."""
     directory, locale = check_email(ctx)
     env = _environment(directory)
-    variables = {"ctx": ctx, "locale": locale}
+    variables = {"ctx": ctx, "locale": locale, "by_post": False}
     subject = env.get_template(f"{ctx.template}.subject.j2").render(variables)
     text = env.get_template(f"{ctx.template}.txt.j2").render(variables)
     html = env.get_template(f"{ctx.template}.html.j2").render(variables)
@@ -65,7 +65,8 @@ def render_email_message(ctx: NoticeContext) -> tuple[str, str]:
     figures, payment details or sign-off), for a letter that says on paper what the email would have."""
     directory, locale = check_email(ctx)
     env = _environment(directory)
-    variables = {"ctx": ctx, "locale": locale}
+    # by_post: the message is printed in a letter, where "reply to this email" would make no sense.
+    variables = {"ctx": ctx, "locale": locale, "by_post": True}
     subject = env.get_template(f"{ctx.template}.subject.j2").render(variables)
     text = env.get_template(f"{ctx.template}.txt.j2")
     message = "".join(text.blocks["body"](text.new_context(variables))) if "body" in text.blocks else ""
