@@ -139,15 +139,17 @@ def test_uk_fixed_sums_follow_the_size_of_the_debt(debt_minor: int, fixed_sum: i
     assert claim is not None and claim.compensation_minor == fixed_sum
 
 
-def test_eu_statutory_rate_in_2026_is_the_fixed_rate_the_default_policy_quotes():
-    # Given the EU scheme in the second half of 2026: ECB rate 2.15 % on 1 July 2026 (unverified row) + 8 points
+def test_eu_statutory_rate_in_2026_follows_the_ecb_rate_of_each_half_year():
+    # Given the EU scheme in 2026: the ECB rate was 2.15 % on 1 January 2026, the 10.15 % (2.15 + 8) the default policy
+    # quotes, but 2.40 % on 1 July 2026 (raised by 25 bp on 11 June 2026, see the ecb_mro table)
+    assert statutory_reference_rate("eu_2011_7", date(2026, 3, 1)) == Decimal("2.15")
     statutory = late_payment_claim(LatePayment(scheme="eu_2011_7"), 125_000, "EUR", date(2026, 10, 1), date(2026, 10, 31))
-    contractual = late_payment_claim(EU, 125_000, "EUR", date(2026, 10, 1), date(2026, 10, 31))
 
-    # Then it agrees with the contractual 10.15 % example: EUR 10.43 and EUR 40
-    assert statutory is not None and contractual is not None
-    assert statutory.annual_rate_percent == Decimal("10.15")
-    assert (statutory.interest_minor, statutory.compensation_minor) == (contractual.interest_minor, 4000)
+    # Then a claim in the second half-year runs at 2.40 + 8 = 10.40 %: 1250 x 10.40 % x 30 / 365 = 10.6849 -> EUR 10.68,
+    # and EUR 40
+    assert statutory is not None
+    assert statutory.annual_rate_percent == Decimal("10.40")
+    assert (statutory.interest_minor, statutory.compensation_minor) == (1068, 4000)
 
 
 def test_a_statutory_fixed_sum_in_another_currency_is_only_what_the_policy_sets():

@@ -37,11 +37,12 @@ def test_the_notice_states_consequence_and_legal_basis_in_the_debtors_language(
     notice = build_notice(open_invoice, customer, policy, formal_step(policy), datetime(2026, 10, 31, 9, tzinfo=timezone.utc))
 
     # Then what happens next and the legal basis are in that language, and the interest is the statutory one:
-    # 2 - 31 October 2026, 30 days at 1.27 % + 9 = 10.27 %: 1250 x 10.27 % x 30 / 365 = 10.5514 -> EUR 10.55
-    # (the 1 July 2026 base rate in the table is marked unverified)
+    # 2 - 31 October 2026, 30 days at 1.52 % + 9 = 10.52 %: 1250 x 10.52 % x 30 / 365 = 10.8082 -> EUR 10.81
+    # (the 1 July 2026 base rate, 1.27 % + the ECB's 0.25-point rise of June 2026 by § 247 Abs. 1 BGB, is marked
+    # unverified in the table until the Bundesbank's own figure is checked)
     assert notice.next_consequence.startswith(consequence)
     assert notice.interest is not None and notice.interest.basis.startswith(basis)
-    assert (notice.interest.annual_rate_percent, notice.interest.interest_minor) == (Decimal("10.27"), 1055)
+    assert (notice.interest.annual_rate_percent, notice.interest.interest_minor) == (Decimal("10.52"), 1081)
     assert notice.interest.compensation_minor == 4000
 
 
@@ -98,7 +99,8 @@ def test_a_french_debtors_letter_from_a_built_notice_is_french_throughout(defaul
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(render_demand_letter(notice))).pages)
     text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\n", " ")
 
-    # Then it cites L. 441-10 and D. 441-5, at 2.15 % + 10 points, in French
+    # Then it cites L. 441-10 and D. 441-5, at the ECB rate in force on 1 July 2026 (2.40 %) + 10 points, in French
     assert "article L. 441-10 du Code de commerce" in text and "D. 441-5" in text
-    assert "12,15 % l'an (2,15 % + 10 points)" in text
+    # (30 days: 1250 x 12.40 % x 30 / 365 = 12.7397 -> EUR 12.74; babel writes the rates without trailing zeros)
+    assert "Pénalités de retard 12,74 € 12,4 % l'an (2,4 % + 10 points)" in text
     assert "75002 Paris" in text and "Mise en demeure de payer" in text
