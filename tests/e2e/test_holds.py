@@ -53,7 +53,7 @@ def runtime_logs():
         yield run.logs, histories
 
 
-def _run_with_actions(runtime, actions):
+def _run_with_actions(runtime, actions, book=BOOK, policy=POLICY, days=DAYS):
     # run_book schedules the book's webhook deliveries; the finance actions join them on the virtual clock.
     original = runtime.run_until
 
@@ -61,7 +61,7 @@ def _run_with_actions(runtime, actions):
         original(end, external=sorted([*(external or []), *actions], key=lambda pair: pair[0]), on_progress=on_progress)
 
     runtime.run_until = run_until
-    return run_book(runtime, BOOK, POLICY, DAYS)
+    return run_book(runtime, book, policy, days)
 
 
 def contacts(entries):
