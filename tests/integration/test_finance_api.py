@@ -232,13 +232,13 @@ def test_escalate_sends_the_next_step_now_once_and_then_the_customer_has_its_gap
     escalated = next(e for e in entries if e.kind == "escalated")
     sent = [e for e in entries if e.step_id == pending["step_id"] and e.kind in ("email", "letter")]
     assert escalated.details["by"] == JANE and len(sent) == 1 and sent[0].at == stack.now()
-    # When the workflow later wakes for that step, it does not send it again.
     # And another invoice of the same customer cannot be escalated inside the policy's gap: refused, nothing logged
     sibling = next(i for i in open_invoices.values() if i["customer_id"] == invoice["customer_id"] and i is not invoice)
     before = len(log_of(stack, sibling["invoice_id"]))
     status, body = call(stack, "POST", f"/invoices/{sibling['invoice_id']}/escalate", {})
     assert (status, body["error"]) == (409, "contacted_recently") and invoice_id in body["message"]
     assert len(log_of(stack, sibling["invoice_id"])) == before and len(stack.sent_emails()) == sent_before + 1
+    # When the workflow later wakes for that step, it does not send it again.
     stack.run_until(stack.now() + timedelta(days=1))
     assert len([e for e in log_of(stack, invoice_id) if e.step_id == pending["step_id"] and e.kind in ("email", "letter")]) == 1
 
@@ -304,6 +304,23 @@ def test_customer_settings_win_over_the_billing_platform_until_cleared(stack):
     for bad in ({"timezone": "Mars/Olympus"}, {"email": "not-an-address"}, {}, {"name": "Other B.V."}):
         status, answer = call(stack, "PATCH", f"/customers/{customer_id}", bad)
         assert status == 422, (bad, answer)
+
+
+def test_a_customer_gets_its_own_policy_and_account_owner(stack):
+    customer_id = "cus_QhK2xY7aYq8Gh6"  # Harbour & Finch
+    # A policy that is not published is refused, and nothing changes
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"policy_id": "enterprise"})
+    assert (status, body["error"]) == (422, "invalid_field") and "enterprise" in body["message"]
+    assert call(stack, "GET", f"/customers/{customer_id}")[1]["policy_id"] is None
+    # A published one, with the account owner and the strategic segment, is the customer's from now on
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}",
+                        {"policy_id": "default", "account_owner": "Priya Shah", "segment": "strategic"})
+    assert status == 200 and (body["policy_id"], body["account_owner"], body["segment"]) == ("default", "Priya Shah", "strategic")
+    stored = DynamoStore(stack.table_name).get_customer(customer_id)
+    assert (stored.policy_id, stored.account_owner) == ("default", "Priya Shah")
+    # Cleared with null, the default policy applies again
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"policy_id": None, "segment": None})
+    assert status == 200 and body["policy_id"] is None and body["segment"] == "standard"
 
 
 def test_insolvency_holds_every_open_invoice_of_the_customer(stack):

@@ -83,7 +83,8 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
     now = ports.clock.now()
     invoice, customer = _load(invoice_id, ports)
     if invoice.policy_id is None or invoice.policy_version is None:
-        policy = ports.policies.current(default_policy_id)
+        # The customer's own policy if the finance team gave it one, else the stack's default.
+        policy = ports.policies.current(customer.policy_id or default_policy_id)
         ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn)
         invoice = invoice.model_copy(update={"policy_id": policy.policy_id, "policy_version": policy.version})
     else:
@@ -497,11 +498,24 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
         def open_call_task(ports: Ports) -> dict[str, Any]:
             task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", ports.clock.now(), {
                 "customer": customer.name, "email": customer.email, "reference": notice.reference,
-                "balance": notice.balance_minor, "currency": notice.currency,
+                "balance": notice.balance_minor, "currency": notice.currency, "step_id": step_id,
+                "assignee": customer.account_owner or None, "script": notice.template, "tone": notice.tone,
             })
-            return {"recipient": customer.name, "details": {"task_id": task_id, **_claim_details(notice)}}
+            return {"recipient": customer.name, "details": {"task_id": task_id, "assignee": customer.account_owner or None,
+                                                            **_claim_details(notice)}}
 
         return open_call_task
+    if channel is Channel.MANUAL_TASK:
+        def open_manual_task(ports: Ports) -> dict[str, Any]:
+            # The step's template names the task's kind (e.g. review_with_account_owner); nothing goes to the debtor.
+            task_id = ports.store.open_task(invoice.invoice_id, notice.template, ports.clock.now(), {
+                "customer": customer.name, "reference": notice.reference, "step_id": step_id,
+                "assignee": customer.account_owner or None, "balance": notice.balance_minor, "currency": notice.currency,
+            })
+            return {"kind": "manual_task", "recipient": customer.account_owner or "finance team",
+                    "details": {"task_id": task_id, "task": notice.template, **_claim_details(notice)}}
+
+        return open_manual_task
     if channel is Channel.REFERRAL:
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")

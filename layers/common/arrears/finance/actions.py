@@ -16,7 +16,7 @@ from arrears.models import Customer, Invoice
 from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
 
 # Customer fields the finance team may set over the billing platform's values.
-CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment")
+CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner")
 
 
 def _open_invoice(invoice_id: str, store: InvoiceStore) -> Invoice:
@@ -72,7 +72,8 @@ def skip_step(invoice_id: str, step_id: str, reason: str, actor: str, store: Inv
 def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: str, store: Any, log: ContactLog,
                              now: datetime) -> Customer:
     """Set (or, with None, clear) the finance team's own values for a customer's contacts, language,
-    timezone and segment; they win over the billing platform's until cleared, from the next contact on.
+    timezone, segment, own policy and account owner; they win over the billing platform's until cleared,
+    from the next contact on (a new policy from the customer's next invoice: an invoice keeps the one it started on).
     Recorded in the log of each of the customer's open invoices."""
     customer = store.get_customer(customer_id)
     if customer is None:

@@ -200,7 +200,8 @@ class FinanceApi:
         return s.CustomerView(
             customer_id=customer.customer_id, provider=customer.provider, name=customer.name, email=customer.email,
             escalation_email=customer.escalation_email, language=customer.language, timezone=customer.timezone,
-            segment=customer.segment, address=customer.address.model_dump(),
+            segment=customer.segment, policy_id=customer.policy_id, account_owner=customer.account_owner,
+            address=customer.address.model_dump(),
             finance_settings=self.store.customer_settings(customer_id),
             undeliverable=sorted(self.store.undeliverable_addresses(customer_id)),
             open_invoices=len(open_invoices), open_balance=balance,
@@ -215,6 +216,11 @@ class FinanceApi:
 
             if given["timezone"] not in available_timezones():
                 raise ActionRefused("invalid_field", f"unknown timezone {given['timezone']!r}")
+        if given.get("policy_id"):
+            try:
+                self.policies.current(given["policy_id"])
+            except LookupError:
+                raise ActionRefused("invalid_field", f"no published policy {given['policy_id']!r}: publish it first") from None
         actions.update_customer_settings(customer_id, given, actor, self.store, self.store, self.clock.now())
         return self.customer(customer_id)
 

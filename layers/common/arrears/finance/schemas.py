@@ -88,6 +88,10 @@ class CustomerChanges(Body):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}([-_][A-Za-z]{2})?$")
     timezone: str | None = Field(default=None, max_length=64)
     segment: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,40}$")
+    policy_id: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,40}$",
+                                  description="the customer's own published policy, for its invoices that start from now")
+    account_owner: str | None = Field(default=None, min_length=1, max_length=200,
+                                      description="who owns the relationship: call and manual tasks name them")
 
 
 class InsolvencyRequest(Body):
@@ -198,6 +202,8 @@ class CustomerView(BaseModel):
     language: str
     timezone: str
     segment: str
+    policy_id: str | None = Field(description="the customer's own policy; null: the default policy")
+    account_owner: str
     address: dict[str, str]
     finance_settings: dict[str, Any] = Field(description="the finance team's values over the billing platform's")
     undeliverable: list[str]

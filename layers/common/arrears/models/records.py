@@ -77,6 +77,10 @@ class Customer(Record):
     language: str = "en"
     timezone: str = "UTC"
     segment: str = "standard"
+    # The customer's own collections policy (the finance team sets it); None: the stack's default policy.
+    policy_id: str | None = None
+    # Who owns the relationship (name or email): the policy's call tasks and manual tasks name them.
+    account_owner: str = ""
     # Where contacts go when the billing email no longer reaches (a permanent bounce, a complaint).
     escalation_email: str = ""
     updated_at: AwareDatetime

@@ -27,7 +27,8 @@ class Stage(str, Enum):
 class Channel(str, Enum):
     EMAIL = "email"  # an email to the billing contact
     LETTER = "letter"  # a PDF letter, stored and sent as an attachment to its cover email
-    CALL_TASK = "call_task"  # a task for a person on the finance team
+    CALL_TASK = "call_task"  # a task for a person to call the debtor (the account owner when known)
+    MANUAL_TASK = "manual_task"  # a task for a person, of the kind the step's template names (nothing is sent)
     REFERRAL = "referral"  # a referral package for the collection agency
 
 
@@ -185,6 +186,10 @@ class UndeliverableTerms(PolicyModel):
 
 
 class Policy(PolicyModel):
+    """A collections policy version. Published versions are stored as their YAML and read back with this
+    model, so a field added later takes its default for every version published before it: a new field's
+    default must keep the behaviour those versions had (minimum_contact_gap_days: 0, not the 2 of default v2)."""
+
     policy_id: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
     version: int = Field(ge=1)
     name: str
