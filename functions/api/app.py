@@ -206,6 +206,11 @@ def open_tasks() -> s.TaskList:
     return finance().tasks()
 
 
+@app.post("/tasks/<task_id>/done", summary="Mark a task done (recorded in its invoice's log)", tags=["tasks"])
+def complete_task(task_id: str, request: s.TaskDoneRequest) -> s.ClosedTask:
+    return finance().complete_task(task_id, request.note, caller())
+
+
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document():  # no return annotation: it is not part of the document it serves
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())

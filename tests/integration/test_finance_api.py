@@ -323,6 +323,28 @@ def test_a_customer_gets_its_own_policy_and_account_owner(stack):
     assert status == 200 and body["policy_id"] is None and body["segment"] == "standard"
 
 
+def test_a_task_marked_done_leaves_the_open_list_and_is_recorded_on_its_invoice(stack, open_invoices):
+    # Given a letter waiting to be posted (the task the workflow opens when no email reaches the debtor)
+    invoice = take(open_invoices, "NW-2026-1048")
+    task_id = DynamoStore(stack.table_name).open_task(invoice["invoice_id"], "post_letter", stack.now(), {
+        "step_id": "overdue_7", "letter": "s3://letters/x.pdf", "postal_address": ["Atelier Lumière SARL", "75002 Paris"]})
+    task = next(t for t in call(stack, "GET", "/tasks")[1]["tasks"] if t["task_id"] == task_id)
+    # When Jane marks it done the next day, with what happened
+    stack.run_until(stack.now() + timedelta(days=1))
+    status, body = call(stack, "POST", f"/tasks/{task_id}/done", {"note": "posted first class"})
+    # Then it is closed by her, no longer open, and the invoice's log says who did it and when
+    assert status == 200 and (body["status"], body["closed_by"], body["note"]) == ("done", JANE, "posted first class")
+    assert task_id not in [t["task_id"] for t in call(stack, "GET", "/tasks")[1]["tasks"]]
+    done = [e for e in log_of(stack, task["invoice_id"]) if e.kind == "task_done"]
+    assert len(done) == 1 and done[0].actor == JANE and done[0].details["task"] == "post_letter"
+    assert done[0].step_id == task["details"]["step_id"] and done[0].at == stack.now()
+    # And doing it again is a conflict, an unknown task a 404, and neither changes anything
+    status, body = call(stack, "POST", f"/tasks/{task_id}/done", {})
+    assert (status, body["error"]) == (409, "task_closed") and JANE in body["message"]
+    assert call(stack, "POST", "/tasks/no-such-task/done", {})[1]["error"] == "unknown_task"
+    assert len([e for e in log_of(stack, task["invoice_id"]) if e.kind == "task_done"]) == 1
+
+
 def test_insolvency_holds_every_open_invoice_of_the_customer(stack):
     customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
     owed = call(stack, "GET", f"/invoices?customer_id={customer_id}")[1]["invoices"]

@@ -158,7 +158,7 @@ one invoice it follows `seq`.
 | `invoice_id`, `customer_id` | the billing platform's ids |
 | `seq` | 1, 2, 3, ... per invoice, no gaps |
 | `at` | when it was recorded (ISO 8601, UTC, `Z`) |
-| `kind` | billing: `invoice_opened`, `invoice_updated`, `partial_payment`, `payment_failed`, `payment`, `voided`, `marked_uncollectible`; workflow: `collection_started`, `step_skipped`, `contact_deferred`, `email`, `letter`, `call_task`, `referral`, `manual_task`, `contact_blocked`, `escalated`, `insolvency`, `collection_closed`, `workflow_failed`; finance team: `hold_placed`, `hold_released`, `note`, `written_off`, `customer_updated`; SES: `email_delivered`, `email_bounced`, `email_complained` |
+| `kind` | billing: `invoice_opened`, `invoice_updated`, `partial_payment`, `payment_failed`, `payment`, `voided`, `marked_uncollectible`; workflow: `collection_started`, `step_skipped`, `contact_deferred`, `email`, `letter`, `call_task`, `referral`, `manual_task`, `contact_blocked`, `escalated`, `insolvency`, `collection_closed`, `workflow_failed`; finance team: `hold_placed`, `hold_released`, `note`, `written_off`, `customer_updated`, `task_done`; SES: `email_delivered`, `email_bounced`, `email_complained` |
 | `actor` | who or what acted: `arrears-workflow`, `stripe webhook evt_...`, `amazon-ses`, a person |
 | `channel`, `step_id`, `stage`, `template` | how the debtor was contacted and which policy step it was |
 | `policy_id`, `policy_version` | the collections policy (version) the invoice is pinned to |

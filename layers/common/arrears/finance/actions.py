@@ -49,6 +49,23 @@ def write_off(invoice_id: str, reason: str, actor: str, store: Any, log: Contact
     store.save_progress(invoice_id, None, None, closed=True)
 
 
+def complete_task(task_id: str, note: str, actor: str, store: Any, log: ContactLog, now: datetime) -> dict[str, Any]:
+    """A person did what a task asked (posted the letter, made the call, filed the claim): the task closes and
+    the invoice's log records who did it and when (for a posted letter, the day it really went out)."""
+    closed = store.close_task(task_id, now, actor, note)
+    if closed is None:
+        existing = store.task(task_id)
+        if existing is None:
+            raise ActionRefused("unknown_task", f"no task {task_id}")
+        raise ActionRefused("task_closed", f"task {task_id} was done at {existing.get('closed_at')} by {existing.get('closed_by')}")
+    invoice = store.get_invoice(closed["invoice_id"])
+    if invoice is not None:
+        log.append(invoice.invoice_id, invoice.customer_id, now, kind="task_done", actor=actor,
+                   step_id=closed["details"].get("step_id"),
+                   details={"task_id": task_id, "task": closed["kind"], "note": note, "opened_for": closed["due_at"]})
+    return closed
+
+
 def skip_step(invoice_id: str, step_id: str, reason: str, actor: str, store: InvoiceStore, log: ContactLog,
               policies: PolicyRepository, now: datetime) -> None:
     """Leave one pending step out (e.g. no call this time). The workflow, waking for it, finds it done."""

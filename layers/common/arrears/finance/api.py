@@ -40,7 +40,7 @@ OPENAPI_INFO = {
     ),
 }
 
-_NOT_FOUND = {"unknown_invoice", "unknown_customer", "unknown_policy", "unknown_version"}
+_NOT_FOUND = {"unknown_invoice", "unknown_customer", "unknown_policy", "unknown_version", "unknown_task"}
 _INVALID = {"invalid_until", "invalid_plan", "invalid_filter", "invalid_cursor", "invalid_field", "invalid_policy", "unknown_step",
             "invalid_period"}
 
@@ -332,6 +332,12 @@ class FinanceApi:
     def tasks(self) -> s.TaskList:
         return s.TaskList(tasks=[s.TaskView(task_id=t["task_id"], invoice_id=t["invoice_id"], kind=t["kind"],
                                             due_at=t["due_at"], details=t["details"]) for t in self.store.open_tasks()])
+
+    def complete_task(self, task_id: str, note: str, actor: str) -> s.ClosedTask:
+        t = actions.complete_task(task_id, note, actor, self.store, self.store, self.clock.now())
+        return s.ClosedTask(task_id=t["task_id"], invoice_id=t["invoice_id"], kind=t["kind"], due_at=t["due_at"],
+                            details=t["details"], status=t["status"], closed_at=t["closed_at"], closed_by=t["closed_by"],
+                            note=t["note"])
 
 
 def _parse_policy(source: str) -> Policy:

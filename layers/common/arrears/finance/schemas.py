@@ -300,3 +300,15 @@ class TaskView(BaseModel):
 
 class TaskList(BaseModel):
     tasks: list[TaskView]
+
+
+class TaskDoneRequest(Body):
+    note: str = Field(default="", max_length=2000,
+                      description="what was done, for the record (e.g. 'posted first class', 'Dana in AP: paying Friday')")
+
+
+class ClosedTask(TaskView):
+    status: str
+    closed_at: datetime
+    closed_by: str
+    note: str

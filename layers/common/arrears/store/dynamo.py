@@ -407,6 +407,25 @@ class DynamoStore:
         items = self._query(Key("gsi1pk").eq("TASK#open"), index="gsi1")
         return [{**item, "details": json.loads(item["details"])} for item in items]
 
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": f"TASK#{task_id}", "sk": keys.META}, ConsistentRead=True).get("Item")
+        return {**_plain(item), "details": json.loads(item["details"])} if item else None
+
+    def close_task(self, task_id: str, at: datetime, actor: str, note: str) -> dict[str, Any] | None:
+        """Mark an open task done (it leaves the open list). The closed task; None when it is not open."""
+        try:
+            item = self._table.update_item(
+                Key={"pk": f"TASK#{task_id}", "sk": keys.META},
+                UpdateExpression="SET #status = :done, closed_at = :at, closed_by = :actor, note = :note REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="#status = :open", ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":done": "done", ":open": "open", ":at": to_iso_z(at), ":actor": actor, ":note": note},
+                ReturnValues="ALL_NEW")["Attributes"]
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        return {**_plain(item), "details": json.loads(item["details"])}
+
     # --- contact log ------------------------------------------------------------------------
     def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
         for _ in range(_APPEND_ATTEMPTS):
