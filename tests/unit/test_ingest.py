@@ -100,3 +100,29 @@ def test_parse_event_returns_id_and_type(sample):
     event = invoice_event(sample, "invoice.paid", sample.due + timedelta(days=1))
     event_id, event_type, document = stripe_provider.parse_event(json.dumps(event).encode())
     assert (event_id, event_type) == (event["id"], "invoice.paid") and document == event
+
+
+def test_a_written_off_invoice_paid_after_all_is_recorded_as_a_recovery(sample):
+    # Given an invoice written off (marked uncollectible) 45 days after its due date
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    _apply(invoice_event(sample, "invoice.finalized", sample.created), store, workflows)
+    _apply(invoice_event(sample, "invoice.marked_uncollectible", sample.due + timedelta(days=45)), store, workflows)
+    # When the debtor pays it in Stripe later
+    outcome = _apply(invoice_event(sample, "invoice.paid", sample.due + timedelta(days=70)), store, workflows)
+    # Then the payment is recorded as a recovery and the invoice is paid, not left uncollectible
+    assert outcome == "closed: paid"
+    invoice = store.get_invoice(sample.invoice_id)
+    assert invoice.status.value == "paid" and invoice.amount_remaining == 0
+    payment = store.entries(sample.invoice_id)[-1]
+    assert payment.kind == "payment" and payment.details["recovered_after_write_off"] is True
+    # And nothing leaves paid again (a replayed write-off is ignored)
+    again = _apply(invoice_event(sample, "invoice.marked_uncollectible", sample.due + timedelta(days=80)), store, workflows)
+    assert again.startswith("ignored") and store.get_invoice(sample.invoice_id).status.value == "paid"
+
+
+def test_a_voided_invoice_is_not_reopened_by_a_payment(sample):
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    _apply(invoice_event(sample, "invoice.finalized", sample.created), store, workflows)
+    _apply(invoice_event(sample, "invoice.voided", sample.due), store, workflows)
+    assert _apply(invoice_event(sample, "invoice.paid", sample.due + timedelta(days=3)), store, workflows).startswith("ignored")
+    assert store.get_invoice(sample.invoice_id).status.value == "void"

@@ -184,12 +184,16 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
         return "ignored: not collected by Arrears" if not collected else "ignored: a deleted draft"
     store.save_customer_snapshot(update.customer)
     new_payments = tuple(p for p in update.payment_ids if store.link_payment(invoice.provider, p, invoice.invoice_id))
-    if before is not None and before.status in TERMINAL_STATUSES:
+    # A written-off invoice paid after all is a recovery, the one way out of a terminal status.
+    recovery = before is not None and before.status is InvoiceStatus.UNCOLLECTIBLE and invoice.status is InvoiceStatus.PAID
+    if before is not None and before.status in TERMINAL_STATUSES and not recovery:
         return "ignored: invoice already closed"
     if not store.save_invoice_facts(invoice):
         return "ignored: newer facts already stored"
     details: dict[str, Any] = {"as_of": to_iso_z(update.occurred_at), "balance": invoice.amount_remaining,
                                "currency": invoice.currency}
+    if recovery:
+        details["recovered_after_write_off"] = True
     if invoice.status in TERMINAL_STATUSES:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind=_LOG_KIND[update.kind], actor=actor,
                    details={**details, "amount_paid": invoice.amount_paid})

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from arrears import aws
 from arrears.audit.chain import chain_entry
 from arrears.clock import to_iso_z
-from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice, RecentContact
+from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
 from arrears.store import keys
 from arrears.store.contact_slot import RESERVATION_GRACE, contact_ahead
 
@@ -124,12 +124,14 @@ class DynamoStore:
             values.update({":receivable": keys.RECEIVABLE, ":aging_sort": f"{facts['due_at']}#{invoice.invoice_id}"})
         else:
             removals += ["gsi3pk", "gsi3sk"]
-        # Terminal states win over anything; otherwise only newer provider facts are written.
+        # Terminal states win over anything (but a payment of an invoice written off: a recovery); otherwise
+        # only newer provider facts are written.
         condition = (
             "attribute_not_exists(pk) OR (NOT #status IN (:t0, :t1, :t2) "
-            "AND (#provider_updated_at <= :provider_updated_at OR :incoming_terminal = :true))"
+            "AND (#provider_updated_at <= :provider_updated_at OR :incoming_terminal = :true)) "
+            "OR (#status = :uncollectible AND :status = :paid)"
         )
-        values[":true"] = True
+        values.update({":true": True, ":uncollectible": InvoiceStatus.UNCOLLECTIBLE.value, ":paid": InvoiceStatus.PAID.value})
         return _written(lambda: self._table.update_item(
             Key={"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META},
             UpdateExpression="SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else ""),

@@ -41,7 +41,8 @@ class MemoryStore:
     def save_invoice_facts(self, invoice: Invoice) -> bool:
         stored = self.invoices.get(invoice.invoice_id)
         if stored is not None:
-            if stored.status in TERMINAL_STATUSES:
+            recovery = stored.status is InvoiceStatus.UNCOLLECTIBLE and invoice.status is InvoiceStatus.PAID
+            if stored.status in TERMINAL_STATUSES and not recovery:
                 return False
             if invoice.provider_updated_at < stored.provider_updated_at and invoice.status not in TERMINAL_STATUSES:
                 return False
