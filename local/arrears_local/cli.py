@@ -158,6 +158,62 @@ def simulate(
         console.print(f"contacts written to {contacts_csv}")
 
 
+@app.command("dry-run")
+def dry_run_command(
+    table: str = typer.Option(..., help="The stack's table (output TableName of `sam deploy`); read only."),
+    policy_path: Optional[Path] = typer.Option(None, "--policy", exists=True, dir_okay=False,
+                                               help="A draft policy file (default: the current published version)."),
+    policy_id: str = typer.Option("default", help="The published policy to try when no --policy file is given."),
+    version: Optional[int] = typer.Option(None, min=1, help="A published version (default: the current one)."),
+    invoice_id: Optional[str] = typer.Option(None, "--invoice", help="One invoice (default: every open receivable)."),
+    contacts_csv: Optional[Path] = typer.Option(None, "--contacts", help="Write every contact it would make here (CSV)."),
+) -> None:
+    """What a policy version or draft would do to the live open invoices of a deployed stack, as if their
+    collection started on it now. Reads the table (your AWS credentials); sends and stores nothing."""
+    import csv
+
+    from arrears.clock import SystemClock
+    from arrears.finance.api import FinanceApi
+    from arrears.finance.schemas import DryRunRequest
+    from arrears.holds import ActionRefused
+    from arrears.store.dynamo import DynamoStore
+    from arrears.store.policies import DynamoPolicyRepository
+
+    source = policy_path.read_text(encoding="utf-8") if policy_path else None
+    if source is not None:
+        from arrears.policy import parse_policy_yaml
+
+        try:
+            policy_id = parse_policy_yaml(source).policy_id
+        except Exception:  # noqa: BLE001 - the dry run below refuses the draft with the reason
+            pass
+    # The finance API's own use case, read-only: no workflows, mail or artefacts are touched.
+    finance = FinanceApi(store=DynamoStore(table), policies=DynamoPolicyRepository(table), workflows=None, escalation=None,
+                         artefacts=None, clock=SystemClock())
+    try:
+        result = finance.dry_run(policy_id, DryRunRequest(source=source, version=version if source is None else None,
+                                                          invoice_id=invoice_id))
+    except ActionRefused as refused:
+        console.print(f"[red]{refused.code}: {refused}[/]")
+        raise typer.Exit(1) from None
+    table_view = Table(title=f"{result.invoices_simulated} open invoices, policy {result.policy_id} "
+                             f"{'draft' if result.version is None else f'v{result.version}'} (nothing sent)")
+    table_view.add_column("Stage")
+    table_view.add_column("Contacts", justify="right")
+    for stage, count in sorted(result.contacts_by_stage.items()):
+        table_view.add_row(stage, str(count))
+    console.print(table_view)
+    contacts = [(invoice.invoice_id, contact) for invoice in result.invoices for contact in invoice.contacts]
+    console.print(f"{len(contacts)} contacts over {len(result.invoices)} invoices.")
+    if contacts_csv:
+        with contacts_csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["at", "invoice_id", "step_id", "stage", "kind", "channel"])
+            for invoice_id_, contact in sorted(contacts, key=lambda pair: (pair[1].at, pair[0])):
+                writer.writerow([contact.at.isoformat(), invoice_id_, contact.step_id, contact.stage, contact.kind, contact.channel])
+        console.print(f"contacts written to {contacts_csv}")
+
+
 @policy_app.command("validate")
 def policy_validate(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Check policy files; exits non-zero and says what is wrong."""
