@@ -153,3 +153,24 @@ def test_advancing_in_steps_keeps_every_invoices_last_decision(tmp_path, default
     # the paid one was stopped while waiting for its first step, the unpaid one walked the whole policy
     assert simulation.result().decisions == {"in_1": "active", "in_2": "complete"}
     assert simulation.running == set()
+
+
+def test_the_simulator_applies_credit_notes_as_the_webhooks_function_does(default_policy):
+    # Given a sample invoice, and a credit note of EUR 100.00 issued three days after its due date
+    from arrears.providers.stripe import to_update
+    from arrears.simulator import Simulation
+    from arrears_local.portfolio import sample_portfolio
+    from arrears_local.stripe_events import credit_note_event, invoice_event
+
+    invoice = sample_portfolio(count=1)[0].invoice
+    changes = [(invoice.created, to_update(invoice_event(invoice, "invoice.finalized", invoice.created))),
+               (invoice.due + timedelta(days=3), to_update(credit_note_event(invoice, 1, 10_000, invoice.due + timedelta(days=3))))]
+    # When the policy is simulated over it
+    result = Simulation(default_policy, render=False)
+    result.add_updates(changes)
+    logs = result.run(invoice.due + timedelta(days=20)).logs[invoice.invoice_id]
+    # Then the reminders after the credit note ask for the reduced balance
+    sent = {e.step_id: e.details["balance"] for e in logs if e.kind == "email"}
+    assert sent["due_notice"] == invoice.total and sent["overdue_7"] == invoice.total - 10_000
+    update = next(e for e in logs if e.kind == "invoice_updated")
+    assert update.details["changed"]["amount_remaining"] == {"from": invoice.total, "to": invoice.total - 10_000}

@@ -2,7 +2,7 @@
 
 It calls exactly what the workflow function calls (`dunning.start_collection`,
 `dunning.run_due_steps`) and what the webhooks function calls
-(`ingest.apply_invoice_update`), on in-memory adapters, and replaces the state
+(`ingest.apply_billing_change`), on in-memory adapters, and replaces the state
 machine with a discrete-event loop that keeps its semantics: one workflow per
 invoice, started when the invoice opens, woken at each decision's `next_at`,
 stopped when the invoice is settled; an event at the same instant as a wake-up
@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from arrears import dunning
 from arrears.clock import FixedClock, parse_iso
-from arrears.ingest import InvoiceUpdate, apply_invoice_update
+from arrears.ingest import BillingChange, apply_billing_change
 from arrears.models import Artefact, ContactEntry
 from arrears.policy import Policy
 from arrears.notices import NoticeContext, NoticeIncomplete
@@ -202,7 +202,9 @@ class Simulation:
         name = payload if kind == _START else payload[0] if kind == _WAKE else ""  # type: ignore[index]
         heapq.heappush(self._queue, (at, kind, name, next(self._order), payload))  # type: ignore[arg-type]
 
-    def add_updates(self, updates: Iterable[tuple[datetime, InvoiceUpdate]]) -> None:
+    def add_updates(self, updates: Iterable[tuple[datetime, BillingChange]]) -> None:
+        """Billing changes as the webhooks function applies them: invoice snapshots, and credit notes,
+        disputes, customer updates and payment links."""
         for at, update in updates:
             self.schedule(at, _EVENT, update)
 
@@ -229,11 +231,11 @@ class Simulation:
                 if callable(payload):
                     payload(self)
                     continue
-                update: InvoiceUpdate = payload  # type: ignore[assignment]
-                if update.event_id in self.seen_events:
+                change: BillingChange = payload  # type: ignore[assignment]
+                if change.event_id in self.seen_events:
                     continue  # a redelivery: the webhook's idempotency answers it without effect
-                self.seen_events.add(update.event_id)
-                apply_invoice_update(update, self.store, self.store, self.workflows, at)
+                self.seen_events.add(change.event_id)
+                apply_billing_change(change, self.store, self.store, self.workflows, at)
                 continue
             if kind == _START:
                 invoice_id: str = payload  # type: ignore[assignment]
@@ -264,7 +266,7 @@ class Simulation:
                                 emails_sent=len(self.mailer.sent) if isinstance(self.mailer, MemoryMailer) else self.mailer.count)
 
 
-def simulate(policy: Policy, updates: Iterable[tuple[datetime, InvoiceUpdate]], until: datetime,
+def simulate(policy: Policy, updates: Iterable[tuple[datetime, BillingChange]], until: datetime,
              sender_email: str = "collections@arrears.invalid", *, render: bool = True) -> SimulationResult:
     """`sender_email` matters only for byte-equal emails (their From header): pass the stack's SenderEmail.
     `render=False` plans without rendering (same entries; no subjects, artefact hashes or chain)."""
