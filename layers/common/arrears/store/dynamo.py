@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -62,6 +63,11 @@ class DynamoStore:
 
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
+        # The contact log's last entry per invoice, as this store last wrote or read it: an append chains
+        # onto it without reading the log first. Only a hint: the put is conditional on the next entry being
+        # new, so after another writer's append the put fails and the log is read again (never the hint).
+        self._last_seen: dict[str, ContactEntry] = {}
+        self._last_seen_lock = threading.Lock()
 
     @property
     def _table(self) -> Any:
@@ -430,8 +436,11 @@ class DynamoStore:
 
     # --- contact log ------------------------------------------------------------------------
     def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
+        last = self._last_seen.get(invoice_id)
+        if last is None:
+            last = self._last_entry(invoice_id)
         for _ in range(_APPEND_ATTEMPTS):
-            entry = chain_entry(self._last_entry(invoice_id), at, invoice_id=invoice_id, customer_id=customer_id, **fields)
+            entry = chain_entry(last, at, invoice_id=invoice_id, customer_id=customer_id, **fields)
             try:
                 self._table.put_item(
                     Item={"pk": keys.invoice_pk(invoice_id), "sk": keys.log_sk(entry.seq), "entity": "contact",
@@ -441,7 +450,10 @@ class DynamoStore:
             except ClientError as error:
                 if not _conditional_failed(error):
                     raise
+                # Someone else appended (or the remembered entry was stale): chain onto the log as it is now.
+                last = self._last_entry(invoice_id)
                 continue
+            self._remember(entry)
             if entry.message_id:
                 self._index_message(entry)
             return entry
@@ -456,15 +468,35 @@ class DynamoStore:
 
     def entries(self, invoice_id: str) -> list[ContactEntry]:
         items = self._query(Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.LOG_PREFIX))
-        return [ContactEntry.model_validate_json(item["entry"]) for item in items]
+        entries = [ContactEntry.model_validate_json(item["entry"]) for item in items]
+        if entries:
+            self._remember(entries[-1])
+        return entries
 
     def _last_entry(self, invoice_id: str) -> ContactEntry | None:
+        """The log's last entry, read from the table (strongly consistent)."""
         response = self._table.query(
             KeyConditionExpression=Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.LOG_PREFIX),
             ScanIndexForward=False, Limit=1, ConsistentRead=True,
         )
         items = response.get("Items", [])
-        return ContactEntry.model_validate_json(items[0]["entry"]) if items else None
+        if not items:
+            return None
+        entry = ContactEntry.model_validate_json(items[0]["entry"])
+        self._remember(entry)
+        return entry
+
+    # A warm Lambda container remembers this many invoices' last entries (the oldest are forgotten first).
+    _LAST_SEEN_SIZE = 4096
+
+    def _remember(self, entry: ContactEntry) -> None:
+        with self._last_seen_lock:
+            known = self._last_seen.pop(entry.invoice_id, None)
+            if known is not None and known.seq > entry.seq:
+                entry = known  # a concurrent append got further: keep the later entry
+            elif len(self._last_seen) >= self._LAST_SEEN_SIZE:
+                del self._last_seen[next(iter(self._last_seen))]
+            self._last_seen[entry.invoice_id] = entry
 
     def _query(self, condition: Any, index: str | None = None) -> list[dict[str, Any]]:
         request: dict[str, Any] = {"KeyConditionExpression": condition}
