@@ -38,6 +38,8 @@ Only one engine can be active at a time (moto and time-machine are process-globa
 
 from __future__ import annotations
 
+import base64
+import copy
 import datetime as _dt
 import functools
 import heapq
@@ -1060,6 +1062,11 @@ class LocalEngine:
             event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
             counter = shard.__dict__.setdefault("_arrears_next_seq", shard.starting_sequence_number)
             shard._arrears_next_seq = counter + 1
+            if self._caches and not shard.items and _filtered_out_by_keys(shard.table, event_name, old, new):
+                # No mapping's filter lets this record through, decided on its keys and event name alone
+                # (most writes: invoices, claims, tasks): consumed without building it (both images as
+                # JSON, twice) and without an invocation, as below. Its sequence number is used up.
+                return
             shard.items.append(StreamRecord(shard.table, view_type, event_name, old, new, counter))
             from moto.awslambda.utils import get_backend
 
@@ -1237,6 +1244,18 @@ class LocalEngine:
 
             p.set(DynamoType, "size", _dynamo_size)
 
+        # --- DynamoDB item copies: moto deep-copies the item of every UpdateItem (its old image) and
+        # every item a Query returns, and turns attribute values into plain JSON (GetItem and Query
+        # responses, both images of every stream record) by deep-copying each map or list again at
+        # every level below it. Item values are acyclic trees of DynamoTypes over immutable scalars:
+        # the same copies and the same JSON, each node visited once (see _copy_dynamo, _regular_json).
+        if self._caches:
+            from moto.dynamodb.models.dynamo_type import Item
+
+            p.set(DynamoType, "__deepcopy__", lambda value, memo: _copy_dynamo(value))
+            p.set(Item, "__deepcopy__", _copy_item)
+            p.set(DynamoType, "to_regular_json", _regular_json)
+
         # --- DynamoDB condition expressions: moto lexes and parses the ConditionExpression of every
         # write (most are the same few strings, e.g. attribute_not_exists(pk)). The result (an Op
         # tree, evaluated without being changed, and the names and values it used) depends only on
@@ -1412,9 +1431,7 @@ def _matching_records(esm: Any, records: list) -> list:
     filters = ((getattr(esm, "filter_criteria", None) or {}).get("Filters")) or []
     if not filters:
         return list(records)
-    from moto.events.models import EventPattern
-
-    patterns = [EventPattern.load(f["Pattern"]) for f in filters if f.get("Pattern")]
+    patterns = [_event_pattern(f["Pattern"]) for f in filters if f.get("Pattern")]
     kept = []
     for record in records:
         view = record.to_json()
@@ -1422,6 +1439,48 @@ def _matching_records(esm: Any, records: list) -> list:
         if any(pattern.matches_event(view) for pattern in patterns):
             kept.append(record)
     return kept
+
+
+@functools.lru_cache(maxsize=256)
+def _event_pattern(raw: str) -> Any:
+    """A filter's parsed pattern (moto's EventPattern matches without changing it)."""
+    from moto.events.models import EventPattern
+
+    return EventPattern.load(raw)
+
+
+# The parts of a stream record known before it is built: a pattern naming nothing else is decided by them.
+_RECORD_HEAD = frozenset({"eventName", "eventSource", "eventVersion", "awsRegion"})
+
+
+def _keys_only(raw: str) -> bool:
+    pattern = _event_pattern(raw).get_pattern()
+    dynamodb = pattern.get("dynamodb", {})
+    return bool(pattern) and set(pattern) <= _RECORD_HEAD | {"dynamodb"} and isinstance(dynamodb, dict) \
+        and set(dynamodb) <= {"Keys"}
+
+
+def _filtered_out_by_keys(table: Any, event_name: str, old: Any, new: Any) -> bool:
+    """True when the table has event source mappings, every one filtered by patterns that only name the
+    record's event name, source, region or keys, and none of them matches this write's record."""
+    mappings = table.lambda_event_source_mappings
+    if not mappings:
+        return False
+    raws = []
+    for esm in mappings.values():
+        filters = ((getattr(esm, "filter_criteria", None) or {}).get("Filters")) or []
+        esm_raws = [f.get("Pattern") for f in filters]
+        if not esm_raws or not all(raw and _keys_only(raw) for raw in esm_raws):
+            return False
+        raws += esm_raws
+    record = old if old is not None else new
+    keys = {table.hash_key_attr: record.hash_key.to_json()}
+    if table.range_key_attr is not None:
+        keys[table.range_key_attr] = record.range_key.to_json()
+    # As moto's StreamRecord has them (its region is always us-east-1).
+    head = {"eventName": event_name, "eventSource": "aws:dynamodb", "eventVersion": "1.0", "awsRegion": "us-east-1",
+            "dynamodb": {"Keys": keys}}
+    return not any(_event_pattern(raw).matches_event(head) for raw in raws)
 
 
 _WIRE_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
@@ -1462,6 +1521,68 @@ def _dynamo_size(value: Any) -> int:
     if isinstance(inner, bool):
         return 1
     return len(inner if isinstance(inner, bytes) else inner.encode("utf-8"))
+
+
+_ATOMIC = (str, bool, int, float, bytes, type(None))
+
+
+def _copy_dynamo(value: Any) -> Any:
+    """moto's DynamoType.__deepcopy__ (5.2.5) without the copy module's dispatch and memo per node
+    (a child of another class than its parent takes copy.deepcopy, as before)."""
+    cls = type(value)
+    result = cls.__new__(cls)
+    for name, attribute in value.__dict__.items():  # anything besides type and value, as deepcopy would
+        if name not in ("type", "value"):
+            setattr(result, name, copy.deepcopy(attribute))
+    result.type = kind = value.type
+    inner = value.value
+    if kind == "L":
+        result.value = [_copy_dynamo(v) if type(v) is cls else copy.deepcopy(v) for v in inner]
+    elif kind == "M":
+        result.value = {k: _copy_dynamo(v) if type(v) is cls else copy.deepcopy(v) for k, v in inner.items()}
+    elif kind in ("SS", "NS", "BS"):
+        result.value = list(inner)
+    else:
+        result.value = inner
+    return result
+
+
+def _copy_item(item: Any, memo: Any = None) -> Any:
+    """moto's Item.__deepcopy__ (5.2.5): the attributes copied without LimitedSizeDict's size check."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    cls = type(item)
+    result = cls.__new__(cls)
+    for name, attribute in item.__dict__.items():
+        if name not in ("hash_key", "range_key", "attrs"):
+            setattr(result, name, copy.deepcopy(attribute))
+    result.hash_key = copy.deepcopy(item.hash_key)
+    result.range_key = copy.deepcopy(item.range_key)
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(attrs)
+    for key, value in item.attrs.items():
+        dict.__setitem__(attrs, key, copy.deepcopy(value))  # DynamoType.__deepcopy__ is _copy_dynamo
+    result.attrs = attrs
+    return result
+
+
+def _regular_json(value: Any) -> dict[str, Any]:
+    """moto's DynamoType.to_regular_json (5.2.5): plain JSON in new containers, scalars shared (they are
+    immutable), binaries decoded; each node converted once instead of deep-copied again at each level."""
+    cls, inner = type(value), value.value
+    if isinstance(inner, dict):
+        plain: Any = {k: _regular_json(v) if isinstance(v, cls) else _plain_copy(v) for k, v in inner.items()}
+    elif isinstance(inner, list):
+        plain = [_regular_json(v) if isinstance(v, cls) else _plain_copy(v) for v in inner]
+    else:
+        plain = _plain_copy(inner)
+    if value.type == "B" and isinstance(plain, str):
+        plain = base64.b64decode(plain)
+    return {value.type: plain}
+
+
+def _plain_copy(value: Any) -> Any:
+    return value if type(value) in _ATOMIC else copy.deepcopy(value)
 
 
 def _transformed(serializer: Any) -> bool:

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, unquote
 
+from arrears_local import gctune
 from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
 from arrears_local.engine import LocalEngine
 
@@ -94,12 +95,14 @@ class LocalRuntime:
         self.routes: list[Route] = []
         self.function_env: dict[str, dict[str, str]] = {}
         self._saved_environ: dict[str, str | None] = {}
+        self._saved_gc: tuple[int, ...] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
         self.engine.__enter__()
         try:
             self._provision()
+            self._tune_gc()
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
@@ -109,6 +112,7 @@ class LocalRuntime:
         try:
             self.engine.__exit__(*exc)
         finally:
+            self._restore_gc()
             for name, value in self._saved_environ.items():
                 if value is None:
                     os.environ.pop(name, None)
@@ -117,6 +121,16 @@ class LocalRuntime:
             from arrears.wiring import reset_wiring
 
             reset_wiring()
+
+    # The cyclic GC tuned for the run (see gctune): what exists once the stack is provisioned is frozen
+    # out of the collections. Undone on exit (tests run many runtimes in one process).
+    def _tune_gc(self) -> None:
+        self._saved_gc = gctune.tune()
+
+    def _restore_gc(self) -> None:
+        if self._saved_gc is not None:
+            gctune.restore(self._saved_gc)
+            self._saved_gc = None
 
     def now(self) -> datetime:
         return self.engine.now()

@@ -32,7 +32,11 @@ def to_iso_z(moment: datetime) -> str:
     """ISO-8601 in UTC ending in Z, second precision: the form Step Functions Wait states need."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: Arrears only handles timezone-aware times")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(timezone.utc)
+    if utc.year < 1000:  # strftime's %Y does not pad the year to four digits; isoformat does
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is a third of strftime's cost, and this runs for every key, log entry and Wait timestamp.
+    return utc.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_iso(text: str) -> datetime:
