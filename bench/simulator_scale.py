@@ -2,7 +2,8 @@
 
 Each size runs in a fresh interpreter (its own peak memory): `synthetic_book(n)` with sampled
 payments, `Simulation(policy, render=False)` (every contact built and checked, nothing rendered;
-see arrears/simulator.py). The wall time is the simulation alone (building the book apart). The
+see arrears/simulator.py), with the cyclic GC tuned as `arrears simulate` tunes it
+(arrears_local/gctune.py). The wall time is the simulation alone (building the book apart). The
 growth exponent is the slope of log(time) against log(invoices) over the sizes (1 is linear).
 One more run renders everything (emails, MIME, letters) for the smallest size, to show what
 rendering would cost. Where the target is missed, a profile of the smallest size says what bounds it.
@@ -31,6 +32,7 @@ def one_size(size: int, render: bool, profile: bool) -> dict[str, Any]:
     from arrears.policy import load_policy_file
     from arrears.simulator import Simulation
     from arrears_local.book import book_updates, sample_payments, synthetic_book
+    from arrears_local.gctune import tuned_gc
     from arrears_local.portfolio import DEMO_START
 
     policy = load_policy_file(BENCH.parent / "policies" / "default.yaml")
@@ -43,10 +45,11 @@ def one_size(size: int, render: bool, profile: bool) -> dict[str, Any]:
     simulation.add_updates(updates)
     started = time.perf_counter()
     top: list[str] = []
-    if profile:
-        result, top = profile_top(lambda: simulation.run(DEMO_START + timedelta(days=150)))
-    else:
-        result = simulation.run(DEMO_START + timedelta(days=150))
+    with tuned_gc():  # as `arrears simulate` runs a book
+        if profile:
+            result, top = profile_top(lambda: simulation.run(DEMO_START + timedelta(days=150)))
+        else:
+            result = simulation.run(DEMO_START + timedelta(days=150))
     wall = time.perf_counter() - started
     return {"size": size, "render": render, "wall_s": round(wall, 2), "peak_rss_mb": peak_rss_mb(),
             "contacts": len(result.contacts()), "profile": top}

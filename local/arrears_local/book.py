@@ -123,15 +123,19 @@ def synthetic_book(count: int, start: datetime, seed: int = 7) -> list[BookInvoi
     from arrears_local.portfolio import CUSTOMERS
 
     chooser = random.Random(seed)
+    # 997 customers, and at most 4 invoices a customer in larger books (as the sample portfolio): with the
+    # policy's gap between messages to one customer, 100 invoices a customer in 30 days would be one long queue.
+    customers = max(997, -(-count // 4))
     book = []
     for index in range(count):
         sample = CUSTOMERS[index % len(CUSTOMERS)]
         issued = start + timedelta(days=chooser.randint(0, 29), hours=chooser.randint(0, 9))
         amount = chooser.randint(20, 2_000) * 1_000
         currency = {"GB": "GBP", "US": "USD"}.get(sample.country, "EUR")
-        customer_id = f"cus_book{index % 997:04d}"
+        number = index % customers
+        customer_id = f"cus_book{number:04d}"
         row = {"invoice_id": f"in_book{index:07d}", "number": f"BK-{index:07d}", "customer_id": customer_id,
-               "customer_name": f"{sample.name} #{index % 997}", "customer_email": f"ap{index % 997}@{sample.email.split('@')[1]}",
+               "customer_name": f"{sample.name} #{number}", "customer_email": f"ap{number}@{sample.email.split('@')[1]}",
                "country": sample.country, "address_line1": sample.line1, "postal_code": sample.postal_code,
                "city": sample.city, "currency": currency, "amount": amount,
                "issued_at": issued.isoformat(), "due_at": (issued + timedelta(days=30)).isoformat()}
