@@ -156,13 +156,10 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
                                 next_at=to_iso_z(wait.at))
         expire_hold(invoice_id, invoice.customer_id, expired, ports.store, ports.log)
         invoice = ports.store.get_invoice(invoice_id) or invoice
-        if expired.kind is HoldKind.PROMISE:
-            _send_hold_notice(invoice, customer, policy, ports, now, "broken_promise", expired,
-                              {"promised_on": expired.promised_on, "promised_at": expired.since.date()})
-            invoice = ports.store.get_invoice(invoice_id) or invoice
-        elif expired.kind is HoldKind.PAYMENT_PLAN and not invoice.is_settled:
-            _send_hold_notice(invoice, customer, policy, ports, now, "broken_payment_plan", expired,
-                              _plan_figures(invoice, expired, now, policy, customer))
+        if broken is not None and not invoice.is_settled:
+            figures = ({"promised_on": expired.promised_on, "promised_at": expired.since.date()}
+                       if expired.kind is HoldKind.PROMISE else _plan_figures(invoice, expired, now, policy, customer))
+            _send_hold_notice(invoice, customer, policy, ports, now, broken, expired, figures)
             invoice = ports.store.get_invoice(invoice_id) or invoice
     planned = plan_for(invoice, customer, policy)
     due_now = [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]
