@@ -159,7 +159,7 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
         if broken is not None and not invoice.is_settled:
             figures = ({"promised_on": expired.promised_on, "promised_at": expired.since.date()}
                        if expired.kind is HoldKind.PROMISE else _plan_figures(invoice, expired, now, policy, customer))
-            _send_hold_notice(invoice, customer, policy, ports, now, broken, expired, figures)
+            _send_hold_notice(invoice, customer, policy, ports, now, broken, expired, figures, contact_claimed=True)
             invoice = ports.store.get_invoice(invoice_id) or invoice
     planned = plan_for(invoice, customer, policy)
     due_now = [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]
@@ -219,7 +219,7 @@ def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
                                                   f"{to_iso_z(wait.at)}: escalate then")
     _log(ports, invoice, now, "escalated", policy, step_id=step.step.id, stage=step.step.stage.value,
          details={"by": actor, "planned_at": to_iso_z(step.at)})
-    _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now)
+    _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now, contact_claimed=wait is None)
     return {"invoice_id": invoice_id, "step_id": step.step.id, "stage": step.step.stage.value, "planned_at": to_iso_z(step.at)}
 
 
@@ -251,10 +251,11 @@ _OPEN_HOLD_RECHECK = timedelta(days=30)
 
 
 def _send_hold_notice(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, now: datetime, template: str,
-                      hold: Hold, extra: dict[str, Any], suffix: str = "") -> ContactWait | None:
+                      hold: Hold, extra: dict[str, Any], suffix: str = "", contact_claimed: bool = False) -> ContactWait | None:
     """A message of the hold's own (a broken promise or plan, an instalment reminder), once per hold."""
     step = _hold_notice_step(template, hold, invoice, now, suffix)
-    return _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra)
+    return _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra,
+                         contact_claimed=contact_claimed)
 
 
 def _hold_notice_step(template: str, hold: Hold, invoice: Invoice, now: datetime, suffix: str = "") -> Step:
@@ -397,8 +398,10 @@ def _log_deferral(invoice: Invoice, policy: Policy, step: Step, wait: ContactWai
 
 
 def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
-                  extra: dict[str, Any] | None = None) -> ContactWait | None:
-    """Send one step once. Returns when a message must wait for the customer's gap (nothing was sent)."""
+                  extra: dict[str, Any] | None = None, contact_claimed: bool = False) -> ContactWait | None:
+    """Send one step once. Returns when a message must wait for the customer's gap (nothing was sent).
+    `contact_claimed`: the caller already holds the customer's contact slot for this step (escalate now,
+    a broken promise's message), so it is not claimed a second time."""
     step = due.step
     common = {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
     try:
@@ -408,7 +411,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
             notice = replace(notice, extra=extra)
         # A referral below the threshold or without its final notice only opens a task: no message, no gap.
         withheld = _referral_withheld(invoice, notice, policy, ports) if step.channel is Channel.REFERRAL else None
-        if step.channel in _GAPPED_CHANNELS and withheld is None:
+        if step.channel in _GAPPED_CHANNELS and withheld is None and not contact_claimed:
             wait = _claim_contact(invoice, customer, policy, step.id, ports, now)
             if wait is not None:
                 _log_deferral(invoice, policy, step, wait, ports, now)
