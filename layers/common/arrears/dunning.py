@@ -18,13 +18,14 @@ from typing import Any, Callable
 
 from arrears.clock import to_iso_z
 from arrears.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email
-from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice, RecentContact
+from arrears.models import Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
 from arrears.policy.calendar import next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
+from arrears.tasks import close_tasks_of_settled_invoice, settlement_reason
 
 # Claim ids for the workflow's own once-only records (policy step ids are [a-z0-9_]).
 _START_CLAIM = "-start"
@@ -333,10 +334,12 @@ def park_for_hold(invoice_id: str, task_token: str, workflows: Any, ports: Ports
 
 def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
     # Open with nothing left to pay means it was paid in full (e.g. out of band); otherwise the status says why.
-    reason = "paid" if invoice.status not in TERMINAL_STATUSES else invoice.status.value
+    reason = settlement_reason(invoice)
     if ports.store.claim_step(invoice.invoice_id, _CLOSE_CLAIM, now):
         _log(ports, invoice, now, "collection_closed", policy, details={"reason": reason})
     ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
+    # A task for a person never outlives its reason (those the settlement itself did not close already).
+    close_tasks_of_settled_invoice(invoice, reason, WORKFLOW_ACTOR, ports.store, ports.log, now)  # type: ignore[arg-type]
     return Decision(status="closed", reason=reason)
 
 

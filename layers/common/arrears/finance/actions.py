@@ -14,6 +14,7 @@ from arrears.clock import to_iso_z
 from arrears.holds import ActionRefused
 from arrears.models import Customer, Invoice
 from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
+from arrears.tasks import close_tasks_of_settled_invoice
 
 # Customer fields the finance team may set over the billing platform's values.
 CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner")
@@ -47,6 +48,7 @@ def write_off(invoice_id: str, reason: str, actor: str, store: Any, log: Contact
                details={"reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
     workflows.stop(invoice_id, "written off")
     store.save_progress(invoice_id, None, None, closed=True)
+    close_tasks_of_settled_invoice(invoice, "written off", actor, store, log, now)
 
 
 def complete_task(task_id: str, note: str, actor: str, store: Any, log: ContactLog, now: datetime) -> dict[str, Any]:
