@@ -361,6 +361,20 @@ def test_written_off_its_open_call_task_closes_and_leaves_the_work_queue(stack, 
         (task["task_id"], "the invoice was written off", JANE)]
 
 
+def test_the_finance_team_sets_a_debtors_phone_number_and_a_bad_one_is_refused(stack):
+    customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
+    # When Jane sets the number AP gave on the phone, as they wrote it
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"phone": "+49 30 1234-5678"})
+    # Then it is kept in international form, and call tasks from now on show it
+    assert status == 200 and body["phone"] == "+493012345678"
+    assert DynamoStore(stack.table_name).get_customer(customer_id).phone == "+493012345678"
+    # And a number that is not in international form is a 422 that changes nothing
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"phone": "030 1234 5678", "segment": "small"})
+    assert (status, body["error"]) == (422, "invalid_field") and "international form" in body["message"]
+    assert call(stack, "GET", f"/customers/{customer_id}")[1]["phone"] == "+493012345678"
+    assert call(stack, "GET", f"/customers/{customer_id}")[1]["segment"] != "small"
+
+
 def test_insolvency_holds_every_open_invoice_of_the_customer(stack):
     customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
     owed = call(stack, "GET", f"/invoices?customer_id={customer_id}")[1]["invoices"]

@@ -104,3 +104,72 @@ def test_the_workflows_close_ends_tasks_and_keeps_a_customer_task_other_invoices
     assert [t["task_id"] for t in store.open_tasks_of(sample.invoice_id)] == [bounced]
     [closed] = [e for e in store.entries(sample.invoice_id) if e.kind == "task_closed"]
     assert closed.details["task"] == "call_debtor" and closed.actor == "arrears-workflow"
+
+
+# --- phone numbers ---------------------------------------------------------------------------------------
+def test_every_platform_that_sends_a_phone_number_gives_it_to_the_customer(sample):
+    from arrears.bulk_import import plan_import, read_records
+    from arrears.providers import chargebee, generic
+    from arrears_local import billing_events as billing
+    from arrears_local.stripe_events import customer_updated_event
+
+    # Stripe's invoice (customer_phone) and customer (phone) objects
+    stripe_invoice = invoice_event(sample, "invoice.finalized", sample.created)
+    stripe_invoice["data"]["object"]["customer_phone"] = "+44 20 7946 0958"
+    assert stripe_provider.to_update(stripe_invoice).customer.phone == "+442079460958"
+    stripe_customer = customer_updated_event(sample.customer, sample.created)
+    stripe_customer["data"]["object"]["phone"] = "0049 (30) 1234-5678"
+    assert stripe_provider.to_update(stripe_customer).customer.phone == "+493012345678"
+    # Chargebee's customer, and the generic feed's
+    event = billing.chargebee_customer_event(sample.customer, sample.created)
+    event["content"]["customer"]["phone"] = "+33 1 42 68 53 00"
+    assert chargebee.to_change(event).customer.phone == "+33142685300"
+    event = billing.generic_customer_event(sample.customer, sample.created)
+    event["customer"]["phone"] = "+1 (415) 555-0132"
+    assert generic.to_change(event).customer.phone == "+14155550132"
+    # A bulk import's customer_phone column; a national number is kept as written (a person can still dial it)
+    record = billing.generic_invoice_record(sample)
+    header = "id,number,currency,amount_due,issued_at,due_at,customer_id,customer_name,customer_email,country,customer_phone"
+    row = ",".join([record["id"], record["number"], record["currency"], str(record["amount_due"]), record["issued_at"],
+                    record["due_at"], sample.customer.customer_id, sample.customer.name.replace(",", " "),
+                    sample.customer.email, sample.customer.country, "020 7946 0958"])
+    plan = plan_import(read_records(f"{header}\n{row}\n".encode(), "book.csv"), sample.created)
+    assert plan.valid and plan.updates[0].customer.phone == "020 7946 0958"
+
+
+def test_a_call_task_carries_the_debtors_number_and_local_calling_window(book, sample):
+    ports, _ = book
+    store = ports.store
+    customer = store.get_customer(sample.customer.customer_id)
+    store.customers[customer.customer_id] = customer.model_copy(update={"phone": "+14155550132"})
+    # When the policy's +15 call task opens
+    run_until(ports, sample.invoice_id, sample.due + timedelta(days=20))
+    [call] = store.open_tasks_of(sample.invoice_id)
+    # Then it names the number and the day's contact hours in the debtor's zone, local and in UTC
+    assert call["details"]["phone"] == "+14155550132"
+    window = call["details"]["call_window"]
+    opened = call["due_at"]
+    zone = customer.timezone
+    assert (window["timezone"], window["local_start"], window["local_end"]) == (zone, "09:00", "17:30")
+    start, end = parse_iso(window["start_utc"]), parse_iso(window["end_utc"])
+    from zoneinfo import ZoneInfo
+
+    assert start.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") == f"{window['date']} 09:00"
+    assert end - start == timedelta(hours=8, minutes=30) and start <= opened <= end
+    # And the log entry of the call step says the same
+    entry = next(e for e in store.entries(sample.invoice_id) if e.kind == "call_task")
+    assert entry.details["phone"] == "+14155550132" and entry.details["call_window"] == window
+
+
+@pytest.mark.parametrize("raw", ["call me", "12345", "020 7946 0958", "+0 20 7946 0958"])
+def test_a_number_not_in_international_form_is_refused_and_changes_nothing(book, sample, raw):
+    from arrears.finance.actions import update_customer_settings
+    from arrears.holds import ActionRefused
+
+    ports, _ = book
+    store = ports.store
+    before = len(store.entries(sample.invoice_id))
+    with pytest.raises(ActionRefused) as refused:
+        update_customer_settings(sample.customer.customer_id, {"phone": raw}, FINANCE, store, store, sample.created)
+    assert refused.value.code == "invalid_field" and "international form" in refused.value.message
+    assert len(store.entries(sample.invoice_id)) == before and store.get_customer(sample.customer.customer_id).phone == ""

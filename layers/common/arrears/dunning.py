@@ -22,7 +22,7 @@ from arrears.models import Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
-from arrears.policy.calendar import next_allowed_moment, zone_of
+from arrears.policy.calendar import call_window, next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
 from arrears.tasks import close_tasks_of_settled_invoice, settlement_reason
@@ -499,12 +499,17 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports) -> dict[str, Any]:
-            task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", ports.clock.now(), {
+            now = ports.clock.now()
+            window = call_window(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
+                                 customer.address.country)
+            task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", now, {
                 "customer": customer.name, "email": customer.email, "reference": notice.reference,
+                "phone": customer.phone or None, "call_window": window,
                 "balance": notice.balance_minor, "currency": notice.currency, "step_id": step_id,
                 "assignee": customer.account_owner or None, "script": notice.template, "tone": notice.tone,
             })
             return {"recipient": customer.name, "details": {"task_id": task_id, "assignee": customer.account_owner or None,
+                                                            "phone": customer.phone or None, "call_window": window,
                                                             **_claim_details(notice)}}
 
         return open_call_task

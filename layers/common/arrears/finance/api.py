@@ -201,7 +201,7 @@ class FinanceApi:
             customer_id=customer.customer_id, provider=customer.provider, name=customer.name, email=customer.email,
             escalation_email=customer.escalation_email, language=customer.language, timezone=customer.timezone,
             segment=customer.segment, policy_id=customer.policy_id, account_owner=customer.account_owner,
-            address=customer.address.model_dump(),
+            phone=customer.phone, address=customer.address.model_dump(),
             finance_settings=self.store.customer_settings(customer_id),
             undeliverable=sorted(self.store.undeliverable_addresses(customer_id)),
             open_invoices=len(open_invoices), open_balance=balance,
