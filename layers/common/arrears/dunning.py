@@ -51,6 +51,7 @@ class Decision:
     next_at: str | None = None  # ISO Z, for the Wait state
     reason: str | None = None
     hold_seconds: int | None = None  # while on hold: how long to park before re-reading the invoice
+    wait_seconds: int | None = None  # while active: how long to wait for next_at (a hold placed meanwhile wakes it)
 
     def as_output(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items() if value is not None}
@@ -154,7 +155,7 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
             if wait is not None:
                 _log_deferral(invoice, policy, _hold_notice_step(broken, expired, invoice, now), wait, ports, now)
                 return Decision(status="active", stage=Stage.OVERDUE_REMINDER.value, step_id=_hold_step_id(broken, expired),
-                                next_at=to_iso_z(wait.at))
+                                next_at=to_iso_z(wait.at), wait_seconds=_seconds_until(wait.at, now))
         expire_hold(invoice_id, invoice.customer_id, expired, ports.store, ports.log)
         invoice = ports.store.get_invoice(invoice_id) or invoice
         if broken is not None and not invoice.is_settled:
@@ -368,7 +369,30 @@ def _next_decision(invoice: Invoice, customer: Customer, policy: Policy, planned
     if not_before is not None and at < not_before:
         at = not_before
     ports.store.save_progress(invoice.invoice_id, None, at, closed=False)
-    return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at))
+    return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at),
+                    wait_seconds=_seconds_until(at, now))
+
+
+def _seconds_until(at: datetime, now: datetime) -> int:
+    """A task token's timeout (whole seconds, at least one) that ends at `at`."""
+    return max(1, math.ceil((at - now).total_seconds()))
+
+
+def park_until_next_step(invoice_id: str, task_token: str, next_at: str | None, workflows: Any, ports: Ports) -> dict[str, Any]:
+    """The workflow waits for its next step on a task token (its timeout is the step's moment), so that a hold
+    placed meanwhile wakes it at once (`arrears.holds.place_hold`). Already due, or a hold is on already: wake now."""
+    from arrears.clock import parse_iso
+
+    now = ports.clock.now()
+    ports.store.save_wake_token(invoice_id, task_token)
+    invoice = ports.store.get_invoice(invoice_id)
+    # Re-read after saving: a hold placed before the save did not find the token, so it is seen here.
+    held = invoice is not None and invoice.hold is not None and invoice.hold.active_at(now)
+    if held or invoice is None or invoice.is_settled or (next_at is not None and parse_iso(next_at) <= now + _DUE_TOLERANCE):
+        if ports.store.take_wake_token(invoice_id) == task_token:
+            workflows.resume(task_token)
+        return {"waiting": False}
+    return {"waiting": True}
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ def _apply_dispute(change: DisputeUpdate, store: IngestStore, log: ContactLog, w
     try:
         if not change.closed:
             place_hold(invoice_id, HoldKind.DISPUTE, None, f"{change.provider} dispute {change.dispute_id}: {change.reason}"[:500],
-                       actor, store, log, now)
+                       actor, store, log, now, workflows=workflows)
             return f"held: dispute {change.dispute_id}"
         if invoice.hold is None or invoice.hold.kind is not HoldKind.DISPUTE:
             return "ignored: the invoice is not held for a dispute"

@@ -304,6 +304,19 @@ class DynamoStore:
             ExpressionAttributeValues={":token": token, ":map": "M"},
         ))
 
+    def save_wake_token(self, invoice_id: str, token: str) -> None:
+        """Remember the token the workflow waits on for its next step (a hold placed meanwhile wakes it)."""
+        self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                                UpdateExpression="SET wake_token = :token", ConditionExpression="attribute_exists(pk)",
+                                ExpressionAttributeValues={":token": token})
+
+    def take_wake_token(self, invoice_id: str) -> str | None:
+        """Remove and return the waiting workflow's token (at most one caller gets it)."""
+        old = self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                                      UpdateExpression="REMOVE wake_token", ConditionExpression="attribute_exists(pk)",
+                                      ReturnValues="UPDATED_OLD").get("Attributes", {})
+        return old.get("wake_token")
+
     def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
                            gap: timedelta) -> RecentContact | None:
         # One item per customer: the last message (at, invoice_id, step_id) and the one next in line (next_*).

@@ -23,6 +23,7 @@ class MemoryStore:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.logs: dict[str, list[ContactEntry]] = {}
         self.hold_tokens: dict[str, str] = {}
+        self.wake_tokens: dict[str, str] = {}
         self.undeliverable: dict[str, set[str]] = {}
         self.insolvencies: dict[str, dict[str, Any]] = {}
         self.contact_slots: dict[str, dict[str, Any]] = {}  # customer -> its contact slot (arrears.store.contact_slot)
@@ -156,6 +157,12 @@ class MemoryStore:
             return False
         self.hold_tokens[invoice_id] = token
         return True
+
+    def save_wake_token(self, invoice_id: str, token: str) -> None:
+        self.wake_tokens[invoice_id] = token
+
+    def take_wake_token(self, invoice_id: str) -> str | None:
+        return self.wake_tokens.pop(invoice_id, None)
 
     def mark_undeliverable(self, customer_id: str, address: str, reason: str, at: datetime) -> None:
         self.undeliverable.setdefault(customer_id, set()).add(address.strip().lower())
