@@ -16,6 +16,7 @@ from typing import Callable
 
 import pytest
 
+from arrears.clock import parse_iso
 from arrears.holds import agree_payment_plan, declare_insolvency, promise_to_pay
 from arrears.models import Instalment
 from arrears.policy import load_policy_file
@@ -36,7 +37,8 @@ DAYS = 150
 # Never-paid invoices of three different customers (a 50-invoice sample book has 13 customers).
 BOOK = [item for item in sample_portfolio(DEMO_START, 50) if item.behaviour == "never pays"][:3]
 PROMISED, PLANNED, INSOLVENT = (item.invoice for item in BOOK)
-PROMISE_AT, PROMISED_ON = PROMISED.due + timedelta(days=3), (PROMISED.due + timedelta(days=10)).date()
+# Promised after the +15 call, for +20: the hold ends (+20 plus grace) long before the next step (+30) is planned.
+PROMISE_AT, PROMISED_ON = PROMISED.due + timedelta(days=19), (PROMISED.due + timedelta(days=21)).date()
 PLAN_AT = PLANNED.due + timedelta(days=5)
 FIRST_INSTALMENT, SECOND_INSTALMENT = (PLANNED.due + timedelta(days=15)).date(), (PLANNED.due + timedelta(days=35)).date()
 INSOLVENT_AT = INSOLVENT.due + timedelta(days=20)
@@ -53,7 +55,7 @@ def _plan(store, policies, workflows, now):
 
 ACTIONS: list[tuple[object, Action]] = [
     (PROMISE_AT, lambda store, policies, wf, now: promise_to_pay(PROMISED.invoice_id, PROMISED_ON, FINANCE, store, store,
-                                                                 policies, now)),
+                                                                 policies, now, workflows=wf)),
     (PLAN_AT, _plan),
     (INSOLVENT_AT, lambda store, policies, wf, now: declare_insolvency(INSOLVENT.customer.customer_id,
                                                                        "Administration order of 2 November 2026", FINANCE,
@@ -86,6 +88,8 @@ def test_a_broken_promise_holds_everything_until_the_grace_days_then_says_so_and
     # Nothing between the promise and the broken-promise message, which goes after the promised date plus grace
     assert not [e for e in contacts(entries) if placed.at <= e.at < broken.at]
     assert broken.at.date() >= PROMISED_ON + timedelta(days=POLICY.promise_grace_days)
+    # At the hold's own end (the promised date plus grace, at contact time), not when the next step was planned
+    assert broken.at == parse_iso(placed.details["until"]) < PROMISED.due + timedelta(days=30)
     assert broken.details["balance"] > 0
     # Then the policy's later steps go out again, up to the referral
     after = [e.step_id for e in contacts(entries) if e.at > broken.at]

@@ -345,6 +345,36 @@ def test_a_task_marked_done_leaves_the_open_list_and_is_recorded_on_its_invoice(
     assert len([e for e in log_of(stack, task["invoice_id"]) if e.kind == "task_done"]) == 1
 
 
+def test_written_off_its_open_call_task_closes_and_leaves_the_work_queue(stack, open_invoices):
+    # Given an invoice with a call to make in the morning queue (as the workflow opens it at +15)
+    invoice = take(open_invoices, "NW-2026-1047")
+    task_id = DynamoStore(stack.table_name).open_task(invoice["invoice_id"], "call_debtor", stack.now(), {
+        "step_id": "call_15", "customer": invoice["customer_id"], "script": "call_overdue"})
+    task = next(t for t in call(stack, "GET", "/tasks")[1]["tasks"] if t["task_id"] == task_id)
+    # When Jane writes the invoice off
+    assert call(stack, "POST", f"/invoices/{task['invoice_id']}/write-off", {"reason": "settled in court"})[0] == 200
+    # Then the call is no longer in the queue (a DynamoDB key query found it) and the log says why, and who
+    assert task["task_id"] not in [t["task_id"] for t in call(stack, "GET", "/tasks")[1]["tasks"]]
+    assert DynamoStore(stack.table_name).task(task["task_id"])["status"] == "obsolete"
+    closed = [e for e in log_of(stack, task["invoice_id"]) if e.kind == "task_closed"]
+    assert [(e.details["task_id"], e.details["reason"], e.actor) for e in closed] == [
+        (task["task_id"], "the invoice was written off", JANE)]
+
+
+def test_the_finance_team_sets_a_debtors_phone_number_and_a_bad_one_is_refused(stack):
+    customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
+    # When Jane sets the number AP gave on the phone, as they wrote it
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"phone": "+49 30 1234-5678"})
+    # Then it is kept in international form, and call tasks from now on show it
+    assert status == 200 and body["phone"] == "+493012345678"
+    assert DynamoStore(stack.table_name).get_customer(customer_id).phone == "+493012345678"
+    # And a number that is not in international form is a 422 that changes nothing
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"phone": "030 1234 5678", "segment": "small"})
+    assert (status, body["error"]) == (422, "invalid_field") and "international form" in body["message"]
+    assert call(stack, "GET", f"/customers/{customer_id}")[1]["phone"] == "+493012345678"
+    assert call(stack, "GET", f"/customers/{customer_id}")[1]["segment"] != "small"
+
+
 def test_insolvency_holds_every_open_invoice_of_the_customer(stack):
     customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
     owed = call(stack, "GET", f"/invoices?customer_id={customer_id}")[1]["invoices"]

@@ -100,12 +100,13 @@ def test_the_state_machine_uses_jsonpath_only_and_substitutes_every_arn(sam_temp
 
 
 def test_a_contact_step_costs_three_state_transitions():
-    # Wait -> Task -> Choice for every stage: the cost shape DESIGN.md asks for.
+    # Wait -> Task -> Choice for every stage: the cost shape DESIGN.md asks for. The wait is a task token whose
+    # timeout is the step's moment (a hold placed meanwhile wakes it); the step's task follows its timeout.
     states = json.loads((ROOT / "statemachines" / "dunning.asl.json").read_text())["States"]
-    waits = [name for name, s in states.items() if s["Type"] == "Wait"]
-    assert len(waits) == 6
+    waits = [name for name, s in states.items() if s.get("Parameters", {}).get("Payload", {}).get("action") == "wait"]
+    assert len(waits) == 6 and all(states[name]["TimeoutSecondsPath"] == "$.decision.wait_seconds" for name in waits)
     for name in waits:
-        task = states[states[name]["Next"]]
+        task = states[states[name]["Catch"][0]["Next"]]
         assert task["Type"] == "Task" and states[task["Next"]]["Type"] == "Choice"
 
 

@@ -26,7 +26,8 @@ from arrears.providers.generic import GenericInvoice, invoice_change
 
 MAX_RECORDS = 100_000
 _CUSTOMER_COLUMNS = {"customer_id": "id", "customer_name": "name", "customer_email": "email",
-                     "customer_language": "language", "customer_timezone": "timezone"}
+                     "customer_language": "language", "customer_timezone": "timezone",
+                     "customer_phone": "phone"}
 _ADDRESS_COLUMNS = {"address_line1": "line1", "address_line2": "line2", "postal_code": "postal_code", "city": "city",
                     "state": "state", "country": "country"}
 _INTEGER_COLUMNS = ("amount_due", "amount_paid")

@@ -18,13 +18,14 @@ from typing import Any, Callable
 
 from arrears.clock import to_iso_z
 from arrears.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email
-from arrears.models import TERMINAL_STATUSES, Customer, Hold, HoldKind, Invoice, RecentContact
+from arrears.models import Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
-from arrears.policy.calendar import next_allowed_moment, zone_of
+from arrears.policy.calendar import call_window, next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
+from arrears.tasks import close_tasks_of_settled_invoice, settlement_reason
 
 # Claim ids for the workflow's own once-only records (policy step ids are [a-z0-9_]).
 _START_CLAIM = "-start"
@@ -50,6 +51,7 @@ class Decision:
     next_at: str | None = None  # ISO Z, for the Wait state
     reason: str | None = None
     hold_seconds: int | None = None  # while on hold: how long to park before re-reading the invoice
+    wait_seconds: int | None = None  # while active: how long to wait for next_at (a hold placed meanwhile wakes it)
 
     def as_output(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items() if value is not None}
@@ -153,7 +155,7 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
             if wait is not None:
                 _log_deferral(invoice, policy, _hold_notice_step(broken, expired, invoice, now), wait, ports, now)
                 return Decision(status="active", stage=Stage.OVERDUE_REMINDER.value, step_id=_hold_step_id(broken, expired),
-                                next_at=to_iso_z(wait.at))
+                                next_at=to_iso_z(wait.at), wait_seconds=_seconds_until(wait.at, now))
         expire_hold(invoice_id, invoice.customer_id, expired, ports.store, ports.log)
         invoice = ports.store.get_invoice(invoice_id) or invoice
         if broken is not None and not invoice.is_settled:
@@ -333,10 +335,12 @@ def park_for_hold(invoice_id: str, task_token: str, workflows: Any, ports: Ports
 
 def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
     # Open with nothing left to pay means it was paid in full (e.g. out of band); otherwise the status says why.
-    reason = "paid" if invoice.status not in TERMINAL_STATUSES else invoice.status.value
+    reason = settlement_reason(invoice)
     if ports.store.claim_step(invoice.invoice_id, _CLOSE_CLAIM, now):
         _log(ports, invoice, now, "collection_closed", policy, details={"reason": reason})
     ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
+    # A task for a person never outlives its reason (those the settlement itself did not close already).
+    close_tasks_of_settled_invoice(invoice, reason, WORKFLOW_ACTOR, ports.store, ports.log, now)  # type: ignore[arg-type]
     return Decision(status="closed", reason=reason)
 
 
@@ -365,7 +369,30 @@ def _next_decision(invoice: Invoice, customer: Customer, policy: Policy, planned
     if not_before is not None and at < not_before:
         at = not_before
     ports.store.save_progress(invoice.invoice_id, None, at, closed=False)
-    return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at))
+    return Decision(status="active", stage=upcoming.step.stage.value, step_id=upcoming.step.id, next_at=to_iso_z(at),
+                    wait_seconds=_seconds_until(at, now))
+
+
+def _seconds_until(at: datetime, now: datetime) -> int:
+    """A task token's timeout (whole seconds, at least one) that ends at `at`."""
+    return max(1, math.ceil((at - now).total_seconds()))
+
+
+def park_until_next_step(invoice_id: str, task_token: str, next_at: str | None, workflows: Any, ports: Ports) -> dict[str, Any]:
+    """The workflow waits for its next step on a task token (its timeout is the step's moment), so that a hold
+    placed meanwhile wakes it at once (`arrears.holds.place_hold`). Already due, or a hold is on already: wake now."""
+    from arrears.clock import parse_iso
+
+    now = ports.clock.now()
+    ports.store.save_wake_token(invoice_id, task_token)
+    invoice = ports.store.get_invoice(invoice_id)
+    # Re-read after saving: a hold placed before the save did not find the token, so it is seen here.
+    held = invoice is not None and invoice.hold is not None and invoice.hold.active_at(now)
+    if held or invoice is None or invoice.is_settled or (next_at is not None and parse_iso(next_at) <= now + _DUE_TOLERANCE):
+        if ports.store.take_wake_token(invoice_id) == task_token:
+            workflows.resume(task_token)
+        return {"waiting": False}
+    return {"waiting": True}
 
 
 @dataclass(frozen=True)
@@ -496,12 +523,17 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports) -> dict[str, Any]:
-            task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", ports.clock.now(), {
+            now = ports.clock.now()
+            window = call_window(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
+                                 customer.address.country)
+            task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", now, {
                 "customer": customer.name, "email": customer.email, "reference": notice.reference,
+                "phone": customer.phone or None, "call_window": window,
                 "balance": notice.balance_minor, "currency": notice.currency, "step_id": step_id,
                 "assignee": customer.account_owner or None, "script": notice.template, "tone": notice.tone,
             })
             return {"recipient": customer.name, "details": {"task_id": task_id, "assignee": customer.account_owner or None,
+                                                            "phone": customer.phone or None, "call_window": window,
                                                             **_claim_details(notice)}}
 
         return open_call_task

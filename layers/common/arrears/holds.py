@@ -42,7 +42,7 @@ def _collection(invoice_id: str, store: InvoiceStore, policies: PolicyRepository
 
 
 def promise_to_pay(invoice_id: str, promised_on: date, actor: str, store: InvoiceStore, log: ContactLog,
-                   policies: PolicyRepository, now: datetime) -> Hold:
+                   policies: PolicyRepository, now: datetime, workflows: WorkflowStarter | None = None) -> Hold:
     """The debtor promised to pay by a date: no contact until the policy's grace days after it (at
     contact time on a business day); if the invoice is still open then, a broken-promise message goes
     out and collection resumes."""
@@ -52,7 +52,7 @@ def promise_to_pay(invoice_id: str, promised_on: date, actor: str, store: Invoic
     until = contact_moment(promised_on + timedelta(days=policy.promise_grace_days), policy.contact_time,
                            policy.calendar, zone, customer.address.country)
     return place_hold(invoice_id, HoldKind.PROMISE, until, f"promised to pay by {promised_on.isoformat()}", actor,
-                      store, log, now, promised_on=promised_on)
+                      store, log, now, promised_on=promised_on, workflows=workflows)
 
 
 # A reminder goes out this many days before each instalment falls due.
@@ -85,7 +85,8 @@ def plan_checkpoints(hold: Hold, policy: Policy, zone: ZoneInfo, country: str) -
 
 
 def agree_payment_plan(invoice_id: str, instalments: list[Instalment], reason: str, actor: str, store: InvoiceStore,
-                       log: ContactLog, policies: PolicyRepository, now: datetime) -> Hold:
+                       log: ContactLog, policies: PolicyRepository, now: datetime,
+                       workflows: WorkflowStarter | None = None) -> Hold:
     """The debtor pays the balance in instalments: the usual steps stop; a reminder goes out before each
     instalment and a check follows it; a missed instalment sends its own message and collection resumes."""
     invoice, customer, policy, zone = _collection(invoice_id, store, policies, "plan")
@@ -106,13 +107,16 @@ def agree_payment_plan(invoice_id: str, instalments: list[Instalment], reason: s
                  plan_balance=invoice.amount_remaining)
     first = next(p.at for p in plan_checkpoints(draft, policy, zone, customer.address.country) if p.at > now)
     hold = place_hold(invoice_id, HoldKind.PAYMENT_PLAN, first, reason, actor, store, log, now,
-                      instalments=tuple(instalments), plan_balance=invoice.amount_remaining)
+                      instalments=tuple(instalments), plan_balance=invoice.amount_remaining, workflows=workflows)
     return hold
 
 
 def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: str, actor: str,
                store: InvoiceStore, log: ContactLog, now: datetime, promised_on: date | None = None,
-               instalments: tuple[Instalment, ...] = (), plan_balance: int | None = None) -> Hold:
+               instalments: tuple[Instalment, ...] = (), plan_balance: int | None = None,
+               workflows: WorkflowStarter | None = None) -> Hold:
+    """Put the invoice on hold and wake its workflow if it waits for a step (`workflows`), so that it parks on the
+    hold now and what the hold's end brings (a broken promise's message, a plan's reminder) goes at its moment."""
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
         raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
@@ -133,6 +137,9 @@ def place_hold(invoice_id: str, kind: HoldKind, until: datetime | None, reason: 
                         **({"promised_on": promised_on.isoformat()} if promised_on else {}),
                         **({"instalments": [{"due_on": i.due_on.isoformat(), "amount": i.amount} for i in instalments]}
                            if instalments else {})})
+    token = store.take_wake_token(invoice_id) if workflows is not None else None
+    if token:
+        workflows.resume(token)  # type: ignore[union-attr]
     return hold
 
 

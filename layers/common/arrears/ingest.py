@@ -24,6 +24,7 @@ from typing import Any, Protocol, Union
 from arrears.clock import parse_iso, to_iso_z
 from arrears.models import TERMINAL_STATUSES, Customer, HoldKind, Invoice, InvoiceStatus
 from arrears.ports import ContactLog, InvoiceStore, WorkflowStarter
+from arrears.tasks import close_tasks_of_settled_invoice, settlement_reason
 
 
 class UpdateKind(str, Enum):
@@ -199,6 +200,7 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
                    details={**details, "amount_paid": invoice.amount_paid})
         if before is not None:
             workflows.stop(invoice.invoice_id, f"invoice {invoice.status.value}")
+            close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
         return f"closed: {update.kind.value}"
     if before is None:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind="invoice_opened", actor=actor,
@@ -206,6 +208,8 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
                             "due_at": to_iso_z(invoice.due_at)})
     else:
         _log_changes(before, invoice, details, log, now, actor)
+        if invoice.is_settled and not before.is_settled:  # open, nothing left to pay: paid (e.g. out of band)
+            close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
     if update.kind is UpdateKind.PAYMENT_FAILED and before is not None:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind="payment_failed", actor=actor, details=details)
     # Changes parked for this invoice or its payments wait for exactly this: the invoice, or the link, being new.
@@ -269,6 +273,8 @@ def _apply_adjustment(change: BalanceAdjustment, store: IngestStore, log: Contac
     actor = f"{change.provider} webhook"
     _log_changes(invoice, adjusted, {"as_of": to_iso_z(change.occurred_at), "balance": balance, "currency": invoice.currency},
                  log, now, actor)
+    if adjusted.is_settled and not invoice.is_settled:  # credited down to nothing: nothing left to chase
+        close_tasks_of_settled_invoice(adjusted, settlement_reason(adjusted), actor, store, log, now)  # type: ignore[arg-type]
     return "balance restored" if change.voided else "balance lowered"
 
 
@@ -294,7 +300,7 @@ def _apply_dispute(change: DisputeUpdate, store: IngestStore, log: ContactLog, w
     try:
         if not change.closed:
             place_hold(invoice_id, HoldKind.DISPUTE, None, f"{change.provider} dispute {change.dispute_id}: {change.reason}"[:500],
-                       actor, store, log, now)
+                       actor, store, log, now, workflows=workflows)
             return f"held: dispute {change.dispute_id}"
         if invoice.hold is None or invoice.hold.kind is not HoldKind.DISPUTE:
             return "ignored: the invoice is not held for a dispute"

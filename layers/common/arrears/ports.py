@@ -75,6 +75,14 @@ class InvoiceStore(Protocol):
         """Remember the parked workflow's task token; False when the hold is already lifted."""
         ...
 
+    def save_wake_token(self, invoice_id: str, token: str) -> None:
+        """Remember the token the workflow waits on until its next step."""
+        ...
+
+    def take_wake_token(self, invoice_id: str) -> str | None:
+        """Remove and return the waiting workflow's token (None when it is not waiting on one)."""
+        ...
+
     def release_step(self, invoice_id: str, step_id: str) -> None:
         """Give a claim back after a send that certainly failed, so a retry may send."""
         ...

@@ -251,7 +251,10 @@ class Simulation:
                 decision = dunning.run_due_steps(invoice_id, self.ports)
             decisions[invoice_id] = decision.status
             if decision.status == "active" and decision.next_at:
+                # Wait on a token whose timeout is the step's moment: a hold placed meanwhile wakes it (resume).
                 self.wake(invoice_id, parse_iso(decision.next_at))
+                dunning.park_until_next_step(invoice_id, f"simulated-token:{invoice_id}", decision.next_at, self.workflows,
+                                             self.ports)
             elif decision.status == "hold" and decision.hold_seconds:
                 # Park: the timeout wakes it unless the hold is lifted first (resume wakes it then).
                 self.wake(invoice_id, at + timedelta(seconds=decision.hold_seconds))

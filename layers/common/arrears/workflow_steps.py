@@ -14,11 +14,12 @@ class WorkflowRequest(BaseModel):
     """The Parameters every Task state of statemachines/dunning.asl.json passes."""
 
     model_config = ConfigDict(extra="ignore")
-    action: str = Field(pattern=r"^(start|run_due_steps|park|record_failure|escalate_now)$")
+    action: str = Field(pattern=r"^(start|run_due_steps|park|wait|record_failure|escalate_now)$")
     invoice_id: str = Field(min_length=1)
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
     task_token: str | None = Field(default=None, min_length=1)
+    next_at: str | None = None  # wait: the moment the step is due (the task token's timeout ends then)
     actor: str | None = None  # escalate_now: the IAM principal who asked (the finance API passes it)
 
 
@@ -29,6 +30,10 @@ def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, po
         if not request.task_token:
             raise ValueError("park needs the task token")
         return dunning.park_for_hold(request.invoice_id, request.task_token, workflows, ports)
+    if request.action == "wait":
+        if not request.task_token:
+            raise ValueError("wait needs the task token")
+        return dunning.park_until_next_step(request.invoice_id, request.task_token, request.next_at, workflows, ports)
     if request.action == "escalate_now":
         # Not a state of the machine: the finance API invokes the function for it, so the sending
         # permissions stay with this one function. A refusal is an answer, not an error.

@@ -14,9 +14,11 @@ from arrears.clock import to_iso_z
 from arrears.holds import ActionRefused
 from arrears.models import Customer, Invoice
 from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
+from arrears.phone import InvalidPhone, phone_from_finance
+from arrears.tasks import close_tasks_of_settled_invoice
 
 # Customer fields the finance team may set over the billing platform's values.
-CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner")
+CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner", "phone")
 
 
 def _open_invoice(invoice_id: str, store: InvoiceStore) -> Invoice:
@@ -47,6 +49,7 @@ def write_off(invoice_id: str, reason: str, actor: str, store: Any, log: Contact
                details={"reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
     workflows.stop(invoice_id, "written off")
     store.save_progress(invoice_id, None, None, closed=True)
+    close_tasks_of_settled_invoice(invoice, "written off", actor, store, log, now)
 
 
 def complete_task(task_id: str, note: str, actor: str, store: Any, log: ContactLog, now: datetime) -> dict[str, Any]:
@@ -98,6 +101,11 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
     unknown = sorted(set(changes) - set(CUSTOMER_SETTINGS))
     if unknown:
         raise ActionRefused("invalid_field", f"cannot set {', '.join(unknown)}; settable: {', '.join(CUSTOMER_SETTINGS)}")
+    if changes.get("phone") is not None:
+        try:
+            changes = {**changes, "phone": phone_from_finance(changes["phone"])}
+        except InvalidPhone as invalid:
+            raise ActionRefused("invalid_field", str(invalid)) from None
     settings = {**store.customer_settings(customer_id), **changes}
     settings = {name: value for name, value in settings.items() if value is not None}
     # Validate the merged customer before writing anything (an unknown timezone, a bad address).

@@ -132,16 +132,17 @@ class FinanceApi:
 
     def pause(self, invoice_id: str, request: s.PauseRequest, actor: str) -> s.ActionResult:
         hold = holds.place_hold(invoice_id, HoldKind.PAUSE, request.until, request.reason, actor, self.store, self.store,
-                                self.clock.now())
+                                self.clock.now(), workflows=self.workflows)
         return self._done(invoice_id, "pause", until=hold.until.isoformat() if hold.until else None)
 
     def open_dispute(self, invoice_id: str, reason: str, actor: str) -> s.ActionResult:
-        holds.place_hold(invoice_id, HoldKind.DISPUTE, None, reason, actor, self.store, self.store, self.clock.now())
+        holds.place_hold(invoice_id, HoldKind.DISPUTE, None, reason, actor, self.store, self.store, self.clock.now(),
+                         workflows=self.workflows)
         return self._done(invoice_id, "dispute")
 
     def promise(self, invoice_id: str, request: s.PromiseRequest, actor: str) -> s.ActionResult:
         hold = holds.promise_to_pay(invoice_id, request.promised_on, actor, self.store, self.store, self.policies,
-                                    self.clock.now())
+                                    self.clock.now(), workflows=self.workflows)
         return self._done(invoice_id, "promise", promised_on=request.promised_on.isoformat(),
                           contacts_resume_at=hold.until.isoformat() if hold.until else None)
 
@@ -162,7 +163,7 @@ class FinanceApi:
     def payment_plan(self, invoice_id: str, request: s.PaymentPlanRequest, actor: str) -> s.ActionResult:
         instalments = [Instalment(due_on=i.due_on, amount=i.amount) for i in request.instalments]
         hold = holds.agree_payment_plan(invoice_id, instalments, request.reason, actor, self.store, self.store,
-                                        self.policies, self.clock.now())
+                                        self.policies, self.clock.now(), workflows=self.workflows)
         return self._done(invoice_id, "payment_plan", instalments=len(instalments),
                           next_checkpoint=hold.until.isoformat() if hold.until else None)
 
@@ -201,7 +202,7 @@ class FinanceApi:
             customer_id=customer.customer_id, provider=customer.provider, name=customer.name, email=customer.email,
             escalation_email=customer.escalation_email, language=customer.language, timezone=customer.timezone,
             segment=customer.segment, policy_id=customer.policy_id, account_owner=customer.account_owner,
-            address=customer.address.model_dump(),
+            phone=customer.phone, address=customer.address.model_dump(),
             finance_settings=self.store.customer_settings(customer_id),
             undeliverable=sorted(self.store.undeliverable_addresses(customer_id)),
             open_invoices=len(open_invoices), open_balance=balance,

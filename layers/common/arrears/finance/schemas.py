@@ -92,6 +92,8 @@ class CustomerChanges(Body):
                                   description="the customer's own published policy, for its invoices that start from now")
     account_owner: str | None = Field(default=None, min_length=1, max_length=200,
                                       description="who owns the relationship: call and manual tasks name them")
+    phone: str | None = Field(default=None, min_length=1, max_length=40,
+                              description="the debtor's number in international form (e.g. +44 20 7946 0958): call tasks show it")
 
 
 class InsolvencyRequest(Body):
@@ -204,6 +206,7 @@ class CustomerView(BaseModel):
     segment: str
     policy_id: str | None = Field(description="the customer's own policy; null: the default policy")
     account_owner: str
+    phone: str = Field(description="the number call tasks show (E.164, or as the billing platform wrote it); empty: none")
     address: dict[str, str]
     finance_settings: dict[str, Any] = Field(description="the finance team's values over the billing platform's")
     undeliverable: list[str]

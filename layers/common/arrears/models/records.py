@@ -83,6 +83,8 @@ class Customer(Record):
     account_owner: str = ""
     # Where contacts go when the billing email no longer reaches (a permanent bounce, a complaint).
     escalation_email: str = ""
+    # The number a call task shows (arrears.phone): E.164 when known in international form, else as the platform wrote it.
+    phone: str = Field(default="", max_length=40)
     updated_at: AwareDatetime
 
 

@@ -64,3 +64,15 @@ def next_allowed_moment(moment: datetime, calendar: ContactCalendar, zone: ZoneI
 def contact_moment(day: date, at: time, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:
     """A step planned for `day` at `at`: moved to the next business day, at `at` (inside contact hours)."""
     return datetime.combine(next_business_day(day, calendar, country), at, tzinfo=zone).astimezone(timezone.utc)
+
+
+def call_window(moment: datetime, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> dict[str, str]:
+    """When a person may call the debtor, from `moment` on: the contact hours of the first business day on
+    which the debtor may still be contacted, in the debtor's local time and as UTC instants (for a call task)."""
+    from arrears.clock import to_iso_z
+
+    day = next_allowed_moment(moment, calendar, zone, country).astimezone(zone).date()
+    start = datetime.combine(day, calendar.contact_hours_start, tzinfo=zone)
+    end = datetime.combine(day, calendar.contact_hours_end, tzinfo=zone)
+    return {"timezone": zone.key, "date": day.isoformat(), "local_start": calendar.contact_hours_start.strftime("%H:%M"),
+            "local_end": calendar.contact_hours_end.strftime("%H:%M"), "start_utc": to_iso_z(start), "end_utc": to_iso_z(end)}

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import BalanceAdjustment, BillingChange, CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.phone import phone_from_platform
 from arrears.providers.errors import (
     UNIX_MAX, MalformedEvent, Money, SignatureInvalid, SignedMoney, UnixTime, load_json, validated,
 )
@@ -61,6 +62,7 @@ class _Address(_Model):
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=100)
     company: str | None = Field(default=None, max_length=500)
     line1: str | None = Field(default=None, max_length=500)
     line2: str | None = Field(default=None, max_length=500)
@@ -104,6 +106,7 @@ class _Customer(_Model):
     last_name: str | None = Field(default=None, max_length=200)
     company: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=100)
     locale: str | None = Field(default=None, max_length=20)
     auto_collection: str = "on"
     billing_address: _Address | None = None
@@ -201,5 +204,6 @@ def _domain_customer(customer: _Customer, invoice: _Invoice | None, at: datetime
         email=customer.email or billing.email or "", address=billing.as_address(),
         language=language_for([customer.locale] if customer.locale else None, country),
         timezone=timezone_for_country(country), updated_at=_version(customer.resource_version, customer.updated_at, at),
+        phone=phone_from_platform(customer.phone or billing.phone),
     )
 

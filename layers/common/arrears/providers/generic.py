@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.phone import phone_from_platform
 from arrears.providers.errors import Moment, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
@@ -54,6 +55,7 @@ class GenericCustomer(_Model):
     address: GenericAddress = GenericAddress()
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     timezone: str | None = Field(default=None, max_length=60)
+    phone: str | None = Field(default=None, max_length=100)
 
 
 class GenericLine(_Model):
@@ -124,6 +126,7 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
                         state=address.state, country=country),
         language=customer.language or language_for(None, country),
         timezone=customer.timezone or timezone_for_country(country), updated_at=at,
+        phone=phone_from_platform(customer.phone),
     )
 
 

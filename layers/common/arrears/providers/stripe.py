@@ -24,6 +24,7 @@ from arrears.ingest import (
     BalanceAdjustment, BillingChange, CollectedBy, CustomerUpdate, DisputeUpdate, InvoiceUpdate, PaymentLink, UpdateKind,
 )
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.phone import phone_from_platform
 from arrears.providers.errors import MalformedEvent, Money, SignedMoney, UnixTime, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
@@ -114,6 +115,7 @@ class _StripeInvoice(BaseModel):
     customer: _Ref = Field(min_length=1, max_length=64)
     customer_name: str | None = Field(default=None, max_length=500)
     customer_email: str | None = Field(default=None, max_length=500)
+    customer_phone: str | None = Field(default=None, max_length=100)
     customer_address: _StripeAddress | None = None
     customer_preferred_locales: list[str] | None = None
     currency: str = Field(pattern=r"^[a-zA-Z]{3}$")
@@ -142,6 +144,7 @@ class _StripeCustomer(BaseModel):
     object: str = Field(pattern=r"^customer$")
     name: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=100)
     address: _StripeAddress | None = None
     preferred_locales: list[str] | None = None
 
@@ -209,7 +212,7 @@ def to_update(document: dict[str, Any]) -> BillingChange | None:
         customer = validated(_StripeCustomer, data, "invalid_customer", "data.object")
         address = customer.address or _StripeAddress()
         return CustomerUpdate(event.id, event.type, occurred, _customer(
-            customer.id, customer.name, customer.email, address, customer.preferred_locales, occurred))
+            customer.id, customer.name, customer.email, address, customer.preferred_locales, occurred, customer.phone))
     if event.type in CREDIT_NOTE_EVENTS:
         note = validated(_StripeCreditNote, data, "invalid_credit_note", "data.object")
         amount = note.pre_payment_amount if note.pre_payment_amount is not None else (
@@ -232,13 +235,14 @@ def to_update(document: dict[str, Any]) -> BillingChange | None:
 
 
 def _customer(customer_id: str, name: str | None, email: str | None, address: _StripeAddress,
-              locales: list[str] | None, at: datetime) -> Customer:
+              locales: list[str] | None, at: datetime, phone: str | None = None) -> Customer:
     country = (address.country or "").upper()
     return Customer(
         customer_id=customer_id, provider=PROVIDER, name=name or "", email=email or "",
         address=Address(line1=address.line1 or "", line2=address.line2 or "", postal_code=address.postal_code or "",
                         city=address.city or "", state=address.state or "", country=country),
         language=language_for(locales, country), timezone=timezone_for_country(country), updated_at=at,
+        phone=phone_from_platform(phone),
     )
 
 
@@ -270,7 +274,8 @@ def _invoice_update(event: _StripeEvent, stripe_invoice: _StripeInvoice, occurre
         provider_updated_at=occurred,
     )
     customer = _customer(stripe_invoice.customer, stripe_invoice.customer_name, stripe_invoice.customer_email,
-                         stripe_invoice.customer_address or _StripeAddress(), stripe_invoice.customer_preferred_locales, occurred)
+                         stripe_invoice.customer_address or _StripeAddress(), stripe_invoice.customer_preferred_locales, occurred,
+                         stripe_invoice.customer_phone)
     payments = [stripe_invoice.payment_intent, stripe_invoice.charge]
     for paid in (stripe_invoice.payments.data if stripe_invoice.payments else []):
         payments += [paid.payment.payment_intent, paid.payment.charge]

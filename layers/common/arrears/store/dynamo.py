@@ -304,6 +304,19 @@ class DynamoStore:
             ExpressionAttributeValues={":token": token, ":map": "M"},
         ))
 
+    def save_wake_token(self, invoice_id: str, token: str) -> None:
+        """Remember the token the workflow waits on for its next step (a hold placed meanwhile wakes it)."""
+        self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                                UpdateExpression="SET wake_token = :token", ConditionExpression="attribute_exists(pk)",
+                                ExpressionAttributeValues={":token": token})
+
+    def take_wake_token(self, invoice_id: str) -> str | None:
+        """Remove and return the waiting workflow's token (at most one caller gets it)."""
+        old = self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                                      UpdateExpression="REMOVE wake_token", ConditionExpression="attribute_exists(pk)",
+                                      ReturnValues="UPDATED_OLD").get("Attributes", {})
+        return old.get("wake_token")
+
     def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
                            gap: timedelta) -> RecentContact | None:
         # One item per customer: the last message (at, invoice_id, step_id) and the one next in line (next_*).
@@ -359,8 +372,16 @@ class DynamoStore:
             "pk": f"TASK#{task_id}", "sk": keys.META, "entity": "task", "task_id": task_id, "invoice_id": invoice_id,
             "kind": kind, "status": "open", "due_at": to_iso_z(due_at), "details": json.dumps(details, sort_keys=True),
             "gsi1pk": "TASK#open", "gsi1sk": f"{to_iso_z(due_at)}#{task_id}",
+            # The invoice's own tasks (GSI2, partition INVOICE#id): they close when it settles (arrears.tasks).
+            "gsi2pk": keys.invoice_pk(invoice_id), "gsi2sk": f"{keys.TASK_PREFIX}{to_iso_z(due_at)}#{task_id}",
         })
         return task_id
+
+    def open_tasks_of(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The invoice's open tasks (GSI2, one key query; a task closed keeps its GSI2 keys, so filtered here)."""
+        items = self._query(Key("gsi2pk").eq(keys.invoice_pk(invoice_id)) & Key("gsi2sk").begins_with(keys.TASK_PREFIX),
+                            index="gsi2")
+        return [{**_plain(item), "details": json.loads(item["details"])} for item in items if item.get("status") == "open"]
 
     def mark_undeliverable(self, customer_id: str, address: str, reason: str, at: datetime) -> None:
         # Its own item: the billing platform's customer updates rewrite the customer record, not this.
@@ -419,14 +440,15 @@ class DynamoStore:
         item = self._table.get_item(Key={"pk": f"TASK#{task_id}", "sk": keys.META}, ConsistentRead=True).get("Item")
         return {**_plain(item), "details": json.loads(item["details"])} if item else None
 
-    def close_task(self, task_id: str, at: datetime, actor: str, note: str) -> dict[str, Any] | None:
-        """Mark an open task done (it leaves the open list). The closed task; None when it is not open."""
+    def close_task(self, task_id: str, at: datetime, actor: str, note: str, status: str = "done") -> dict[str, Any] | None:
+        """Mark an open task done (it leaves the open list; `status` "obsolete": its invoice settled). The closed
+        task; None when it is not open."""
         try:
             item = self._table.update_item(
                 Key={"pk": f"TASK#{task_id}", "sk": keys.META},
                 UpdateExpression="SET #status = :done, closed_at = :at, closed_by = :actor, note = :note REMOVE gsi1pk, gsi1sk",
                 ConditionExpression="#status = :open", ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":done": "done", ":open": "open", ":at": to_iso_z(at), ":actor": actor, ":note": note},
+                ExpressionAttributeValues={":done": status, ":open": "open", ":at": to_iso_z(at), ":actor": actor, ":note": note},
                 ReturnValues="ALL_NEW")["Attributes"]
         except ClientError as error:
             if _conditional_failed(error):

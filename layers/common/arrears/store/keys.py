@@ -9,6 +9,7 @@ CUSTOMER#id / SETTINGS     the finance team's values over it (contacts, language
 CUSTOMER#id / INSOLVENCY   the customer's insolvency notice: its later invoices are held at once
 CUSTOMER#id / LAST_CONTACT the last message to the customer (any invoice): the policy's gap runs from it
 TASK#id / META             tasks for people                     GSI1: TASK#open / due
+                                                                GSI2: INVOICE#id / TASK#due#id (the invoice's tasks)
 POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one  GSI1: POLICY / id
 """
 
@@ -45,6 +46,7 @@ def policy_version_sk(version: int) -> str:
 
 
 LOG_PREFIX = "LOG#"
+TASK_PREFIX = "TASK#"
 
 
 def task_id(invoice_id: str, kind: str, due_at: str, details: dict) -> str:

@@ -23,6 +23,7 @@ class MemoryStore:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.logs: dict[str, list[ContactEntry]] = {}
         self.hold_tokens: dict[str, str] = {}
+        self.wake_tokens: dict[str, str] = {}
         self.undeliverable: dict[str, set[str]] = {}
         self.insolvencies: dict[str, dict[str, Any]] = {}
         self.contact_slots: dict[str, dict[str, Any]] = {}  # customer -> its contact slot (arrears.store.contact_slot)
@@ -157,6 +158,12 @@ class MemoryStore:
         self.hold_tokens[invoice_id] = token
         return True
 
+    def save_wake_token(self, invoice_id: str, token: str) -> None:
+        self.wake_tokens[invoice_id] = token
+
+    def take_wake_token(self, invoice_id: str) -> str | None:
+        return self.wake_tokens.pop(invoice_id, None)
+
     def mark_undeliverable(self, customer_id: str, address: str, reason: str, at: datetime) -> None:
         self.undeliverable.setdefault(customer_id, set()).add(address.strip().lower())
 
@@ -189,8 +196,26 @@ class MemoryStore:
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
         task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
-        self.tasks[task_id] = {"task_id": task_id, "invoice_id": invoice_id, "kind": kind, "due_at": due_at, "details": details}
+        self.tasks[task_id] = {"task_id": task_id, "invoice_id": invoice_id, "kind": kind, "due_at": due_at, "details": details,
+                               "status": "open"}
         return task_id
+
+    def write_off(self, invoice_id: str, at: datetime) -> bool:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.status is not InvoiceStatus.OPEN:
+            return False
+        self.invoices[invoice_id] = invoice.model_copy(update={"status": InvoiceStatus.UNCOLLECTIBLE, "closed_at": at})
+        return True
+
+    def open_tasks_of(self, invoice_id: str) -> list[dict[str, Any]]:
+        return [dict(t) for t in self.tasks.values() if t["invoice_id"] == invoice_id and t["status"] == "open"]
+
+    def close_task(self, task_id: str, at: datetime, actor: str, note: str, status: str = "done") -> dict[str, Any] | None:
+        task = self.tasks.get(task_id)
+        if task is None or task["status"] != "open":
+            return None
+        task.update(status=status, closed_at=at, closed_by=actor, note=note)
+        return dict(task)
 
     def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
         log = self.logs.setdefault(invoice_id, [])
