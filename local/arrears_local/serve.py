@@ -69,9 +69,7 @@ class LocalServer:
         with self.lock:
             self.catch_up()
             if path.startswith("/_local/"):
-                reply = self._local(method, path, body, query)
-                self.settle()
-                return reply
+                return self._local(method, path, body, query)
             reply = self.runtime.request(method, path + (f"?{query}" if query else ""), body, headers, principal=self.principal)
             self.settle()
             # Presigned S3 links lead into this process's moto: point them at GET /_local/artefacts/... here.
@@ -95,10 +93,14 @@ class LocalServer:
         if path == "/_local/emails" and method == "GET":
             return local_routes.sent_emails(self.runtime)
         if path == "/_local/ses-events" and method == "POST":
-            return local_routes.ses_event(self.runtime, body)
+            return self._settled(local_routes.ses_event(self.runtime, body))
         if path == "/_local/import" and method == "POST":
-            return local_routes.bulk_import(self.runtime, body, parse_qs(query).get("name", [""])[-1])
+            return self._settled(local_routes.bulk_import(self.runtime, body, parse_qs(query).get("name", [""])[-1]))
         return _json(404, {"error": "unknown_route", "message": f"no local route {method} {path}"})
+
+    def _settled(self, reply: HttpReply) -> HttpReply:
+        self.settle()  # what the event or import started runs until it waits, as after an API request
+        return reply
 
     def _target(self, request: dict[str, Any]) -> datetime:
         now = self.runtime.now()

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -25,7 +24,8 @@ from typer.testing import CliRunner
 from arrears_local.cli import app
 from arrears_local.local_routes import wall_now
 from arrears_local.runtime import LOCAL_GENERIC_SECRET, LocalRuntime, project_root
-from arrears_local.serve import LocalServer, make_http_server
+from arrears_local.serve import LocalServer
+from tests.e2e.serving import serving
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
 HEADER = ("id,number,status,currency,amount_due,amount_paid,issued_at,due_at,description,customer_id,customer_name,"
@@ -36,16 +36,8 @@ ROW = ("INV-5001,5001,open,EUR,1250000,0,2026-08-14T09:00:00+02:00,2026-09-13T09
 
 @pytest.fixture(scope="module")
 def base_url():
-    with LocalRuntime(start=START) as runtime:
-        server = LocalServer(runtime, clock="virtual")
-        httpd = make_http_server(server, port=0, log_requests=False)
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_port}"
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+    with LocalRuntime(start=START) as runtime, serving(LocalServer(runtime, clock="virtual")) as url:
+        yield url
 
 
 def fetch(url: str, method: str = "GET", body: bytes | dict | None = None) -> tuple[int, Any, bytes]:
