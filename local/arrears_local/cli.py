@@ -388,8 +388,8 @@ def serve(
         console.print(f"[bold]Arrears local API[/] on {base} (clock {clock}, now {runtime.now():%Y-%m-%d %H:%M} UTC)")
         console.print(f"  webhooks:  POST {base}/webhooks/stripe   finance API: {base}/invoices   OpenAPI: {base}/openapi.json")
         console.print(f"  clock:     GET {base}/_local/clock   POST {base}/_local/clock/advance  {{\"days\": 7}}")
-        console.print(f"  emails:    GET {base}/_local/emails   SES events: POST {base}/_local/ses-events   "
-                      f"import: arrears import FILE --url {base}", markup=False)
+        console.print(f"  emails:    GET {base}/_local/emails   SES events: POST {base}/_local/ses-events", markup=False)
+        console.print(f"  import:    arrears import FILE --url {base}", markup=False)
         if scheduled:
             console.print(f"  {len(scheduled)} sample webhook deliveries arrive as the clock reaches them.")
         try:
