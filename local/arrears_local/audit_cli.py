@@ -11,12 +11,13 @@ from rich.markup import escape
 
 audit_app = typer.Typer(no_args_is_help=True, help="Verify the audit archive and export it for auditors.")
 console = Console(soft_wrap=True)  # a problem is one line, whatever the terminal's width
+# Help text is rich markup: a literal "[" is written "\\[" (s3://bucket[/prefix] would be read as a closing tag).
 
 
 @audit_app.command("verify")
 def verify(
     target: str = typer.Argument(..., metavar="PATH_OR_S3_URI",
-                                 help="A folder laid out like the audit bucket, an export zip, or s3://bucket[/prefix]."),
+                                 help="A folder laid out like the audit bucket, an export zip, or s3://bucket\\[/prefix]."),
 ) -> None:
     """Check every chain, artefact hash and manifest; exits 1 and names each problem found."""
     from arrears.audit.sources import open_source
@@ -41,7 +42,7 @@ def export(
     date_from: datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day (UTC) of the period."),
     date_to: datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day (UTC) of the period, inclusive."),
     customer: str = typer.Option(None, "--customer", help="Only this customer's invoices (billing platform id)."),
-    source: str = typer.Option(..., "--source", help="The archive: a folder like the audit bucket, or s3://bucket[/prefix]."),
+    source: str = typer.Option(..., "--source", help="The archive: a folder like the audit bucket, or s3://bucket\\[/prefix]."),
     out: Path = typer.Option(None, "--out", help="The zip to write (default: arrears-audit-FROM-TO[-CUSTOMER].zip)."),
     allow_problems: bool = typer.Option(False, help="Export even if verify finds problems in the source."),
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -256,32 +257,43 @@ def policy_publish(
 @app.command("import")
 def import_invoices(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv, .json (array) or .jsonl file of invoices."),
-    table: str = typer.Option(..., help="The stack's table (output TableName of `sam deploy`)."),
-    state_machine: str = typer.Option(..., "--state-machine", help="The dunning state machine's ARN (output StateMachineArn)."),
-    check: bool = typer.Option(False, help="Only check the file; write nothing."),
+    table: Optional[str] = typer.Option(None, help="The stack's table (output TableName of `sam deploy`)."),
+    state_machine: Optional[str] = typer.Option(None, "--state-machine",
+                                                help="The dunning state machine's ARN (output StateMachineArn)."),
+    url: Optional[str] = typer.Option(None, help="Instead of a stack: a running `arrears serve`, e.g. http://127.0.0.1:8000."),
+    check: bool = typer.Option(False, help="Only check the file (no AWS, no server); write nothing."),
 ) -> None:
     """Import invoices in bulk for a billing system without webhooks (docs/webhooks.md); re-importing changes nothing."""
     from datetime import datetime, timezone
 
     from arrears.bulk_import import ImportFileError, apply_import, plan_import, read_records
+
+    now = datetime.now(timezone.utc)
+    data = path.read_bytes()
+    try:
+        plan = plan_import(read_records(data, path.name), now)
+    except ImportFileError as error:
+        console.print(f"[red]✗ {escape(str(error))}[/]")
+        raise typer.Exit(2) from None
+    if not plan.valid:
+        _print_import_problems(path, [str(problem) for problem in plan.problems], len({p.row for p in plan.problems}))
+        raise typer.Exit(1)
+    if check:
+        console.print(f"[green]✓ {escape(str(path))}[/]: {len(plan.updates)} invoice(s), no problems")
+        return
+    if url is not None:
+        if table or state_machine:
+            console.print("[red]give either --url (a running arrears serve) or --table and --state-machine (a stack)[/]")
+            raise typer.Exit(2)
+        _import_into_serve(path, data, url)
+        return
+    if not table or not state_machine:
+        console.print("[red]give --table and --state-machine (a deployed stack), or --url (a running arrears serve); "
+                      "--check needs neither[/]")
+        raise typer.Exit(2)
     from arrears.store.dynamo import DynamoStore
     from arrears.workflows import StepFunctionsWorkflows
 
-    now = datetime.now(timezone.utc)
-    try:
-        plan = plan_import(read_records(path.read_bytes(), path.name), now)
-    except ImportFileError as error:
-        console.print(f"[red]✗ {error}[/]")
-        raise typer.Exit(2) from None
-    if not plan.valid:
-        rows = len({problem.row for problem in plan.problems})
-        console.print(f"[red]✗ {path}: {rows} row(s) with problems; nothing was imported.[/]")
-        for problem in plan.problems:
-            console.print(f"  {problem}")
-        raise typer.Exit(1)
-    if check:
-        console.print(f"[green]✓ {path}[/]: {len(plan.updates)} invoice(s), no problems")
-        return
     store = DynamoStore(table)
     with Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
@@ -290,6 +302,43 @@ def import_invoices(
                                 on_progress=lambda done: progress.update(task, completed=done))
     summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
     console.print(f"[green]✓ {len(plan.updates)} invoice(s) imported[/]: {summary}")
+
+
+def _print_import_problems(path: Path, problems: list[str], rows: int) -> None:
+    console.print(f"[red]✗ {escape(str(path))}: {rows} row(s) with problems; nothing was imported.[/]")
+    for problem in problems:
+        console.print(f"  {escape(problem)}", highlight=False)
+
+
+def _import_into_serve(path: Path, data: bytes, url: str) -> None:
+    """POST the file to serve's /_local/import: the same checks and import, inside the server, at its clock."""
+    import json
+    import urllib.error
+    import urllib.request
+    from urllib.parse import quote
+
+    request = urllib.request.Request(f"{url.rstrip('/')}/_local/import?name={quote(path.name)}", data=data, method="POST",
+                                     headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as refused:
+        try:
+            answer = json.loads(refused.read() or b"{}")
+        except ValueError:
+            answer = {}
+        if answer.get("error") == "invalid_rows":
+            problems = [f"row {p['row']}: {p['field']}: {p['message']}" for p in answer.get("problems", [])]
+            _print_import_problems(path, problems, len({p["row"] for p in answer.get("problems", [])}))
+            raise typer.Exit(1) from None
+        console.print(f"[red]✗ {escape(url)} refused the import ({refused.code}):[/] "
+                      f"{escape(str(answer.get('message') or answer.get('error') or refused.reason))}")
+        raise typer.Exit(1) from None
+    except (urllib.error.URLError, OSError, ValueError) as unreachable:
+        console.print(f"[red]✗ no arrears serve at {escape(url)}:[/] {escape(str(unreachable))}")
+        raise typer.Exit(2) from None
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in answer.get("outcomes", {}).items())
+    console.print(f"[green]✓ {answer.get('imported', 0)} invoice(s) imported into {escape(url)}[/]: {summary}")
 
 
 @app.command()
@@ -308,24 +357,26 @@ def events(check: bool = typer.Option(False, help="Only check that events/ is up
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it local: nothing is authenticated)."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port (0: any free one)."),
-    clock: str = typer.Option("virtual", help="virtual: time moves only by POST /_local/clock/advance; real: wall time."),
-    start: Optional[str] = typer.Option(None, help="Virtual start moment, ISO 8601 (default: now)."),
+    clock: str = typer.Option("virtual", help="virtual: time moves only by POST /_local/clock/advance; real: wall time, from now."),
+    start: Optional[str] = typer.Option(None, help="Virtual start moment, ISO 8601 (default: now, or 1 Sep 2026 with --sample-book)."),
     sample_book: int = typer.Option(0, min=0, max=2000,
                                     help="Schedule the demo's sample invoices' webhook deliveries (they arrive as the clock moves)."),
     principal: str = typer.Option("", help="IAM principal the finance API records as the caller (default: a local user)."),
     quiet: bool = typer.Option(False, help="Do not log each request."),
 ) -> None:
     """Serve the webhook and finance API routes of template.yaml on local HTTP, on the local runtime."""
-    from arrears.clock import parse_iso
     from arrears.policy import load_policy_file
     from arrears_local.demo import schedule_deliveries
-    from arrears_local.portfolio import DEMO_START, sample_portfolio
+    from arrears_local.portfolio import sample_portfolio
     from arrears_local.runtime import LOCAL_PRINCIPAL, LocalRuntime, project_root
-    from arrears_local.serve import LocalServer, make_http_server, utc_now
+    from arrears_local.serve import LocalServer, make_http_server, start_moment
 
     if clock not in ("virtual", "real"):
         raise typer.BadParameter("--clock is virtual or real")
-    begin = parse_iso(start) if start else (DEMO_START if sample_book else utc_now())
+    try:
+        begin = start_moment(clock, start, sample_book)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     with LocalRuntime(start=begin) as runtime:
         scheduled = []
         if sample_book:
@@ -337,6 +388,8 @@ def serve(
         console.print(f"[bold]Arrears local API[/] on {base} (clock {clock}, now {runtime.now():%Y-%m-%d %H:%M} UTC)")
         console.print(f"  webhooks:  POST {base}/webhooks/stripe   finance API: {base}/invoices   OpenAPI: {base}/openapi.json")
         console.print(f"  clock:     GET {base}/_local/clock   POST {base}/_local/clock/advance  {{\"days\": 7}}")
+        console.print(f"  emails:    GET {base}/_local/emails   SES events: POST {base}/_local/ses-events", markup=False)
+        console.print(f"  import:    arrears import FILE --url {base}", markup=False)
         if scheduled:
             console.print(f"  {len(scheduled)} sample webhook deliveries arrive as the clock reaches them.")
         try:

@@ -76,7 +76,7 @@ class Route:
 class HttpReply:
     status_code: int
     headers: dict[str, str]
-    body: str
+    body: str | bytes  # bytes: a file served by `arrears serve` (local_routes.artefact)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None

@@ -3,7 +3,8 @@
 Every route of template.yaml's API (webhooks and the finance API) is answered by the same handler
 as in AWS, through `LocalRuntime.request` (API Gateway's proxy event). The clock is either
 virtual (it stands still until `POST /_local/clock/advance` moves it, running every workflow step
-that falls due on the way) or real (it follows the wall clock). `/_local/*` exists only here.
+that falls due on the way) or real (it follows the wall clock from the real now). `/_local/*` exists
+only here (local_routes.py: artefact downloads, SES events, bulk import).
 
 One request at a time: the runtime is one process standing in for a whole AWS account, and a
 single lock keeps the clock, the state machines and the handlers consistent.
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from arrears.clock import parse_iso, to_iso_z
+from arrears_local import local_routes
 from arrears_local.runtime import LOCAL_PRINCIPAL, HttpReply, LocalRuntime
 
 # At most this far in one advance: a mistyped year should not run for an hour.
@@ -38,9 +40,9 @@ class LocalServer:
         self.clock = clock
         self.principal = principal
         self.lock = threading.RLock()
+        self.base_url = ""  # http://host:port, once make_http_server has bound it (links without a Host header)
         # External events (e.g. a sample book's webhook deliveries) waiting for the clock to reach them.
         self.scheduled = sorted(scheduled, key=lambda item: item[0])
-        self._wall_start = (time.monotonic(), runtime.now())
 
     # --- time ------------------------------------------------------------------------------------
     def advance_to(self, moment: datetime) -> int:
@@ -52,10 +54,9 @@ class LocalServer:
             return len(due)
 
     def catch_up(self) -> None:
-        """Real clock: bring the virtual clock to wall time (it started at the runtime's start)."""
+        """Real clock: bring the runtime's clock to the real now (however long provisioning took)."""
         if self.clock == "real":
-            started_mono, started_at = self._wall_start
-            target = started_at + timedelta(seconds=time.monotonic() - started_mono)
+            target = local_routes.wall_now().replace(microsecond=0)
             if target > self.runtime.now():
                 self.advance_to(target)
 
@@ -68,12 +69,13 @@ class LocalServer:
         with self.lock:
             self.catch_up()
             if path.startswith("/_local/"):
-                return self._local(method, path, body)
+                return self._local(method, path, body, query)
             reply = self.runtime.request(method, path + (f"?{query}" if query else ""), body, headers, principal=self.principal)
             self.settle()
-            return reply
+            # Presigned S3 links lead into this process's moto: point them at GET /_local/artefacts/... here.
+            return local_routes.local_links(reply, local_routes.base_url(headers, self.base_url))
 
-    def _local(self, method: str, path: str, body: bytes) -> HttpReply:
+    def _local(self, method: str, path: str, body: bytes, query: str = "") -> HttpReply:
         if path == "/_local/clock" and method == "GET":
             return _json(200, {"now": to_iso_z(self.runtime.now()), "clock": self.clock,
                                "scheduled_events": len(self.scheduled)})
@@ -86,7 +88,19 @@ class LocalServer:
                 return _json(422, {"error": "invalid_request", "message": str(bad)})
             applied = self.advance_to(target)
             return _json(200, {"now": to_iso_z(self.runtime.now()), "events_applied": applied})
+        if path.startswith(local_routes.ARTEFACTS_PREFIX) and method == "GET":
+            return local_routes.artefact(self.runtime, path)
+        if path == "/_local/emails" and method == "GET":
+            return local_routes.sent_emails(self.runtime)
+        if path == "/_local/ses-events" and method == "POST":
+            return self._settled(local_routes.ses_event(self.runtime, body))
+        if path == "/_local/import" and method == "POST":
+            return self._settled(local_routes.bulk_import(self.runtime, body, parse_qs(query).get("name", [""])[-1]))
         return _json(404, {"error": "unknown_route", "message": f"no local route {method} {path}"})
+
+    def _settled(self, reply: HttpReply) -> HttpReply:
+        self.settle()  # what the event or import started runs until it waits, as after an API request
+        return reply
 
     def _target(self, request: dict[str, Any]) -> datetime:
         now = self.runtime.now()
@@ -111,7 +125,7 @@ class LocalServer:
                 headers["Content-Type"] = environ["CONTENT_TYPE"]
             path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
             reply = self.handle(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), body, headers)
-        payload = reply.body.encode("utf-8")
+        payload = reply.body if isinstance(reply.body, bytes) else reply.body.encode("utf-8")
         response_headers = [(k, v) for k, v in reply.headers.items() if k.lower() not in ("content-length", "transfer-encoding")]
         if not any(k.lower() == "content-type" for k, _ in response_headers):
             response_headers.append(("Content-Type", "application/json"))
@@ -134,8 +148,23 @@ def make_http_server(server: LocalServer, host: str = "127.0.0.1", port: int = 8
     """A WSGI server on host:port (port 0: any free port; read it from `.server_port`)."""
     httpd = make_server(host, port, server.wsgi_app, handler_class=_QuietHandler)
     httpd.log_requests = log_requests  # type: ignore[attr-defined]
+    server.base_url = f"http://{host}:{httpd.server_port}"
     return httpd
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def start_moment(clock: str, start: str | None, sample_book: int) -> datetime:
+    """Where `arrears serve`'s clock starts: a real clock at the real now; a virtual one at --start, else
+    at the sample book's start (1 Sep 2026) when there is one, else now."""
+    if clock == "real":
+        if start:
+            raise ValueError("--start is for --clock virtual: a real clock starts at the real now")
+        return utc_now()
+    if start:
+        return parse_iso(start)
+    from arrears_local.portfolio import DEMO_START
+
+    return DEMO_START if sample_book else utc_now()

@@ -8,7 +8,6 @@ socket exactly as curl would send them.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -24,8 +23,9 @@ from arrears_local.demo import schedule_deliveries
 from arrears_local.openapi import FINANCE_DOCUMENT
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime, project_root
-from arrears_local.serve import LocalServer, make_http_server
+from arrears_local.serve import LocalServer
 from arrears_local.stripe_events import invoice_event, signed_delivery
+from tests.e2e.serving import serving
 
 POLICY = load_policy_file(project_root() / "policies" / "default.yaml")
 BOOK = sample_portfolio(DEMO_START, 6)
@@ -35,15 +35,8 @@ BOOK = sample_portfolio(DEMO_START, 6)
 def base_url():
     with LocalRuntime(start=DEMO_START) as runtime:
         scheduled, _ = schedule_deliveries(runtime, BOOK, POLICY, [])
-        server = LocalServer(runtime, clock="virtual", scheduled=scheduled)
-        httpd = make_http_server(server, port=0, log_requests=False)
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_port}"
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+        with serving(LocalServer(runtime, clock="virtual", scheduled=scheduled)) as url:
+            yield url
 
 
 def http(base_url: str, method: str, path: str, body: bytes | dict | None = None, headers: dict | None = None):

@@ -54,7 +54,7 @@ def test_an_updated_at_without_a_zone_is_refused(records):
 def test_a_csv_row_with_more_cells_than_headers_is_reported():
     text = "id,number,currency\nINV-1,1,EUR,surprise\n"
     plan = plan_import(read_records(text.encode(), "x.csv"), NOW)
-    assert any(p.row == 2 and p.field == "unexpected_columns" for p in plan.problems)
+    assert any(p.row == 2 and p.field == "cells beyond the header's columns" for p in plan.problems)
 
 
 @pytest.mark.parametrize("name, data, message", [
@@ -66,3 +66,33 @@ def test_an_unreadable_file_is_refused_whole(name, data, message):
     with pytest.raises(ImportFileError) as error:
         read_records(data, name)
     assert message in str(error.value)
+
+
+CSV_HEADER = ("id,number,status,currency,amount_due,amount_paid,issued_at,due_at,description,customer_id,customer_name,"
+              "customer_email,address_line1,postal_code,city,country\n")
+CSV_ROW = ("INV-24031,24031,open,EUR,1250000,0,2026-08-14T09:00:00+02:00,2026-09-13T09:00:00+02:00,Consulting August,"
+           "C-1187,Van Dijk Consultancy B.V.,crediteuren@vandijk.example,Herengracht 280,1016 BX,Amsterdam,NL\n")
+
+
+def test_a_csv_rows_problems_name_the_files_own_columns():
+    # Given an export whose second invoice has a decimal amount, a broken email and a country name
+    bad = (CSV_ROW.replace("INV-24031,24031", "INV-24032,24032").replace("1250000", "12500.00")
+           .replace("crediteuren@vandijk.example", "crediteuren at vandijk").replace(",NL", ",Netherlands"))
+    # When it is checked
+    plan = plan_import(read_records((CSV_HEADER + CSV_ROW + bad).encode(), "invoices.csv"), NOW)
+    # Then each problem names a column of the file, once, and not the nested record's path
+    assert [(p.row, p.field) for p in plan.problems] == [(3, "amount_due"), (3, "customer_email"), (3, "country")]
+    assert not any("." in p.field for p in plan.problems)
+
+
+def test_a_csv_row_without_any_customer_cells_names_the_customer_columns():
+    row = CSV_ROW.replace("C-1187,Van Dijk Consultancy B.V.,crediteuren@vandijk.example,Herengracht 280,1016 BX,Amsterdam,NL",
+                          ",,,,,,")
+    plan = plan_import(read_records((CSV_HEADER + row).encode(), "invoices.csv"), NOW)
+    assert [str(p) for p in plan.problems] == ["row 2: customer_id, customer_name, customer_email: Field required"]
+
+
+def test_a_json_files_problems_keep_its_own_paths(records):
+    records[1]["customer"]["address"]["country"] = "Netherlands"
+    plan = plan_import(read_records(json.dumps(records).encode(), "book.json"), NOW)
+    assert [(p.row, p.field) for p in plan.problems] == [(2, "customer.address.country")]

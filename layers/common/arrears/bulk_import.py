@@ -33,6 +33,14 @@ _ADDRESS_COLUMNS = {"address_line1": "line1", "address_line2": "line2", "postal_
 _INTEGER_COLUMNS = ("amount_due", "amount_paid")
 
 
+# A CSV row's problems name the file's own columns (customer_email, address_line1), not the record's paths.
+_CSV_COLUMN_OF = {("customer", field): column for column, field in _CUSTOMER_COLUMNS.items()} | {
+    ("customer", "address", field): column for column, field in _ADDRESS_COLUMNS.items()} | {
+    ("customer",): "customer_id, customer_name, customer_email", ("customer", "address"): ", ".join(_ADDRESS_COLUMNS),
+    ("lines", "description"): "description", ("lines", "amount"): "amount_due", ("lines",): "description",
+    ("unexpected_columns",): "cells beyond the header's columns"}
+
+
 class ImportFileError(ValueError):
     """The file as a whole cannot be read (not CSV/JSON, empty, too large)."""
 
@@ -105,7 +113,8 @@ def plan_import(records: list[tuple[int, dict[str, Any]]], now: datetime) -> Imp
             if occurred_at.tzinfo is None:
                 raise ValueError("updated_at needs a timezone")
         except ValidationError as error:
-            problems += [RowProblem(row, ".".join(str(p) for p in e["loc"]) or "record", e["msg"]) for e in error.errors()]
+            # Once each: a CSV's amount_due is also its one line's amount, and would be named twice.
+            problems += dict.fromkeys(RowProblem(row, _field_name(e["loc"], record), e["msg"]) for e in error.errors())
             continue
         except (TypeError, ValueError) as error:
             problems.append(RowProblem(row, "updated_at", str(error)))
@@ -143,9 +152,21 @@ def _json_object(text: str, where: str, allow_list: bool = False) -> Any:
     return value
 
 
+class _CsvRecord(dict):
+    """A record read from a CSV row: its problems are named by the CSV's columns (`_field_name`)."""
+
+
+def _field_name(loc: tuple[Any, ...], record: dict[str, Any]) -> str:
+    """Where a validation problem is, in the file's own terms: a JSON path (customer.email), or a CSV column."""
+    if not isinstance(record, _CsvRecord):
+        return ".".join(str(part) for part in loc) or "record"
+    path = tuple(part for part in loc if not isinstance(part, int))  # lines.0.amount: the one line a row makes
+    return _CSV_COLUMN_OF.get(path, ".".join(str(part) for part in path) or "record")
+
+
 def _unflatten(row: dict[str | None, Any]) -> dict[str, Any]:
     """A CSV row as the generic invoice: customer and address columns nested, empty cells left out."""
-    record: dict[str, Any] = {}
+    record: dict[str, Any] = _CsvRecord()
     customer: dict[str, Any] = {}
     address: dict[str, Any] = {}
     for column, value in row.items():
