@@ -22,6 +22,7 @@ from arrears.finance import schemas as s
 from arrears.finance.api import FinanceApi, error_status
 from arrears.finance.views import AgingBucket
 from arrears.holds import ActionRefused
+from arrears.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text, raw_body
 from arrears.policy import Stage
 
 logger = Logger()
@@ -53,6 +54,13 @@ def _error(status: int, code: str, message: str, details: list | None = None) ->
 def refused(error: ActionRefused) -> Response:
     metrics.add_metric(name="ActionRefused", unit=MetricUnit.Count, value=1)
     return _error(error_status(error.code), error.code, error.message)
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    # The trace goes to the function's log; the caller gets a JSON error without one (nor a file path).
+    logger.exception("finance API request failed")
+    return _error(500, "internal_error", "the request could not be completed; it is in the API's log")
 
 
 @app.not_found
@@ -240,4 +248,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     invoice_id = (event.get("pathParameters") or {}).get("invoice_id")
     if invoice_id:
         logger.append_keys(invoice_id=invoice_id)
-    return app.resolve(event, context)
+    refused = _refused_body(event)
+    return refused if refused is not None else app.resolve(event, context)
+
+
+def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The proxy reply for a body refused before Powertools parses it (size, encoding, nesting), else None."""
+    try:
+        checked_text(raw_body(event), API_MAX_BODY_BYTES)
+    except BodyRefused as refused:
+        logger.warning("request body refused", extra={"error": refused.code})
+        body = s.ErrorBody(error=refused.code, message=refused.message).model_dump_json(exclude_none=True)
+        return {"statusCode": refused.status_code, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": body,
+                "isBase64Encoded": False}
+    return None
