@@ -84,7 +84,7 @@ def list_invoices(
     customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     currency: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
     aging: Annotated[AgingBucket | None, Query()] = None,
-    next_action_before: Annotated[datetime | None, Query()] = None,
+    next_action_before: Annotated[s.Moment | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> s.InvoiceList:
@@ -195,17 +195,17 @@ def dry_run(policy_id: str, request: s.DryRunRequest) -> s.DryRunResult:
 
 # --- reports and tasks ---------------------------------------------------------------------------
 @app.get("/reports/aging", summary="Receivables by aging bucket and currency", tags=["reports"])
-def aging_report(as_of: Annotated[datetime | None, Query()] = None) -> s.AgingReport:
+def aging_report(as_of: Annotated[s.Moment | None, Query()] = None) -> s.AgingReport:
     return finance().aging(as_of)
 
 
 @app.get("/reports/collections", summary="DSO, CEI and days to collect over a period", tags=["reports"])
-def collections_report(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]) -> s.CollectionReport:
+def collections_report(start: Annotated[s.Day, Query(alias="from")], end: Annotated[s.Day, Query(alias="to")]) -> s.CollectionReport:
     return finance().collections(_midnight(start), _midnight(end))
 
 
 @app.get("/reports/stages", summary="Steps done and recoveries per stage over a period", tags=["reports"])
-def stages_report(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]) -> s.StageReport:
+def stages_report(start: Annotated[s.Day, Query(alias="from")], end: Annotated[s.Day, Query(alias="to")]) -> s.StageReport:
     return finance().stages(_midnight(start), _midnight(end))
 
 

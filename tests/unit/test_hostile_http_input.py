@@ -10,11 +10,16 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from arrears.finance import schemas as s
 from arrears.finance.views import decode_cursor, encode_cursor
 from arrears.holds import ActionRefused
+from arrears.policy import parse_policy_yaml
+from arrears.policy.model import MAX_POLICY_SOURCE_CHARS
 from arrears.http_input import MAX_JSON_DEPTH, WEBHOOK_MAX_BODY_BYTES, BodyRefused, checked_text, json_depth, raw_body
 from arrears.providers import generic, paddle, stripe
 from arrears.providers.errors import SignatureInvalid
@@ -153,3 +158,42 @@ def test_a_changed_or_foreign_cursor_is_refused(case, cursor, scope):
     with pytest.raises(ActionRefused) as error:
         decode_cursor(cursor, KEYS, scope)
     assert error.value.code == "invalid_cursor"
+
+
+# --- policy sources --------------------------------------------------------------------------------
+DEFAULT_SOURCE = (Path(__file__).resolve().parents[2] / "policies" / "default.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case, source, says", [
+    ("flow sequences 5,000 deep", "[" * 5000, "levels deep"),
+    ("block sequences 300 deep", "steps:\n" + "".join("  " * i + "-\n" for i in range(1, 300)), "levels deep"),
+    ("a billion laughs", 'a: &a ["lol","lol"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: [*c,*c]\n', "aliases"),
+    ("over the size limit", DEFAULT_SOURCE + "#" * MAX_POLICY_SOURCE_CHARS, "characters"),
+])
+def test_a_hostile_policy_source_is_refused_before_it_is_loaded(case, source, says):
+    with pytest.raises(ValueError, match=says):
+        parse_policy_yaml(source)
+
+
+def test_the_default_policy_is_well_within_the_limits():
+    assert parse_policy_yaml(DEFAULT_SOURCE).policy_id == "default"
+
+
+# --- dates in requests -----------------------------------------------------------------------------
+@pytest.mark.parametrize("model, body", [
+    (s.PromiseRequest, {"promised_on": "9999-12-31"}),
+    (s.PromiseRequest, {"promised_on": "0001-01-01"}),
+    (s.PauseRequest, {"until": "9999-12-31T23:59:59Z"}),
+    (s.PaymentPlanRequest, {"instalments": [{"due_on": "2026-11-30", "amount": 50_000},
+                                            {"due_on": "9999-12-31", "amount": 50_000}]}),
+    (s.PaymentPlanRequest, {"instalments": [{"due_on": "2026-11-30", "amount": 10**40},
+                                            {"due_on": "2026-12-31", "amount": 50_000}]}),
+])
+def test_a_date_or_amount_out_of_range_is_a_validation_error(model, body):
+    with pytest.raises(ValidationError):
+        model.model_validate(body)
+
+
+def test_dates_in_range_are_accepted():
+    assert s.PromiseRequest.model_validate({"promised_on": "2026-11-30"}).promised_on.year == 2026
+    assert s.PauseRequest.model_validate({"until": "2199-12-31T00:00:00Z"}).until.year == 2199
