@@ -35,8 +35,9 @@ OPENAPI_INFO = {
         "See and steer collections. Every request is signed with AWS SigV4 (API Gateway IAM "
         "authorisation); every action is recorded in the invoice's contact log with the calling IAM "
         "principal. Money is in minor units with an ISO 4217 currency; times are ISO 8601. Errors carry "
-        "a machine-readable `error`: 404 for an unknown id, 409 for an action that does not fit the "
-        "invoice's state, 422 for an invalid value."
+        "a machine-readable `error`: 400 for a malformed request (a body that is not UTF-8 or nests too deep, "
+        "a changed cursor), 404 for an unknown id, 409 for an action that does not fit the invoice's state, "
+        "413 for a body over 1 MiB, 422 for an invalid value."
     ),
 }
 

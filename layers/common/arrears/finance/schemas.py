@@ -36,7 +36,7 @@ class ErrorBody(BaseModel):
 
 
 _ERROR_RESPONSES = {400: "Malformed request", 404: "Unknown id", 409: "Does not fit the invoice's current state",
-                    422: "Invalid value (the body says which)"}
+                    413: "Body too large", 422: "Invalid value (the body says which)"}
 
 
 def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
