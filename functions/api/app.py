@@ -22,6 +22,7 @@ from arrears.finance import schemas as s
 from arrears.finance.api import FinanceApi, error_status
 from arrears.finance.views import AgingBucket
 from arrears.holds import ActionRefused
+from arrears.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text, raw_body
 from arrears.policy import Stage
 
 logger = Logger()
@@ -55,6 +56,13 @@ def refused(error: ActionRefused) -> Response:
     return _error(error_status(error.code), error.code, error.message)
 
 
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    # The trace goes to the function's log; the caller gets a JSON error without one (nor a file path).
+    logger.exception("finance API request failed")
+    return _error(500, "internal_error", "the request could not be completed; it is in the API's log")
+
+
 @app.not_found
 def unknown_route(_: Exception) -> Response:
     # API Gateway matched a route; Powertools did not (e.g. a path parameter it cannot read).
@@ -76,7 +84,7 @@ def list_invoices(
     customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     currency: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
     aging: Annotated[AgingBucket | None, Query()] = None,
-    next_action_before: Annotated[datetime | None, Query()] = None,
+    next_action_before: Annotated[s.Moment | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> s.InvoiceList:
@@ -187,17 +195,17 @@ def dry_run(policy_id: str, request: s.DryRunRequest) -> s.DryRunResult:
 
 # --- reports and tasks ---------------------------------------------------------------------------
 @app.get("/reports/aging", summary="Receivables by aging bucket and currency", tags=["reports"])
-def aging_report(as_of: Annotated[datetime | None, Query()] = None) -> s.AgingReport:
+def aging_report(as_of: Annotated[s.Moment | None, Query()] = None) -> s.AgingReport:
     return finance().aging(as_of)
 
 
 @app.get("/reports/collections", summary="DSO, CEI and days to collect over a period", tags=["reports"])
-def collections_report(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]) -> s.CollectionReport:
+def collections_report(start: Annotated[s.Day, Query(alias="from")], end: Annotated[s.Day, Query(alias="to")]) -> s.CollectionReport:
     return finance().collections(_midnight(start), _midnight(end))
 
 
 @app.get("/reports/stages", summary="Steps done and recoveries per stage over a period", tags=["reports"])
-def stages_report(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]) -> s.StageReport:
+def stages_report(start: Annotated[s.Day, Query(alias="from")], end: Annotated[s.Day, Query(alias="to")]) -> s.StageReport:
     return finance().stages(_midnight(start), _midnight(end))
 
 
@@ -240,4 +248,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     invoice_id = (event.get("pathParameters") or {}).get("invoice_id")
     if invoice_id:
         logger.append_keys(invoice_id=invoice_id)
-    return app.resolve(event, context)
+    refused = _refused_body(event)
+    return refused if refused is not None else app.resolve(event, context)
+
+
+def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The proxy reply for a body refused before Powertools parses it (size, encoding, nesting), else None."""
+    try:
+        checked_text(raw_body(event), API_MAX_BODY_BYTES)
+    except BodyRefused as refused:
+        logger.warning("request body refused", extra={"error": refused.code})
+        body = s.ErrorBody(error=refused.code, message=refused.message).model_dump_json(exclude_none=True)
+        return {"statusCode": refused.status_code, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": body,
+                "isBase64Encoded": False}
+    return None

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+from arrears.http_input import BodyRefused, raw_body
 from arrears.settings import get_settings
 from arrears.webhooks import apply_event, providers, receive_delivery, split_secrets
 from arrears.wiring import dunning_ports, workflows
@@ -56,10 +57,14 @@ def receive_webhook(provider: str) -> Response:
     name = _secret_parameter(provider)
     # Cached for a few minutes, then read again: a rotated secret ("new,old") takes effect without a redeploy.
     secret = parameters.get_parameter(name, decrypt=True, max_age=get_settings().secret_max_age_seconds) if name else ""
-    body = event.decoded_body
+    try:
+        # The bytes as sent (not decoded here): receive_delivery refuses a body that is not UTF-8 with a 400.
+        body = raw_body(event.raw_event)
+    except BodyRefused as refused:
+        return _json(refused.status_code, {"error": refused.code, "message": refused.message})
     try:
         reply = receive_delivery(
-            known[provider], raw_body=body.encode() if isinstance(body, str) else (body or b""),
+            known[provider], raw_body=body,
             headers=dict(event.headers or {}), secrets=split_secrets(secret or ""), now=datetime.now(timezone.utc),
             apply_once=lambda envelope: _apply_once()(envelope=envelope),
         )

@@ -19,6 +19,9 @@ metrics = Metrics(namespace="Arrears")
 @event_parser(model=WorkflowRequest)
 def lambda_handler(request: WorkflowRequest, context) -> dict:
     logger.append_keys(invoice_id=request.invoice_id, action=request.action)
+    if request.action == "record_failure":
+        # The whole cause (with its stack trace) stays here; the contact log keeps its type and a short message.
+        logger.error("workflow step failed", extra={"failure": request.error})
     result = handle_workflow_request(request, get_settings().default_policy_id, dunning_ports(), workflows())
     logger.info("workflow step done", extra={"result": result})
     metrics.add_metric(name=f"Workflow_{request.action}", unit=MetricUnit.Count, value=1)

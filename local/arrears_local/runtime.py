@@ -38,10 +38,13 @@ LOCAL_STRIPE_SECRET = "whsec_arrears_local_demo_secret"
 LOCAL_PADDLE_SECRET = "pdl_ntfset_01arrearslocal_demo_secret"
 LOCAL_CHARGEBEE_CREDENTIALS = "arrears-local:chargebee-demo-password"
 LOCAL_GENERIC_SECRET = "arrears_local_generic_demo_secret"
+# The key the local stack signs the finance API's list cursors with (its SSM parameter, like the secrets).
+LOCAL_CURSOR_KEY = "arrears_local_cursor_signing_key"
 _LOCAL_WEBHOOK_SECRETS = {"StripeWebhookSecretParameterName": LOCAL_STRIPE_SECRET,
                           "PaddleWebhookSecretParameterName": LOCAL_PADDLE_SECRET,
                           "ChargebeeWebhookCredentialsParameterName": LOCAL_CHARGEBEE_CREDENTIALS,
-                          "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET}
+                          "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET,
+                          "CursorKeyParameterName": LOCAL_CURSOR_KEY}
 # Who the finance API's IAM-authorised routes see as the caller locally (no SigV4 is checked here).
 LOCAL_PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:user/local-finance"
 # Local-only environment on top of the template's: no X-Ray daemon, metrics and logs kept off the console.

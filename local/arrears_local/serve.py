@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from arrears.clock import parse_iso, to_iso_z
+from arrears.http_input import API_MAX_BODY_BYTES
 from arrears_local import local_routes
 from arrears_local.runtime import LOCAL_PRINCIPAL, HttpReply, LocalRuntime
 
@@ -28,7 +29,7 @@ MAX_ADVANCE = timedelta(days=800)
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-MAX_BODY = 1024 * 1024
+MAX_BODY = API_MAX_BODY_BYTES  # what the finance API accepts; the webhooks route's own limit is lower
 
 
 class LocalServer:
@@ -115,8 +116,12 @@ class LocalServer:
         return target
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > MAX_BODY:
+        declared = (environ.get("CONTENT_LENGTH") or "0").strip()
+        length = int(declared) if declared.isascii() and declared.isdigit() else -1
+        if length < 0:
+            reply = _json(400, {"error": "invalid_content_length", "message": "Content-Length is not a number of bytes"})
+        elif length > MAX_BODY:
+            _discard(environ["wsgi.input"], length)  # read it all, so the client sees the 413 and not a broken pipe
             reply = _json(413, {"error": "body_too_large", "message": f"at most {MAX_BODY} bytes"})
         else:
             body = environ["wsgi.input"].read(length) if length else b""
@@ -132,6 +137,14 @@ class LocalServer:
         response_headers.append(("Content-Length", str(len(payload))))
         start_response(f"{reply.status_code} {_REASONS.get(reply.status_code, 'Status')}", response_headers)
         return [payload]
+
+
+def _discard(stream: Any, length: int) -> None:
+    while length > 0:
+        chunk = stream.read(min(length, 64 * 1024))
+        if not chunk:
+            return
+        length -= len(chunk)
 
 
 def _json(status: int, body: dict[str, Any]) -> HttpReply:

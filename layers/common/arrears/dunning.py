@@ -345,10 +345,13 @@ def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now:
 
 
 def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Ports) -> dict[str, Any]:
-    """The Catch of every task ends here: the failure is logged and a person gets a task."""
+    """The Catch of every task ends here: the failure is logged and a person gets a task. Both keep the
+    error's type and a short message; the stack trace stays in the function's log."""
+    from arrears.failures import failure_summary
+
     now = ports.clock.now()
     invoice = ports.store.get_invoice(invoice_id)
-    details = {"error": error, "cause": cause[:2000]}
+    details = failure_summary(error, cause)
     task_id = ports.store.open_task(invoice_id, "investigate_workflow_failure", now, details)
     if invoice is not None:
         _log(ports, invoice, now, "workflow_failed", details={**details, "task_id": task_id})

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     paddle_webhook_secret_parameter: str = Field(default="", validation_alias="PADDLE_WEBHOOK_SECRET_PARAMETER")
     chargebee_webhook_secret_parameter: str = Field(default="", validation_alias="CHARGEBEE_WEBHOOK_SECRET_PARAMETER")
     generic_webhook_secret_parameter: str = Field(default="", validation_alias="GENERIC_WEBHOOK_SECRET_PARAMETER")
+    # SSM SecureString holding the finance API's list-cursor signing key(s); "new,old" while rotating.
+    cursor_key_parameter: str = Field(default="", validation_alias="CURSOR_KEY_PARAMETER")
     # How long a fetched webhook secret is trusted before SSM is asked again;
     # short enough that a rotated secret takes effect without a redeploy.
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")

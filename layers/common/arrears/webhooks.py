@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from arrears.http_input import WEBHOOK_MAX_BODY_BYTES, BodyRefused, checked_text
 from arrears.ingest import BillingChange, CollectedBy, IngestStore, InvoiceUpdate, apply_billing_change
 from arrears.ports import ContactLog, WorkflowStarter
 from arrears.providers.errors import WebhookRejected
 
 # A rotated secret is stored as "new,old" (or one per line) until the old one is retired.
 _SECRET_SEPARATORS = re.compile(r"[\s,]+")
-MAX_BODY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,11 @@ def receive_delivery(
         # The operator's to fix (docs/webhooks.md); the platform retries until then, so nothing is lost.
         return WebhookReply(503, {"error": "not_configured", "message": f"no {provider.name} webhook secret is configured"})
     try:
-        if len(raw_body) > MAX_BODY_BYTES:
-            raise WebhookRejected("body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        # Size, encoding and nesting are checked on the bytes first: nothing below may fail on them with a 5xx.
+        checked_text(raw_body, WEBHOOK_MAX_BODY_BYTES)
+    except BodyRefused as refused:
+        return WebhookReply(refused.status_code, {"error": refused.code, "message": refused.message})
+    try:
         lowered = {name.lower(): value for name, value in headers.items()}
         provider.authenticate(raw_body, lowered, secrets, now)
         event_id, event_type, document = provider.parse(raw_body)

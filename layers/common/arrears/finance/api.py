@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from arrears import dunning, holds
 from arrears.finance import actions, reports
@@ -35,18 +35,23 @@ OPENAPI_INFO = {
         "See and steer collections. Every request is signed with AWS SigV4 (API Gateway IAM "
         "authorisation); every action is recorded in the invoice's contact log with the calling IAM "
         "principal. Money is in minor units with an ISO 4217 currency; times are ISO 8601. Errors carry "
-        "a machine-readable `error`: 404 for an unknown id, 409 for an action that does not fit the "
-        "invoice's state, 422 for an invalid value."
+        "a machine-readable `error`: 400 for a malformed request (a body that is not UTF-8 or nests too deep, "
+        "a changed cursor), 404 for an unknown id, 409 for an action that does not fit the invoice's state, "
+        "413 for a body over 1 MiB, 422 for an invalid value."
     ),
 }
 
 _NOT_FOUND = {"unknown_invoice", "unknown_customer", "unknown_policy", "unknown_version", "unknown_task"}
-_INVALID = {"invalid_until", "invalid_plan", "invalid_filter", "invalid_cursor", "invalid_field", "invalid_policy", "unknown_step",
+_INVALID = {"invalid_until", "invalid_plan", "invalid_filter", "invalid_field", "invalid_policy", "unknown_step",
             "invalid_period"}
+_MALFORMED = {"invalid_cursor"}  # not something this API handed out (changed, or from another query)
 
 
 def error_status(code: str) -> int:
-    """404 for an unknown id, 422 for a bad value, 409 for everything that does not fit the state."""
+    """400 for a malformed request, 404 for an unknown id, 422 for a bad value, 409 for everything that does
+    not fit the state."""
+    if code in _MALFORMED:
+        return 400
     if code in _NOT_FOUND:
         return 404
     if code in _INVALID:
@@ -62,6 +67,8 @@ class FinanceApi:
     escalation: Any  # WorkflowFunction
     artefacts: Any  # S3ArtefactStore (presigned links)
     clock: Any
+    # The list cursor's signing keys, newest first ("new,old" while rotating), read when a list is asked for.
+    cursor_keys: Callable[[], list[str]] = lambda: []
 
     @classmethod
     def from_settings(cls) -> FinanceApi:
@@ -72,11 +79,14 @@ class FinanceApi:
         from arrears.store.s3 import S3ArtefactStore
         from arrears.workflows import StepFunctionsWorkflows, WorkflowFunction
 
+        from arrears.store.parameters import secret_values
+
         settings = get_settings()
         return cls(store=DynamoStore(settings.table_name), policies=DynamoPolicyRepository(settings.table_name),
                    workflows=StepFunctionsWorkflows(settings.state_machine_arn),
                    escalation=WorkflowFunction(settings.workflow_function_name),
-                   artefacts=S3ArtefactStore(settings.letters_bucket), clock=SystemClock())
+                   artefacts=S3ArtefactStore(settings.letters_bucket), clock=SystemClock(),
+                   cursor_keys=lambda: secret_values(settings.cursor_key_parameter, settings.secret_max_age_seconds))
 
     # --- reading ---------------------------------------------------------------------------------
     def _policy_of(self, invoice: Invoice) -> Policy | None:
@@ -105,7 +115,7 @@ class FinanceApi:
         if next_action_before is not None and next_action_before.tzinfo is None:
             raise ActionRefused("invalid_filter", "next_action_before needs a timezone (e.g. 2026-12-01T00:00:00Z)")
         page = invoice_page(InvoiceFilter(state, stage, customer_id, currency, aging, next_action_before, limit, cursor),
-                             self.store, self._policy_of, now)
+                             self.store, self._policy_of, now, self.cursor_keys())
         return s.InvoiceList(invoices=[self.summary(i, now) for i in page.invoices], next_cursor=page.next_cursor)
 
     def invoice_detail(self, invoice_id: str) -> s.InvoiceDetail:

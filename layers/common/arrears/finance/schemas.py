@@ -5,7 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+# Every date a request carries lies in these years: 9999-12-31 plus a grace period overflows date
+# arithmetic, and year 1 is no one's due date. Outside them a request is a 422 (docs/input-limits.md).
+FIRST_YEAR, LAST_YEAR = 1990, 2199
+
+
+def _in_range(value: date) -> date:  # a datetime is a date too
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_in_range)]
+Moment = Annotated[datetime, AfterValidator(_in_range)]  # a query's moment (the use case asks for its timezone)
+AwareMoment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
@@ -21,7 +36,7 @@ class ErrorBody(BaseModel):
 
 
 _ERROR_RESPONSES = {400: "Malformed request", 404: "Unknown id", 409: "Does not fit the invoice's current state",
-                    422: "Invalid value (the body says which)"}
+                    413: "Body too large", 422: "Invalid value (the body says which)"}
 
 
 def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +58,7 @@ Reason = Field(default="", max_length=500, description="why, for the record")
 
 # --- requests ----------------------------------------------------------------------------------
 class PauseRequest(Body):
-    until: AwareDatetime = Field(description="no contact before this moment")
+    until: AwareMoment = Field(description="no contact before this moment")
     reason: str = Reason
 
 
@@ -56,13 +71,13 @@ class DisputeRequest(Body):
 
 
 class PromiseRequest(Body):
-    promised_on: date = Field(description="the date the debtor says they will pay by")
+    promised_on: Day = Field(description="the date the debtor says they will pay by")
     reason: str = Reason
 
 
 class InstalmentRequest(Body):
-    due_on: date
-    amount: int = Field(gt=0, description="minor units")
+    due_on: Day
+    amount: int = Field(gt=0, le=10**13, description="minor units")
 
 
 class PaymentPlanRequest(Body):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from arrears.clock import to_iso_z
 from arrears.holds import ActionRefused
@@ -85,11 +87,12 @@ class InvoicePage:
 
 
 def list_invoices(query: InvoiceFilter, store: Any, policy_of: Callable[[Invoice], Policy | None],
-                  as_of: datetime) -> InvoicePage:
+                  as_of: datetime, cursor_keys: Sequence[str] = ()) -> InvoicePage:
     """Answered by one GSI query (never a Scan): by customer (GSI2), by aging bucket (GSI3: receivables by
     due date), by next action (GSI1: collection state), in that order of preference; the other filters
     apply to the page read. Like DynamoDB itself, a page may hold fewer than `limit` invoices while
-    `next_cursor` says there is more."""
+    `next_cursor` says there is more. The cursor is signed with the first of `cursor_keys` (any of them
+    is accepted, for rotation) and names the query it continues: a changed or foreign one is refused."""
     if query.aging is not None and query.state != "open":
         raise ActionRefused("invalid_filter", "aging buckets apply to open invoices: use state=open")
     if query.next_action_before is not None and query.state != "open":
@@ -103,9 +106,11 @@ def list_invoices(query: InvoiceFilter, store: Any, policy_of: Callable[[Invoice
         index, partition, low, high = "gsi1", "COLLECTION#open", None, to_iso_z(query.next_action_before)
     else:
         index, partition, low, high = "gsi1", f"COLLECTION#{query.state}", None, None
-    invoices, last_key = store.invoice_page(index, partition, low, high, query.limit, _decode_cursor(query.cursor))
+    scope = f"{index}|{partition}"
+    start = decode_cursor(query.cursor, cursor_keys, scope)
+    invoices, last_key = store.invoice_page(index, partition, low, high, query.limit, start)
     chosen = [invoice for invoice in invoices if _matches(invoice, query, policy_of, as_of)]
-    return InvoicePage(chosen, _encode_cursor(last_key))
+    return InvoicePage(chosen, encode_cursor(last_key, cursor_keys, scope))
 
 
 def _matches(invoice: Invoice, query: InvoiceFilter, policy_of: Callable[[Invoice], Policy | None], as_of: datetime) -> bool:
@@ -123,21 +128,41 @@ def _matches(invoice: Invoice, query: InvoiceFilter, policy_of: Callable[[Invoic
     return True
 
 
-def _encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _cursor_mac(key: str, payload: str) -> str:
+    return _b64(hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest()[:16])
+
+
+def encode_cursor(last_key: dict[str, Any] | None, keys: Sequence[str], scope: str) -> str | None:
+    """An opaque, signed cursor: `<payload>.<mac>`, the payload holding DynamoDB's key and the query's scope."""
     if not last_key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode().rstrip("=")
+    if not keys:
+        raise RuntimeError("no cursor signing key is configured (CURSOR_KEY_PARAMETER)")
+    payload = _b64(json.dumps({"key": last_key, "scope": scope}, sort_keys=True).encode())
+    return f"{payload}.{_cursor_mac(keys[0], payload)}"
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None, keys: Sequence[str], scope: str) -> dict[str, Any] | None:
+    """DynamoDB's key from a cursor this API signed for the same query; ActionRefused(invalid_cursor) otherwise."""
     if not cursor:
         return None
+    refused = ActionRefused("invalid_cursor", "the cursor is not one this API returned for this query")
+    payload, _, mac = cursor.partition(".")
+    # Bytes, not text: compare_digest refuses non-ASCII text, and a cursor is whatever the caller sends.
+    if not any(hmac.compare_digest(mac.encode(), _cursor_mac(key, payload).encode()) for key in keys):
+        raise refused
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        document = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, UnicodeDecodeError):
-        raise ActionRefused("invalid_cursor", "the cursor is not one this API returned") from None
-    if not isinstance(key, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in key.items()):
-        raise ActionRefused("invalid_cursor", "the cursor is not one this API returned")
+        raise refused from None
+    key = document.get("key") if isinstance(document, dict) else None
+    if document.get("scope") != scope or not isinstance(key, dict) or \
+            not all(isinstance(k, str) and isinstance(v, str) for k, v in key.items()):
+        raise refused
     return key
 
 

@@ -249,7 +249,32 @@ class Policy(PolicyModel):
         raise KeyError(f"policy {self.policy_id} v{self.version} has no step {step_id!r}")
 
 
+# Limits a policy source meets before it is loaded (docs/input-limits.md): the default policy is about
+# 6,000 characters nesting 5 deep. PyYAML's loader recurses per level, and an alias ("*name") can repeat a
+# whole subtree, so a deep or self-multiplying document is refused while it is still a stream of events.
+MAX_POLICY_SOURCE_CHARS = 100_000
+MAX_POLICY_DEPTH = 20
+
+
+def check_policy_source(text: str) -> None:
+    """ValueError when a policy source is too long, nests too deep or uses aliases; YAMLError when its
+    syntax is broken before that. Reads YAML events one at a time (PyYAML's parser does not recurse)."""
+    if len(text) > MAX_POLICY_SOURCE_CHARS:
+        raise ValueError(f"a policy source has at most {MAX_POLICY_SOURCE_CHARS} characters (this one has {len(text)})")
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_POLICY_DEPTH:
+                raise ValueError(f"a policy nests at most {MAX_POLICY_DEPTH} levels deep")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            raise ValueError("a policy may not use YAML aliases (*name): write each value out")
+
+
 def parse_policy_yaml(text: str) -> Policy:
+    check_policy_source(text)
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError("a policy file must hold a mapping")

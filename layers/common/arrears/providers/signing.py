@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from arrears.providers.errors import SignatureInvalid
+
+# What a header's parts must look like: ASCII digits only ("١٢٣" and "²" are digits to str.isdigit and
+# int() would take or choke on them), and a hex HMAC (compare_digest refuses non-ASCII text).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{1,128}")
 
 
 def hmac_sha256_hex(secret: str, message: bytes) -> str:
@@ -23,10 +29,11 @@ def parse_signature_header(header: str | None, separator: str, timestamp_name: s
     candidates: list[str] = []
     for part in header.split(separator):
         name, _, value = part.strip().partition("=")
-        if name == timestamp_name and value.isdigit() and len(value) <= 12:
+        value = value.strip()
+        if name == timestamp_name and _TIMESTAMP.fullmatch(value):
             timestamp = int(value)
-        elif name == signature_name and value:
-            candidates.append(value.strip())
+        elif name == signature_name and _HEX_SIGNATURE.fullmatch(value):
+            candidates.append(value)
     if timestamp is None or not candidates:
         raise SignatureInvalid("malformed_signature",
                                f"the {header_name} header has no {timestamp_name} timestamp or no {signature_name} signature")
