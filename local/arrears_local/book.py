@@ -2,8 +2,10 @@
 
 Columns (CSV header or JSON keys): invoice_id, number, customer_id, customer_name, customer_email,
 country, currency, amount (minor units), issued_at, due_at (ISO-8601 with a zone), and optionally
-address_line1, postal_code, city (a demand letter needs them), paid_at (ISO-8601; empty for never)
-and segment. Without paid_at, a payment date can be sampled.
+address_line1, postal_code, city (a demand letter needs them), state (the address region: where a country has
+several zones it decides the debtor's), timezone (an IANA zone, when the book knows it; else country and state
+decide, see arrears.geo), paid_at (ISO-8601; empty for never) and segment. Without paid_at, a payment date can be
+sampled.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from arrears.clock import parse_iso
-from arrears.geo import timezone_for_country
+from arrears.geo import known_timezone, timezone_for_country
 from arrears.ingest import InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceStatus
 
@@ -73,12 +75,16 @@ def book_invoice(row: dict) -> BookInvoice:
     if due < issued:
         raise ValueError("due_at is before issued_at")
     country = str(row["country"]).upper()
+    state = str(row.get("state") or "").strip()
+    zone = str(row.get("timezone") or "").strip()
+    if zone and not known_timezone(zone):
+        raise ValueError(f"unknown timezone {zone!r}: an IANA zone such as Europe/Berlin")
     amount = int(row["amount"])
     customer = Customer(customer_id=str(row["customer_id"]), provider="book", name=str(row["customer_name"]),
                         email=str(row["customer_email"]), address=Address(line1=str(row.get("address_line1") or ""),
                                                    postal_code=str(row.get("postal_code") or ""),
-                                                   city=str(row.get("city") or ""), country=country),
-                        timezone=timezone_for_country(country), segment=str(row.get("segment") or "standard"),
+                                                   city=str(row.get("city") or ""), state=state, country=country),
+                        timezone=zone or timezone_for_country(country, "", state), segment=str(row.get("segment") or "standard"),
                         updated_at=issued)
     invoice = Invoice(invoice_id=str(row["invoice_id"]), provider="book", number=str(row["number"]),
                       customer_id=customer.customer_id, currency=str(row["currency"]), amount_due=amount, amount_paid=0,
@@ -145,14 +151,15 @@ def synthetic_book(count: int, start: datetime, seed: int = 7) -> list[BookInvoi
 
 def write_book(book: list[BookInvoice], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*REQUIRED, "address_line1", "postal_code", "city", "paid_at", "segment"])
+        writer = csv.DictWriter(handle, fieldnames=[*REQUIRED, "address_line1", "postal_code", "city", "state", "timezone",
+                                                        "paid_at", "segment"])
         writer.writeheader()
         for item in book:
             i, c = item.invoice, item.customer
             writer.writerow({"invoice_id": i.invoice_id, "number": i.number, "customer_id": c.customer_id,
                              "customer_name": c.name, "customer_email": c.email, "country": c.address.country,
                              "address_line1": c.address.line1, "postal_code": c.address.postal_code, "city": c.address.city,
-                             "currency": i.currency, "amount": i.amount_due, "issued_at": i.issued_at.isoformat(),
+                             "state": c.address.state, "timezone": c.timezone, "currency": i.currency, "amount": i.amount_due, "issued_at": i.issued_at.isoformat(),
                              "due_at": i.due_at.isoformat(), "paid_at": item.paid_at.isoformat() if item.paid_at else "",
                              "segment": c.segment})
 

@@ -200,6 +200,6 @@ def _domain_customer(customer: _Customer, invoice: _Invoice | None, at: datetime
         customer_id=customer.id, provider=PROVIDER, name=customer.company or billing.company or person,
         email=customer.email or billing.email or "", address=billing.as_address(),
         language=language_for([customer.locale] if customer.locale else None, country),
-        timezone=timezone_for_country(country), updated_at=_version(customer.resource_version, customer.updated_at, at),
+        timezone=timezone_for_country(country, "", billing.state or ""), updated_at=_version(customer.resource_version, customer.updated_at, at),
     )
 

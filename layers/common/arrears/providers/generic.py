@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from arrears.geo import language_for, timezone_for_country
+from arrears.geo import known_timezone, language_for, timezone_for_country
 from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
 from arrears.providers.errors import Moment, load_json, validated
@@ -53,7 +53,15 @@ class GenericCustomer(_Model):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     address: GenericAddress = GenericAddress()
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    # An IANA zone ("America/Los_Angeles"); without one, the address's country and state decide (arrears.geo).
     timezone: str | None = Field(default=None, max_length=60)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and not known_timezone(value):
+            raise ValueError(f"unknown timezone {value!r}: an IANA zone such as Europe/Berlin")
+        return value
 
 
 class GenericLine(_Model):
@@ -123,7 +131,7 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
         address=Address(line1=address.line1, line2=address.line2, postal_code=address.postal_code, city=address.city,
                         state=address.state, country=country),
         language=customer.language or language_for(None, country),
-        timezone=customer.timezone or timezone_for_country(country), updated_at=at,
+        timezone=customer.timezone or timezone_for_country(country, "", address.state), updated_at=at,
     )
 
 
