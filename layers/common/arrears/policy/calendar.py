@@ -1,5 +1,9 @@
 """When a debtor may be contacted: business days, public holidays and contact hours, in their zone.
 
+The policy's `business_days` are read for a country that rests on Saturday and Sunday; a debtor whose
+country rests on other days (the `holidays` package's weekend: Friday and Saturday in Egypt or Saudi
+Arabia, Friday in Iran) has that weekend instead (`working_days`).
+
 Pure and cached. A contact that would fall outside these moves forward to the
 next allowed moment; it never vanishes.
 """
@@ -35,8 +39,34 @@ def _holidays(country: str, year: int) -> frozenset[date]:
         return frozenset()  # a country the holidays package does not know: weekends only
 
 
+_SATURDAY_SUNDAY = frozenset({6, 7})
+
+
+@lru_cache(maxsize=256)
+def _weekend(country: str) -> frozenset[int]:
+    """The ISO weekdays the country rests (the holidays package: Egypt Friday and Saturday, Iran Friday)."""
+    if not country:
+        return _SATURDAY_SUNDAY
+    try:
+        rest = holiday_calendars.country_holidays(country.upper()).weekend
+    except NotImplementedError:
+        return _SATURDAY_SUNDAY
+    return frozenset(day + 1 for day in rest)  # the package counts Monday as 0
+
+
+@lru_cache(maxsize=1024)
+def working_days(calendar: ContactCalendar, country: str) -> frozenset[int]:
+    """The debtor's business weekdays: the policy's `business_days`, with the debtor country's weekend in place of
+    Saturday and Sunday (a day off the policy takes besides the weekend stays off)."""
+    if _weekend(country) == _SATURDAY_SUNDAY:
+        return calendar.business_days
+    off_besides_weekend = frozenset(range(1, 8)) - calendar.business_days - _SATURDAY_SUNDAY
+    days = frozenset(range(1, 8)) - _weekend(country) - off_besides_weekend
+    return days or calendar.business_days  # a week with no day left: the policy's own days
+
+
 def is_business_day(day: date, calendar: ContactCalendar, country: str) -> bool:
-    if day.isoweekday() not in calendar.business_days:
+    if day.isoweekday() not in working_days(calendar, country):
         return False
     return not (calendar.observe_public_holidays and day in _holidays(country, day.year))
 
