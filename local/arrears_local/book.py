@@ -1,7 +1,8 @@
 """A book of invoices for the policy simulator: read from CSV / JSON Lines, or sampled.
 
 Columns (CSV header or JSON keys): invoice_id, number, customer_id, customer_name, customer_email,
-country, currency, amount (minor units), issued_at, due_at (ISO-8601 with a zone), and optionally
+country, currency, amount (minor units), issued_at (ISO-8601 with a zone), due_at (the same, or a day: 2026-10-01),
+and optionally
 address_line1, postal_code, city (a demand letter needs them), state (the address region: where a country has
 several zones it decides the debtor's), timezone (an IANA zone, when the book knows it; else country and state
 decide, see arrears.geo), paid_at (ISO-8601; empty for never) and segment. Without paid_at, a payment date can be
@@ -14,11 +15,12 @@ import csv
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
 from arrears.clock import parse_iso
+from arrears.due_dates import due_moment
 from arrears.geo import known_timezone, timezone_for_country
 from arrears.ingest import InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceStatus
@@ -71,20 +73,23 @@ def _rows(path: Path) -> Iterator[tuple[int, dict]]:
 
 def book_invoice(row: dict) -> BookInvoice:
     """One invoice of a book from its columns (see the module docstring)."""
-    issued, due = parse_iso(str(row["issued_at"])), parse_iso(str(row["due_at"]))
-    if due < issued:
-        raise ValueError("due_at is before issued_at")
     country = str(row["country"]).upper()
     state = str(row.get("state") or "").strip()
     zone = str(row.get("timezone") or "").strip()
     if zone and not known_timezone(zone):
         raise ValueError(f"unknown timezone {zone!r}: an IANA zone such as Europe/Berlin")
+    zone = zone or timezone_for_country(country, "", state)
+    issued, due_text = parse_iso(str(row["issued_at"])), str(row["due_at"]).strip()
+    # A day ("2026-10-01", or midnight UTC) is due until the end of that day in the debtor's zone.
+    due = due_moment(date.fromisoformat(due_text) if len(due_text) == 10 else parse_iso(due_text), zone)
+    if due < issued:
+        raise ValueError("due_at is before issued_at")
     amount = int(row["amount"])
     customer = Customer(customer_id=str(row["customer_id"]), provider="book", name=str(row["customer_name"]),
                         email=str(row["customer_email"]), address=Address(line1=str(row.get("address_line1") or ""),
                                                    postal_code=str(row.get("postal_code") or ""),
                                                    city=str(row.get("city") or ""), state=state, country=country),
-                        timezone=zone or timezone_for_country(country, "", state), segment=str(row.get("segment") or "standard"),
+                        timezone=zone, segment=str(row.get("segment") or "standard"),
                         updated_at=issued)
     invoice = Invoice(invoice_id=str(row["invoice_id"]), provider="book", number=str(row["number"]),
                       customer_id=customer.customer_id, currency=str(row["currency"]), amount_due=amount, amount_paid=0,
