@@ -91,6 +91,20 @@ def next_allowed_moment(moment: datetime, calendar: ContactCalendar, zone: ZoneI
     return opening.astimezone(timezone.utc)
 
 
+# A message held back until a moment less than this after the contact time goes at that moment: a send a few
+# seconds late must not cost the message behind it a day.
+_LATE_SEND = timedelta(hours=1)
+
+
+def deferred_moment(earliest: datetime, at: time, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:
+    """When a message held back until `earliest` (the customer's gap) goes: at the policy's contact time `at` on the
+    debtor's first business day from then, where the invoice's own next step is planned too (so a stale step is
+    superseded by it, not sent an hour before it), not at the opening of contact hours."""
+    local = (earliest - _LATE_SEND).astimezone(zone)
+    day = local.date() if local.time() <= at else local.date() + timedelta(days=1)
+    return max(contact_moment(day, at, calendar, zone, country), earliest.astimezone(timezone.utc))
+
+
 def contact_moment(day: date, at: time, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:
     """A step planned for `day` at `at`: moved to the next business day, at `at` (inside contact hours)."""
     return datetime.combine(next_business_day(day, calendar, country), at, tzinfo=zone).astimezone(timezone.utc)

@@ -187,6 +187,11 @@ class MemoryStore:
             self.contact_slots[customer_id] = slot
         return reserved
 
+    def release_contact_reservation(self, customer_id: str, invoice_id: str, at: datetime) -> None:
+        slot = contact_slot.release(self.contact_slots.get(customer_id), invoice_id, at)
+        if slot is not None:
+            self.contact_slots[customer_id] = slot
+
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
         task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
         self.tasks[task_id] = {"task_id": task_id, "invoice_id": invoice_id, "kind": kind, "due_at": due_at, "details": details}
