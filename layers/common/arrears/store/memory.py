@@ -49,6 +49,9 @@ class MemoryStore:
             keep = {"policy_id", "policy_version", "completed_steps", "execution_arn", "next_action_at", "closed_at",
                     "hold", "schedule_shift_days"}
             invoice = invoice.model_copy(update={name: getattr(stored, name) for name in keep})
+        if invoice.status in TERMINAL_STATUSES and invoice.closed_at is None:
+            # As DynamoStore's `closed_at = if_not_exists(closed_at, provider_updated_at)`: when the platform settled it.
+            invoice = invoice.model_copy(update={"closed_at": invoice.provider_updated_at})
         self.invoices[invoice.invoice_id] = invoice
         return True
 
