@@ -201,7 +201,8 @@ def generic_invoice_record(invoice: SampleInvoice, status: str = "open", amount_
             "lines": [{"description": description, "amount": amount} for description, amount in invoice.lines],
             "customer": {"id": customer.customer_id, "name": customer.name, "email": customer.email,
                          "address": {"line1": customer.line1, "postal_code": customer.postal_code, "city": customer.city,
-                                     "country": customer.country}, "language": customer.locale}}
+                                     **({"state": customer.state} if customer.state else {}), "country": customer.country},
+                         "language": customer.locale}}
 
 
 def generic_invoice_event(invoice: SampleInvoice, at: datetime, status: str = "open", amount_paid: int = 0) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """A book of invoices for the policy simulator: read from CSV / JSON Lines, or sampled.
 
 Columns (CSV header or JSON keys): invoice_id, number, customer_id, customer_name, customer_email,
-country, currency, amount (minor units), issued_at, due_at (ISO-8601 with a zone), and optionally
-address_line1, postal_code, city (a demand letter needs them), paid_at (ISO-8601; empty for never)
-and segment. Without paid_at, a payment date can be sampled.
+country, currency, amount (minor units), issued_at (ISO-8601 with a zone), due_at (the same, or a day: 2026-10-01),
+and optionally
+address_line1, postal_code, city (a demand letter needs them), state (the address region: where a country has
+several zones it decides the debtor's), timezone (an IANA zone, when the book knows it; else country and state
+decide, see arrears.geo), paid_at (ISO-8601; empty for never) and segment. Without paid_at, a payment date can be
+sampled.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import csv
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
 from arrears.clock import parse_iso
-from arrears.geo import timezone_for_country
+from arrears.due_dates import due_moment
+from arrears.geo import known_timezone, timezone_for_country
 from arrears.ingest import InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceStatus
 
@@ -69,16 +73,23 @@ def _rows(path: Path) -> Iterator[tuple[int, dict]]:
 
 def book_invoice(row: dict) -> BookInvoice:
     """One invoice of a book from its columns (see the module docstring)."""
-    issued, due = parse_iso(str(row["issued_at"])), parse_iso(str(row["due_at"]))
+    country = str(row["country"]).upper()
+    state = str(row.get("state") or "").strip()
+    zone = str(row.get("timezone") or "").strip()
+    if zone and not known_timezone(zone):
+        raise ValueError(f"unknown timezone {zone!r}: an IANA zone such as Europe/Berlin")
+    zone = zone or timezone_for_country(country, "", state)
+    issued, due_text = parse_iso(str(row["issued_at"])), str(row["due_at"]).strip()
+    # A day ("2026-10-01", or midnight UTC) is due until the end of that day in the debtor's zone.
+    due = due_moment(date.fromisoformat(due_text) if len(due_text) == 10 else parse_iso(due_text), zone)
     if due < issued:
         raise ValueError("due_at is before issued_at")
-    country = str(row["country"]).upper()
     amount = int(row["amount"])
     customer = Customer(customer_id=str(row["customer_id"]), provider="book", name=str(row["customer_name"]),
                         email=str(row["customer_email"]), address=Address(line1=str(row.get("address_line1") or ""),
                                                    postal_code=str(row.get("postal_code") or ""),
-                                                   city=str(row.get("city") or ""), country=country),
-                        timezone=timezone_for_country(country), segment=str(row.get("segment") or "standard"),
+                                                   city=str(row.get("city") or ""), state=state, country=country),
+                        timezone=zone, segment=str(row.get("segment") or "standard"),
                         updated_at=issued)
     invoice = Invoice(invoice_id=str(row["invoice_id"]), provider="book", number=str(row["number"]),
                       customer_id=customer.customer_id, currency=str(row["currency"]), amount_due=amount, amount_paid=0,
@@ -145,14 +156,15 @@ def synthetic_book(count: int, start: datetime, seed: int = 7) -> list[BookInvoi
 
 def write_book(book: list[BookInvoice], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*REQUIRED, "address_line1", "postal_code", "city", "paid_at", "segment"])
+        writer = csv.DictWriter(handle, fieldnames=[*REQUIRED, "address_line1", "postal_code", "city", "state", "timezone",
+                                                        "paid_at", "segment"])
         writer.writeheader()
         for item in book:
             i, c = item.invoice, item.customer
             writer.writerow({"invoice_id": i.invoice_id, "number": i.number, "customer_id": c.customer_id,
                              "customer_name": c.name, "customer_email": c.email, "country": c.address.country,
                              "address_line1": c.address.line1, "postal_code": c.address.postal_code, "city": c.address.city,
-                             "currency": i.currency, "amount": i.amount_due, "issued_at": i.issued_at.isoformat(),
+                             "state": c.address.state, "timezone": c.timezone, "currency": i.currency, "amount": i.amount_due, "issued_at": i.issued_at.isoformat(),
                              "due_at": i.due_at.isoformat(), "paid_at": item.paid_at.isoformat() if item.paid_at else "",
                              "segment": c.segment})
 

@@ -58,7 +58,7 @@ def book_events(portfolio: list[PortfolioInvoice], policy: Policy) -> tuple[list
     events: list[BookEvent] = []
     settled_at: dict[str, datetime | None] = {}
     for item in portfolio:
-        zone = timezone_for_country(item.invoice.customer.country, policy.default_timezone)
+        zone = timezone_for_country(item.invoice.customer.country, policy.default_timezone, item.invoice.customer.state)
         settle = item.settled_at(policy, zone)
         settled_at[item.invoice.invoice_id] = settle
         happenings = [(item.invoice.created, "invoice.finalized")]

@@ -23,6 +23,7 @@ class SampleCustomer:
     postal_code: str
     country: str
     locale: str = "en"
+    state: str = ""  # the address region: in a country with several zones it decides the debtor's
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def invoice_object(invoice: SampleInvoice, status: str, amount_paid: int, at: da
         "collection_method": collection_method, "created": _unix(invoice.created), "currency": invoice.currency.lower(),
         "customer": customer.customer_id, "customer_address": {
             "city": customer.city, "country": customer.country, "line1": customer.line1, "line2": None,
-            "postal_code": customer.postal_code, "state": None},
+            "postal_code": customer.postal_code, "state": customer.state or None},
         "customer_email": customer.email, "customer_name": customer.name,
         "customer_preferred_locales": [customer.locale], "customer_tax_exempt": "none",
         "description": None, "due_date": _unix(due or invoice.due) if collection_method == "send_invoice" else None,
@@ -155,7 +156,7 @@ def customer_updated_event(customer: SampleCustomer, at: datetime, previous: dic
                            api_version: str = API_VERSION) -> dict[str, Any]:
     data = {"id": customer.customer_id, "object": "customer", "address": {
                 "city": customer.city, "country": customer.country, "line1": customer.line1, "line2": None,
-                "postal_code": customer.postal_code, "state": None},
+                "postal_code": customer.postal_code, "state": customer.state or None},
             "balance": 0, "created": 1756710000, "currency": "gbp", "delinquent": False, "description": None,
             "email": customer.email, "invoice_prefix": "NW", "livemode": False, "metadata": {}, "name": customer.name,
             "phone": None, "preferred_locales": [customer.locale], "tax_exempt": "none"}

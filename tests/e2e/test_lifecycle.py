@@ -59,7 +59,7 @@ def observed() -> Observed:
 
 
 def expected_steps(item, settled_at: datetime | None) -> list[str]:
-    zone = timezone_for_country(item.invoice.customer.country, POLICY.default_timezone)
+    zone = timezone_for_country(item.invoice.customer.country, POLICY.default_timezone, item.invoice.customer.state)
     planned = plan_steps(POLICY, "standard", item.invoice.due.replace(microsecond=0), zone, item.invoice.customer.country)
     # A settlement at the very instant a contact is due wins: "never contact a payer".
     return [p.step.id for p in planned if settled_at is None or p.at < settled_at]

@@ -86,3 +86,38 @@ def test_a_retry_of_the_last_message_does_not_put_the_next_in_line_behind_itself
     # Then it waits behind A's retry (the real send), not behind its own reservation
     assert claim(store, "in_B", "overdue_7", MORNING + GAP) == ("in_A", "overdue_7", MORNING + timedelta(minutes=1))
     assert claim(store, "in_B", "overdue_7", MORNING + GAP + timedelta(minutes=1)) is None
+
+
+def test_first_refused_first_served_across_three_waiting_invoices(store):
+    # Given A's reminder went out, B was refused a day later (first in line) and C half a day after B (second)
+    assert claim(store, "in_A", "overdue_7", MORNING) is None
+    assert claim(store, "in_B", "overdue_7", MORNING + timedelta(days=1)) == ("in_A", "overdue_7", MORNING)
+    assert store.reserve_contact_slot(CUSTOMER, "in_B", "overdue_7", MORNING + GAP, MORNING + timedelta(days=1)) is True
+    assert claim(store, "in_C", "due_notice", MORNING + timedelta(days=1, hours=12)) == ("in_B", "overdue_7", MORNING + GAP)
+    assert store.reserve_contact_slot(CUSTOMER, "in_C", "due_notice", MORNING + 2 * GAP,
+                                      MORNING + timedelta(days=1, hours=12)) is False
+    # When B goes, and D is refused a day later
+    assert claim(store, "in_B", "overdue_7", MORNING + GAP) is None
+    refused_d = MORNING + GAP + timedelta(days=1)
+    # Then D waits behind C, which has waited longer, not behind B's send
+    assert claim(store, "in_D", "overdue_15", refused_d) == ("in_C", "due_notice", MORNING + 2 * GAP)
+    assert store.reserve_contact_slot(CUSTOMER, "in_D", "overdue_15", MORNING + 3 * GAP, refused_d) is False
+    # And when D's step falls due at C's moment and wakes first, C still goes first
+    assert claim(store, "in_D", "overdue_15", MORNING + 2 * GAP) == ("in_C", "due_notice", MORNING + 2 * GAP)
+    assert claim(store, "in_C", "due_notice", MORNING + 2 * GAP) is None
+    assert claim(store, "in_D", "overdue_15", MORNING + 3 * GAP) is None
+
+
+def test_a_settled_invoices_place_in_line_is_freed_at_once(store):
+    # Given B reserved the end of the gap, and B's invoice was then paid
+    gap_ends = MORNING + GAP
+    assert claim(store, "in_A", "overdue_7", MORNING) is None
+    store.claim_contact_slot(CUSTOMER, "in_B", "overdue_7", MORNING + timedelta(hours=2), GAP)
+    assert store.reserve_contact_slot(CUSTOMER, "in_B", "overdue_7", gap_ends, MORNING + timedelta(hours=2))
+    # When its place is released (the invoice is settled)
+    store.release_contact_reservation(CUSTOMER, "in_B", gap_ends)
+    # Then another invoice's message due when the gap ends goes at once, not an hour later
+    assert claim(store, "in_C", "due_notice", gap_ends) is None
+    # And releasing an invoice that holds no place changes nothing
+    store.release_contact_reservation(CUSTOMER, "in_Z", gap_ends)
+    assert claim(store, "in_D", "due_notice", gap_ends + timedelta(hours=1)) == ("in_C", "due_notice", gap_ends)

@@ -90,3 +90,28 @@ def test_next_allowed_moment_is_allowed_and_never_earlier(moment, country):
     assert WEEKDAYS.contact_hours_start <= local.time() <= WEEKDAYS.contact_hours_end
     # And it is the earliest such moment: it is the moment itself, or an opening of contact hours
     assert allowed == moment or local.time() == WEEKDAYS.contact_hours_start
+
+
+def test_a_debtor_whose_country_rests_friday_and_saturday_is_contacted_sunday_to_thursday(default_policy):
+    # Given a Cairo debtor (Egypt rests on Friday and Saturday) and the default Monday-to-Friday policy
+    # When its invoice falls due on Friday 2 October 2026
+    due = datetime(2026, 10, 2, 12, tzinfo=timezone.utc)
+    planned = {p.step.id: p.at.astimezone(ZoneInfo("Africa/Cairo")) for p in plan_steps(default_policy, "standard", due, "Africa/Cairo", "EG")}
+    # Then the due notice waits for Sunday 4 October, the first day of the Egyptian week (not Friday, nor Monday)
+    assert planned["due_notice"].date() == date(2026, 10, 4)
+    # And no step of the ladder falls on an Egyptian weekend
+    assert all(at.isoweekday() not in (5, 6) for at in planned.values())
+    # While a London debtor keeps the policy's own days
+    assert not is_business_day(date(2026, 10, 4), WEEKDAYS, "GB") and is_business_day(date(2026, 10, 2), WEEKDAYS, "GB")
+
+
+def test_a_day_the_policy_takes_off_besides_the_weekend_stays_off_in_another_week():
+    # A Monday-to-Thursday policy: Friday off besides the weekend. In Egypt Friday is the weekend anyway,
+    # and Sunday is a working day; in Iran (weekend: Friday) Saturday and Sunday are working days.
+    four_days = ContactCalendar(business_days=["mon", "tue", "wed", "thu"])
+    sunday, saturday = date(2026, 10, 4), date(2026, 10, 3)
+    assert is_business_day(sunday, four_days, "EG") and not is_business_day(saturday, four_days, "EG")
+    assert is_business_day(saturday, four_days, "IR") and not is_business_day(date(2026, 10, 2), four_days, "IR")
+    # A policy that works Saturdays keeps them where the weekend is Saturday and Sunday
+    six_days = ContactCalendar(business_days=["mon", "tue", "wed", "thu", "fri", "sat"])
+    assert is_business_day(saturday, six_days, "GB")

@@ -21,8 +21,9 @@ SECOND = "in_1QZyXwVuTsRqPo99"
 ACTOR = "arn:aws:iam::123456789012:user/finance-jane"
 # Thursday 24 September 2026, 10:00 in Berlin (CEST): both courtesy reminders (7 days before the due date) are due.
 COURTESY_AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)
-# 3 days later is Sunday 27 September: the next moment Müller & Söhne may be contacted is Monday 09:00 Berlin.
-AFTER_GAP = datetime(2026, 9, 28, 7, 0, tzinfo=timezone.utc)
+# 3 days later is Sunday 27 September: the deferred message goes on Monday at the policy's contact time, 10:00
+# Berlin (not at 09:00, when contact hours open: the invoice's own steps are planned at 10:00).
+AFTER_GAP = datetime(2026, 9, 28, 8, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_the_second_invoice_waits_out_the_gap_and_then_goes(world, open_invoice)
     assert deferred.kind == "contact_deferred" and deferred.step_id == "courtesy_reminder"
     assert deferred.details["waiting_behind"] == {"invoice_id": open_invoice.invoice_id, "step_id": "courtesy_reminder",
                                                 "at": "2026-09-24T08:00:00Z"}
-    assert deferred.details["until"] == "2026-09-28T07:00:00Z" and deferred.details["gap_days"] == 3
+    assert deferred.details["until"] == "2026-09-28T08:00:00Z" and deferred.details["gap_days"] == 3
     assert second.status == "active" and parse_iso(second.next_at) == AFTER_GAP
     assert parse_iso(first.next_at) > AFTER_GAP  # the first invoice's due notice keeps its own date
     assert len(world.mailer.sent) == 1
@@ -129,7 +130,7 @@ def test_escalate_now_is_refused_inside_the_gap_and_changes_nothing(world, open_
     with pytest.raises(ActionRefused) as refused:
         dunning.escalate_now(SECOND, ACTOR, world)
     # Then it is refused with when it will be possible, and nothing is logged or sent
-    assert refused.value.code == "contacted_recently" and "2026-09-28T07:00:00Z" in str(refused.value)
+    assert refused.value.code == "contacted_recently" and "2026-09-28T08:00:00Z" in str(refused.value)
     assert world.log.entries(SECOND) == before and len(world.mailer.sent) == 1
 
 
@@ -167,3 +168,19 @@ def test_without_a_gap_both_invoices_are_contacted_at_once(world, open_invoice, 
         dunning.run_due_steps(invoice_id, world)
     # Then both go out at their planned moment
     assert messages(world, open_invoice.invoice_id) == messages(world, SECOND) == [("courtesy_reminder", COURTESY_AT)]
+
+
+def test_a_paid_invoices_place_in_line_does_not_hold_back_the_customers_other_messages(world, open_invoice):
+    # Given the second invoice's courtesy reminder waits in line for Monday 10:00, and that invoice is then paid
+    world.clock.at = COURTESY_AT
+    dunning.run_due_steps(open_invoice.invoice_id, world)
+    dunning.run_due_steps(SECOND, world)
+    paid = world.store.invoices[SECOND]
+    world.store.invoices[SECOND] = paid.model_copy(update={"status": "paid", "amount_paid": paid.amount_due, "amount_remaining": 0})
+    reserved = parse_iso(world.log.entries(SECOND)[-1].details["until"])
+    # When a person escalates the first invoice ten minutes after the paid invoice's reserved moment
+    world.clock.at = reserved + timedelta(minutes=10)
+    dunning.escalate_now(open_invoice.invoice_id, ACTOR, world)
+    # Then it goes at once: the paid invoice's message will never come, so its place does not block for an hour
+    assert messages(world, open_invoice.invoice_id)[-1] == ("due_notice", reserved + timedelta(minutes=10))
+    assert "queue" not in world.store.contact_slots[open_invoice.customer_id]

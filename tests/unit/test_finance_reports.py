@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -92,3 +93,25 @@ def test_receivable_before_issue_and_after_close_is_nothing():
 def test_a_period_must_end_after_it_starts():
     with pytest.raises(ValueError):
         collection_figures(BOOK, END, START)
+
+
+def test_an_invoice_issued_at_the_periods_first_instant_is_a_sale_not_also_a_beginning_receivable():
+    # Given two invoices of 10,000: X issued at the very start of the period and still owed (overdue) at its end,
+    # Y issued mid-period and paid in it
+    book = [invoice("X", START, at(2026, 1, 31), 10_000),
+            invoice("Y", at(2026, 2, 1), at(2026, 3, 3), 10_000, "paid", at(2026, 3, 1))]
+    gbp = collection_figures(book, START, END)["GBP"]
+    # Then X is a credit sale of the period only: BR 0, S 20,000, ER 10,000, ECR 0 -> CEI 50 % (not 66.67)
+    assert (gbp.beginning_receivables, gbp.credit_sales, gbp.ending_receivables) == (0, 20_000, 10_000)
+    assert gbp.cei_percent == Decimal("50.00")
+
+
+def test_days_to_collect_do_not_lose_a_day_across_a_daylight_saving_change():
+    # Given a London invoice issued Friday 20 March 2026 at 10:00 (GMT) and paid Friday 3 April at 10:00 (BST),
+    # stored in UTC as every record is
+    london = ZoneInfo("Europe/London")
+    issued, paid = (datetime(2026, 3, 20, 10, tzinfo=london).astimezone(UTC), datetime(2026, 4, 3, 10, tzinfo=london).astimezone(UTC))
+    book = [invoice("Z", issued, datetime(2026, 4, 2, 10, tzinfo=london).astimezone(UTC), 10_000, "paid", paid)]
+    gbp = collection_figures(book, START, datetime(2026, 5, 1, tzinfo=UTC))["GBP"]
+    # Then it took 14 days (13 days 23 hours of elapsed time), one day past due
+    assert (gbp.average_days_to_collect, gbp.average_days_late_at_payment) == (Decimal("14.00"), Decimal("1.00"))

@@ -122,7 +122,7 @@ class TestGeneric:
 
     @pytest.mark.parametrize("mutate, where", [
         (lambda e: e["invoice"].__setitem__("amount_paid", 10**9), "amount_paid is more than amount_due"),
-        (lambda e: e["invoice"].__setitem__("due_at", "2026-09-01"), "due_at"),
+        (lambda e: e["invoice"].__setitem__("due_at", "2026-09-01T17:00:00"), "due_at"),  # a time of day needs a zone
         (lambda e: e["invoice"]["customer"].__setitem__("email", "not-an-email"), "email"),
         (lambda e: e.__setitem__("surprise", 1), "surprise"),
         (lambda e: e.pop("invoice"), "needs `invoice`"),

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from arrears.geo import timezone_for_country
 from arrears.holds import ActionRefused, place_hold, promise_to_pay, release_hold
 from arrears.models import HoldKind
 from arrears.policy.calendar import is_business_day
@@ -124,7 +123,7 @@ def test_any_book_respects_the_rules_that_keep_the_customer(default_policy, spec
         entries = result.logs.get(item.invoice.invoice_id, [])
         contacts = [e for e in entries if e.kind in CONTACT_KINDS]
         country = item.customer.address.country
-        zone = ZoneInfo(timezone_for_country(country))
+        zone = ZoneInfo(item.customer.timezone or policy.default_timezone)
         for entry in contacts:
             local = entry.at.astimezone(zone)
             assert is_business_day(local.date(), calendar, country), (entry.step_id, local)

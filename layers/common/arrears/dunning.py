@@ -22,7 +22,7 @@ from arrears.models import Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.holds import expire_hold
-from arrears.policy.calendar import call_window, next_allowed_moment, zone_of
+from arrears.policy.calendar import call_window, deferred_moment, next_allowed_moment, zone_of
 from arrears.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.ports import Ports
 from arrears.tasks import close_tasks_of_settled_invoice, settlement_reason
@@ -32,6 +32,7 @@ _START_CLAIM = "-start"
 _CLOSE_CLAIM = "-close"
 # A step counts as due when its moment is this close: Wait timestamps have whole seconds.
 _DUE_TOLERANCE = timedelta(seconds=1)
+_MAX_RELEASES = 20  # settled invoices' places freed in one claim (a customer's queue is short)
 WORKFLOW_ACTOR = "arrears-workflow"
 # What counts against the policy's minimum gap between contacts to one customer: messages to the debtor.
 _GAPPED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER, Channel.REFERRAL})
@@ -411,10 +412,20 @@ def _claim_contact(invoice: Invoice, customer: Customer, policy: Policy, step_id
     """Claim the customer's next message (across its invoices); None when this one may go now. A refused
     message becomes next in line for the moment it may go, unless another message already is."""
     ahead = ports.store.claim_contact_slot(customer.customer_id, invoice.invoice_id, step_id, now, policy.contact_gap)
+    for _ in range(_MAX_RELEASES):
+        # A message queued ahead whose invoice has since been settled never comes: its place is freed at once.
+        other = ports.store.get_invoice(ahead.invoice_id) if ahead is not None and ahead.invoice_id != invoice.invoice_id else None
+        if other is None or not other.is_settled:
+            break
+        ports.store.release_contact_reservation(customer.customer_id, ahead.invoice_id, now)
+        again = ports.store.claim_contact_slot(customer.customer_id, invoice.invoice_id, step_id, now, policy.contact_gap)
+        if again == ahead:
+            break  # the last message sent, not a queued one: the gap after it holds whatever became of its invoice
+        ahead = again
     if ahead is None:
         return None
-    wait = ContactWait(ahead, next_allowed_moment(ahead.at + policy.contact_gap, policy.calendar,
-                                                  zone_of(customer.timezone, policy.default_timezone), customer.address.country))
+    wait = ContactWait(ahead, deferred_moment(ahead.at + policy.contact_gap, policy.contact_time, policy.calendar,
+                                              zone_of(customer.timezone, policy.default_timezone), customer.address.country))
     ports.store.reserve_contact_slot(customer.customer_id, invoice.invoice_id, step_id, wait.at, now)
     return wait
 

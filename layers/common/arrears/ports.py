@@ -95,7 +95,12 @@ class InvoiceStore(Protocol):
         ...
 
     def reserve_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, moment: datetime, at: datetime) -> bool:
-        """Make a refused message next in line at `moment`, unless another message already is. True when it is."""
+        """Put a refused message in the customer's queue at `moment` (keeping the place it has). True when it is
+        first in line."""
+        ...
+
+    def release_contact_reservation(self, customer_id: str, invoice_id: str, at: datetime) -> None:
+        """Drop a settled invoice's place in the customer's queue: its message will never come."""
         ...
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str: ...

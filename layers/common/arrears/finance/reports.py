@@ -2,20 +2,23 @@
 
 Pure functions over invoice records, one figure set per currency (sums in different currencies are
 never added). Definitions (as finance teams use them):
-- receivable at t: the unpaid balance of a non-void invoice issued at or before t and not closed by t.
+- receivable at t: the unpaid balance of a non-void invoice issued at or before t and not closed by t;
+  beginning receivables count only invoices issued before the period (one issued at its first instant
+  is a credit sale of the period).
   Partial payments count from the invoice's issue date: their dates live in the contact log, which
   these reports do not read.
 - credit sales in [from, to): amount due of non-void invoices issued in the period.
 - DSO = ending receivables / credit sales x days in the period.
 - CEI = (BR + S - ER) / (BR + S - ECR) x 100, with BR/ER the receivables at the start/end, S the
   credit sales and ECR the ending receivables not yet due.
+- days to collect: calendar days (UTC) from issue to payment, so a daylight-saving change costs no day.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable
 
@@ -69,6 +72,10 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def _day(moment: datetime) -> date:
+    return moment.astimezone(timezone.utc).date()
+
+
 def collection_figures(invoices: Iterable[Invoice], start: datetime, end: datetime) -> dict[str, CurrencyFigures]:
     """DSO, CEI and days to collect over [start, end), per currency."""
     if end <= start:
@@ -79,7 +86,8 @@ def collection_figures(invoices: Iterable[Invoice], start: datetime, end: dateti
         if invoice.status is InvoiceStatus.VOID:
             continue
         f = figures.setdefault(invoice.currency, CurrencyFigures(invoice.currency, days=days))
-        f.beginning_receivables += receivable_at(invoice, start)
+        if invoice.issued_at < start:  # one issued at the period's first instant is a sale of the period, not both
+            f.beginning_receivables += receivable_at(invoice, start)
         ending = receivable_at(invoice, end)
         f.ending_receivables += ending
         if invoice.due_at >= end:
@@ -87,8 +95,9 @@ def collection_figures(invoices: Iterable[Invoice], start: datetime, end: dateti
         if start <= invoice.issued_at < end:
             f.credit_sales += invoice.amount_due
         if invoice.status is InvoiceStatus.PAID and invoice.closed_at is not None and start <= invoice.closed_at < end:
-            f._to_collect.append((invoice.closed_at - invoice.issued_at).days)
-            f._late.append(max(0, (invoice.closed_at.date() - invoice.due_at.date()).days))
+            # Calendar days, not 24-hour periods: a spring daylight-saving change must not cost a day.
+            f._to_collect.append((_day(invoice.closed_at) - _day(invoice.issued_at)).days)
+            f._late.append(max(0, (_day(invoice.closed_at) - _day(invoice.due_at)).days))
     for f in figures.values():
         if f.credit_sales:
             f.dso_days = _two_places(Decimal(f.ending_receivables) / Decimal(f.credit_sales) * f.days)

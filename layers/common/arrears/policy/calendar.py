@@ -1,5 +1,9 @@
 """When a debtor may be contacted: business days, public holidays and contact hours, in their zone.
 
+The policy's `business_days` are read for a country that rests on Saturday and Sunday; a debtor whose
+country rests on other days (the `holidays` package's weekend: Friday and Saturday in Egypt or Saudi
+Arabia, Friday in Iran) has that weekend instead (`working_days`).
+
 Pure and cached. A contact that would fall outside these moves forward to the
 next allowed moment; it never vanishes.
 """
@@ -35,8 +39,34 @@ def _holidays(country: str, year: int) -> frozenset[date]:
         return frozenset()  # a country the holidays package does not know: weekends only
 
 
+_SATURDAY_SUNDAY = frozenset({6, 7})
+
+
+@lru_cache(maxsize=256)
+def _weekend(country: str) -> frozenset[int]:
+    """The ISO weekdays the country rests (the holidays package: Egypt Friday and Saturday, Iran Friday)."""
+    if not country:
+        return _SATURDAY_SUNDAY
+    try:
+        rest = holiday_calendars.country_holidays(country.upper()).weekend
+    except NotImplementedError:
+        return _SATURDAY_SUNDAY
+    return frozenset(day + 1 for day in rest)  # the package counts Monday as 0
+
+
+@lru_cache(maxsize=1024)
+def working_days(calendar: ContactCalendar, country: str) -> frozenset[int]:
+    """The debtor's business weekdays: the policy's `business_days`, with the debtor country's weekend in place of
+    Saturday and Sunday (a day off the policy takes besides the weekend stays off)."""
+    if _weekend(country) == _SATURDAY_SUNDAY:
+        return calendar.business_days
+    off_besides_weekend = frozenset(range(1, 8)) - calendar.business_days - _SATURDAY_SUNDAY
+    days = frozenset(range(1, 8)) - _weekend(country) - off_besides_weekend
+    return days or calendar.business_days  # a week with no day left: the policy's own days
+
+
 def is_business_day(day: date, calendar: ContactCalendar, country: str) -> bool:
-    if day.isoweekday() not in calendar.business_days:
+    if day.isoweekday() not in working_days(calendar, country):
         return False
     return not (calendar.observe_public_holidays and day in _holidays(country, day.year))
 
@@ -59,6 +89,20 @@ def next_allowed_moment(moment: datetime, calendar: ContactCalendar, zone: ZoneI
     day = local.date() if local.time() < calendar.contact_hours_start else local.date() + timedelta(days=1)
     opening = datetime.combine(next_business_day(day, calendar, country), calendar.contact_hours_start, tzinfo=zone)
     return opening.astimezone(timezone.utc)
+
+
+# A message held back until a moment less than this after the contact time goes at that moment: a send a few
+# seconds late must not cost the message behind it a day.
+_LATE_SEND = timedelta(hours=1)
+
+
+def deferred_moment(earliest: datetime, at: time, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:
+    """When a message held back until `earliest` (the customer's gap) goes: at the policy's contact time `at` on the
+    debtor's first business day from then, where the invoice's own next step is planned too (so a stale step is
+    superseded by it, not sent an hour before it), not at the opening of contact hours."""
+    local = (earliest - _LATE_SEND).astimezone(zone)
+    day = local.date() if local.time() <= at else local.date() + timedelta(days=1)
+    return max(contact_moment(day, at, calendar, zone, country), earliest.astimezone(timezone.utc))
 
 
 def contact_moment(day: date, at: time, calendar: ContactCalendar, zone: ZoneInfo, country: str) -> datetime:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arrears.due_dates import due_moment
 from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import BalanceAdjustment, BillingChange, CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
@@ -174,7 +175,11 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
     status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID,
               UpdateKind.DELETED: InvoiceStatus.VOID}.get(kind, InvoiceStatus.OPEN)
     issued = _utc(chargebee_invoice.date)
-    due = _utc(chargebee_invoice.due_date) if chargebee_invoice.due_date else issued + timedelta(days=chargebee_invoice.net_term_days)
+    snapshot = _domain_customer(customer, chargebee_invoice, version) if customer is not None else _domain_customer(
+        _Customer(id=chargebee_invoice.customer_id), chargebee_invoice, version)
+    # A due date at midnight UTC is a day: due until the end of that day in the debtor's zone (arrears.due_dates).
+    due = due_moment(_utc(chargebee_invoice.due_date), snapshot.timezone) if chargebee_invoice.due_date else \
+        issued + timedelta(days=chargebee_invoice.net_term_days)
     invoice = Invoice(
         invoice_id=chargebee_invoice.id, provider=PROVIDER, number=chargebee_invoice.id,
         customer_id=chargebee_invoice.customer_id, currency=chargebee_invoice.currency_code,
@@ -190,8 +195,6 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
         collected_by = CollectedBy.PLATFORM_GAVE_UP if chargebee_invoice.status == "not_paid" else CollectedBy.PLATFORM
     else:
         collected_by = CollectedBy.ARREARS
-    snapshot = _domain_customer(customer, chargebee_invoice, version) if customer is not None else _domain_customer(
-        _Customer(id=chargebee_invoice.customer_id), chargebee_invoice, version)
     return InvoiceUpdate(event.id, event.event_type, kind, occurred, invoice, snapshot, collected_by)
 
 
@@ -203,7 +206,7 @@ def _domain_customer(customer: _Customer, invoice: _Invoice | None, at: datetime
         customer_id=customer.id, provider=PROVIDER, name=customer.company or billing.company or person,
         email=customer.email or billing.email or "", address=billing.as_address(),
         language=language_for([customer.locale] if customer.locale else None, country),
-        timezone=timezone_for_country(country), updated_at=_version(customer.resource_version, customer.updated_at, at),
+        timezone=timezone_for_country(country, "", billing.state or ""), updated_at=_version(customer.resource_version, customer.updated_at, at),
         phone=phone_from_platform(customer.phone or billing.phone),
     )
 

@@ -10,16 +10,17 @@ billing systems without webhooks): `invoice_change` turns one such record into a
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from arrears.geo import language_for, timezone_for_country
+from arrears.due_dates import due_moment
+from arrears.geo import known_timezone, language_for, timezone_for_country
 from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
 from arrears.phone import phone_from_platform
-from arrears.providers.errors import Moment, load_json, validated
+from arrears.providers.errors import Moment, _plausible, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
 PROVIDER = "generic"
@@ -33,6 +34,16 @@ _KIND_BY_STATUS = {"draft": UpdateKind.DRAFTED, "open": UpdateKind.OPENED, "paid
 SIGNING = TimestampedHmac("Arrears-Signature", ",", "t", "v1", ".", TOLERANCE_SECONDS)
 sign = SIGNING.sign  # the `Arrears-Signature` header value (docs/webhooks.md shows the same in a few lines)
 verify_signature = SIGNING.verify
+
+
+def _a_calendar_day(value: Any) -> Any:
+    if not (isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        raise ValueError("a moment with a timezone (2026-10-01T17:00:00Z) or a day (2026-10-01)")
+    return value
+
+
+# A due date given as a day ("2026-10-01"): due until the end of that day in the debtor's zone (arrears.due_dates).
+Day = Annotated[date, BeforeValidator(_a_calendar_day), AfterValidator(_plausible)]
 
 
 class _Model(BaseModel):
@@ -54,8 +65,16 @@ class GenericCustomer(_Model):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     address: GenericAddress = GenericAddress()
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    # An IANA zone ("America/Los_Angeles"); without one, the address's country and state decide (arrears.geo).
     timezone: str | None = Field(default=None, max_length=60)
     phone: str | None = Field(default=None, max_length=100)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and not known_timezone(value):
+            raise ValueError(f"unknown timezone {value!r}: an IANA zone such as Europe/Berlin")
+        return value
 
 
 class GenericLine(_Model):
@@ -74,7 +93,7 @@ class GenericInvoice(_Model):
     amount_due: int = Field(ge=0, le=10**13, strict=True)
     amount_paid: int = Field(default=0, ge=0, le=10**13, strict=True)
     issued_at: Moment
-    due_at: Moment
+    due_at: Moment | Day  # a day, or midnight UTC, is due until the end of that day where the debtor is
     pay_url: str = Field(default="", max_length=2000, pattern=r"^(https://\S+)?$")
     lines: list[GenericLine] = Field(default_factory=list, max_length=200)
     customer: GenericCustomer
@@ -83,7 +102,8 @@ class GenericInvoice(_Model):
     def _consistent(self) -> GenericInvoice:
         if self.amount_paid > self.amount_due:
             raise ValueError("amount_paid is more than amount_due")
-        if self.due_at < self.issued_at:
+        due_day = self.due_at if not isinstance(self.due_at, datetime) else None
+        if (due_day or self.due_at) < (self.issued_at.date() if due_day else self.issued_at):
             raise ValueError("due_at is before issued_at")
         return self
 
@@ -125,7 +145,7 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
         address=Address(line1=address.line1, line2=address.line2, postal_code=address.postal_code, city=address.city,
                         state=address.state, country=country),
         language=customer.language or language_for(None, country),
-        timezone=customer.timezone or timezone_for_country(country), updated_at=at,
+        timezone=customer.timezone or timezone_for_country(country, "", address.state), updated_at=at,
         phone=phone_from_platform(customer.phone),
     )
 
@@ -134,13 +154,13 @@ def invoice_change(record: GenericInvoice, event_id: str, event_type: str, occur
     kind = _KIND_BY_STATUS[record.status]
     status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID,
               UpdateKind.UNCOLLECTIBLE: InvoiceStatus.UNCOLLECTIBLE}.get(kind, InvoiceStatus.OPEN)
+    customer = domain_customer(record.customer, occurred_at)
     invoice = Invoice(
         invoice_id=record.id, provider=PROVIDER, number=record.number, customer_id=record.customer.id,
         currency=record.currency, amount_due=record.amount_due, amount_paid=record.amount_paid,
         amount_remaining=0 if status is InvoiceStatus.PAID else record.amount_due - record.amount_paid,
-        issued_at=record.issued_at, due_at=record.due_at, status=status, pay_url=record.pay_url,
+        issued_at=record.issued_at, due_at=due_moment(record.due_at, customer.timezone), status=status, pay_url=record.pay_url,
         lines=tuple(InvoiceLine(description=line.description, amount=line.amount) for line in record.lines),
         provider_updated_at=occurred_at,
     )
-    return InvoiceUpdate(event_id, event_type, kind, occurred_at, invoice, domain_customer(record.customer, occurred_at),
-                         CollectedBy.ARREARS)
+    return InvoiceUpdate(event_id, event_type, kind, occurred_at, invoice, customer, CollectedBy.ARREARS)

@@ -132,7 +132,8 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
         customer = validated(_PaddleCustomer, event.data, "invalid_customer", "data")
         return CustomerUpdate(event.event_id, event.event_type, event.occurred_at, Customer(
             customer_id=customer.id, provider=PROVIDER, name=customer.name or "", email=customer.email,
-            language=language_for([customer.locale] if customer.locale else None, ""), updated_at=customer.updated_at))
+            language=language_for([customer.locale] if customer.locale else None, ""), timezone=timezone_for_country("", ""),
+            updated_at=customer.updated_at))
     if event.event_type not in TRANSACTION_EVENTS:
         return None
     transaction = validated(_Transaction, event.data, "invalid_transaction", "data")
@@ -156,7 +157,7 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
         provider_updated_at=max(transaction.updated_at, event.occurred_at),
     )
     customer = Customer(customer_id=transaction.customer_id, provider=PROVIDER, name="", email="",
-                        address=Address(), language="en", timezone=timezone_for_country(""),
+                        address=Address(), language="en", timezone=timezone_for_country("", ""),
                         updated_at=datetime(1970, 1, 1, tzinfo=billed_at.tzinfo))
     collected_by = CollectedBy.ARREARS if transaction.collection_mode == "manual" else CollectedBy.PLATFORM
     return InvoiceUpdate(event.event_id, event.event_type, kind, event.occurred_at, invoice, customer, collected_by)

@@ -241,7 +241,7 @@ def _customer(customer_id: str, name: str | None, email: str | None, address: _S
         customer_id=customer_id, provider=PROVIDER, name=name or "", email=email or "",
         address=Address(line1=address.line1 or "", line2=address.line2 or "", postal_code=address.postal_code or "",
                         city=address.city or "", state=address.state or "", country=country),
-        language=language_for(locales, country), timezone=timezone_for_country(country), updated_at=at,
+        language=language_for(locales, country), timezone=timezone_for_country(country, "", address.state or ""), updated_at=at,
         phone=phone_from_platform(phone),
     )
 

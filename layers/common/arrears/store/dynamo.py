@@ -14,8 +14,7 @@ from arrears import aws
 from arrears.audit.chain import chain_entry
 from arrears.clock import to_iso_z
 from arrears.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
-from arrears.store import keys
-from arrears.store.contact_slot import RESERVATION_GRACE, contact_ahead
+from arrears.store import contact_slot, keys
 
 _FACT_FIELDS = (
     "provider", "number", "customer_id", "currency", "amount_due", "amount_paid", "amount_remaining",
@@ -24,6 +23,7 @@ _FACT_FIELDS = (
 _TERMINAL = [status.value for status in TERMINAL_STATUSES]
 # Concurrent appends to one invoice's log (a payment webhook racing a contact) retry this often.
 _APPEND_ATTEMPTS = 8
+_SLOT_ATTEMPTS = 8  # reads and versioned writes of a customer's contact slot before giving up (the Lambda retries)
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -319,45 +319,35 @@ class DynamoStore:
 
     def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
                            gap: timedelta) -> RecentContact | None:
-        # One item per customer: the last message (at, invoice_id, step_id) and the one next in line (next_*).
-        # Conditional writes, so of two invoices' workflows contacting one customer at once only one wins.
-        key = {"pk": keys.customer_pk(customer_id), "sk": keys.LAST_CONTACT}
-        names = {"#at": "at"}
-        mine = {":invoice": invoice_id, ":step": step_id}
-        try:
-            self._table.update_item(
-                Key=key,
-                UpdateExpression="SET entity = :entity, #at = :at, invoice_id = :invoice, step_id = :step "
-                                 "REMOVE next_at, next_invoice_id, next_step_id",
-                ConditionExpression="(attribute_not_exists(pk) OR #at <= :cutoff) AND (attribute_not_exists(next_at) "
-                                    "OR next_at < :stale OR next_invoice_id = :invoice)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":entity": "last_contact", ":at": to_iso_z(at), ":cutoff": to_iso_z(at - gap),
-                                           ":stale": to_iso_z(at - RESERVATION_GRACE), **mine},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return None
-        except ClientError as error:
-            if not _conditional_failed(error):
-                raise
-            held = error.response.get("Item") or self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
-        if isinstance(held.get("at"), dict):  # the failed condition's item comes back in the wire format
-            held = {name: next(iter(value.values())) for name, value in held.items()}
-        if (held.get("invoice_id"), held.get("step_id")) == (invoice_id, step_id) and _written(lambda: self._table.update_item(
-                Key=key, UpdateExpression="SET #at = :at", ExpressionAttributeNames=names,
-                ConditionExpression="invoice_id = :invoice AND step_id = :step", ExpressionAttributeValues={":at": to_iso_z(at), **mine})):
-            return None  # a retry of the message that holds the slot (it may not have gone out)
-        return contact_ahead(held, invoice_id, at)
+        # One item per customer: the last message (at, invoice_id, step_id) and the queue behind it. The rules are
+        # arrears.store.contact_slot's; the write is conditional on the version read, so of two invoices' workflows
+        # contacting one customer at once only one wins (the other reads again and waits).
+        return self._change_contact_slot(customer_id, lambda slot: contact_slot.claim(slot, invoice_id, step_id, at, gap))
 
     def reserve_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, moment: datetime, at: datetime) -> bool:
-        return _written(lambda: self._table.update_item(
-            Key={"pk": keys.customer_pk(customer_id), "sk": keys.LAST_CONTACT},
-            UpdateExpression="SET next_at = :moment, next_invoice_id = :invoice, next_step_id = :step",
-            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(next_at) OR next_at < :stale "
-                                "OR next_invoice_id = :invoice)",
-            ExpressionAttributeValues={":moment": to_iso_z(moment), ":invoice": invoice_id, ":step": step_id,
-                                       ":stale": to_iso_z(at - RESERVATION_GRACE)},
-        ))
+        return self._change_contact_slot(customer_id, lambda slot: contact_slot.reserve(slot, invoice_id, step_id, moment, at))
+
+    def release_contact_reservation(self, customer_id: str, invoice_id: str, at: datetime) -> None:
+        self._change_contact_slot(customer_id, lambda slot: (contact_slot.release(slot, invoice_id, at), None))
+
+    def _change_contact_slot(self, customer_id: str, change: Callable[[dict[str, Any] | None], tuple[Any, Any]]) -> Any:
+        key = {"pk": keys.customer_pk(customer_id), "sk": keys.LAST_CONTACT}
+        for _ in range(_SLOT_ATTEMPTS):
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            slot = None if item is None else {name: value for name, value in item.items()
+                                               if name in ("at", "invoice_id", "step_id", "queue", "next_at",
+                                                           "next_invoice_id", "next_step_id")}
+            changed, result = change(slot)
+            if changed is None or changed == slot:
+                return result
+            version = int(item.get("version", 0)) if item else 0
+            condition = "attribute_not_exists(pk)" if item is None else (
+                "version = :version" if "version" in item else "attribute_not_exists(version)")
+            if _written(lambda: self._table.put_item(
+                    Item={**key, "entity": "last_contact", **changed, "version": version + 1}, ConditionExpression=condition,
+                    **({"ExpressionAttributeValues": {":version": version}} if item is not None and "version" in item else {}))):
+                return result
+        raise RuntimeError(f"the contact slot of {customer_id} changed {_SLOT_ATTEMPTS} times while being written: retry")
 
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         return put_if_absent(self._table, {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id),

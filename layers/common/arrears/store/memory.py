@@ -50,6 +50,9 @@ class MemoryStore:
             keep = {"policy_id", "policy_version", "completed_steps", "execution_arn", "next_action_at", "closed_at",
                     "hold", "schedule_shift_days"}
             invoice = invoice.model_copy(update={name: getattr(stored, name) for name in keep})
+        if invoice.status in TERMINAL_STATUSES and invoice.closed_at is None:
+            # As DynamoStore's `closed_at = if_not_exists(closed_at, provider_updated_at)`: when the platform settled it.
+            invoice = invoice.model_copy(update={"closed_at": invoice.provider_updated_at})
         self.invoices[invoice.invoice_id] = invoice
         return True
 
@@ -193,6 +196,11 @@ class MemoryStore:
         if slot is not None:
             self.contact_slots[customer_id] = slot
         return reserved
+
+    def release_contact_reservation(self, customer_id: str, invoice_id: str, at: datetime) -> None:
+        slot = contact_slot.release(self.contact_slots.get(customer_id), invoice_id, at)
+        if slot is not None:
+            self.contact_slots[customer_id] = slot
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
         task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
