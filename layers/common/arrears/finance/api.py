@@ -95,7 +95,7 @@ class FinanceApi:
             aging=aging_bucket(invoice, now).value if is_open else None, days_past_due=max(0, days_past_due(invoice, now)),
             next_action_at=invoice.next_action_at if is_open else None,
             hold=s.HoldView(**invoice.hold.model_dump()) if invoice.hold else None,
-            policy_id=invoice.policy_id, policy_version=invoice.policy_version,
+            policy_id=invoice.policy_id, policy_version=invoice.policy_version, segment=invoice.segment,
         )
 
     def list_invoices(self, *, state: str, stage: Stage | None, customer_id: str | None, currency: str | None,
