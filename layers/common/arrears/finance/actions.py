@@ -22,6 +22,12 @@ from arrears.tasks import close_tasks_of_settled_invoice
 CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner", "phone")
 
 
+def invalid_field(field: str, message: str) -> ActionRefused:
+    """A 422 naming the request's field (as a schema error does), for a value only the domain can judge."""
+    return ActionRefused("invalid_field", f"{field}: {message}",
+                         details=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
 def _open_invoice(invoice_id: str, store: InvoiceStore) -> Invoice:
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
@@ -107,7 +113,7 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
         try:
             changes = {**changes, "phone": phone_from_finance(changes["phone"])}
         except InvalidPhone as invalid:
-            raise ActionRefused("invalid_field", str(invalid)) from None
+            raise invalid_field("phone", str(invalid)) from None
     settings = {**store.customer_settings(customer_id), **changes}
     settings = {name: value for name, value in settings.items() if value is not None}
     # Validate the merged customer before writing anything (an unknown timezone, a bad address).
