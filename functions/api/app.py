@@ -53,7 +53,7 @@ def _error(status: int, code: str, message: str, details: list | None = None) ->
 @app.exception_handler(ActionRefused)
 def refused(error: ActionRefused) -> Response:
     metrics.add_metric(name="ActionRefused", unit=MetricUnit.Count, value=1)
-    return _error(error_status(error.code), error.code, error.message)
+    return _error(error_status(error.code), error.code, error.message, error.details)
 
 
 @app.exception_handler(Exception)

@@ -389,6 +389,54 @@ def test_the_finance_team_sets_a_debtors_phone_number_and_a_bad_one_is_refused(s
     assert call(stack, "GET", f"/customers/{customer_id}")[1]["segment"] != "small"
 
 
+def test_a_segment_change_mid_collection_leaves_the_invoice_on_the_ladder_it_started_on(stack, open_invoices):
+    # Given Müller & Söhne's invoice four days overdue on the standard ladder (courtesy reminder and due notice sent)
+    customer_id, invoice_id = "cus_QhK2pT5wQm7Yz2", take(open_invoices, "NW-2026-1059")["invoice_id"]
+    before = call(stack, "GET", f"/invoices/{invoice_id}")[1]
+    assert before["invoice"]["segment"] == "standard" and before["planned"][0]["step_id"] == "overdue_7"
+    # When Jane makes the customer strategic
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"segment": "strategic"})
+    assert status == 200 and body["segment"] == "strategic"
+    # Then the invoice keeps its segment and its planned steps, on the same dates, none in the past
+    after = call(stack, "GET", f"/invoices/{invoice_id}")[1]
+    assert after["invoice"]["segment"] == "standard" and after["planned"] == before["planned"]
+    assert all(parse_iso(p["at"]) > stack.now() for p in after["planned"])
+    # And the change is recorded on the invoice, saying what the invoice keeps
+    updated = [e for e in log_of(stack, invoice_id) if e.kind == "customer_updated"][-1]
+    assert updated.details["changes"] == {"segment": "strategic"} and updated.details["invoice_keeps_segment"] == "standard"
+    # And one of its own steps can still be skipped; a step of the strategic ladder is not one of this invoice's
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/skip", {"step_id": "call_15", "reason": "agreed by email"})
+    assert status == 200, body
+    assert "call_15" not in [p["step_id"] for p in call(stack, "GET", f"/invoices/{invoice_id}")[1]["planned"]]
+    status, body = call(stack, "POST", f"/invoices/{invoice_id}/skip", {"step_id": "call_20"})
+    assert (status, body["error"]) == (422, "unknown_step")
+    assert call(stack, "PATCH", f"/customers/{customer_id}", {"segment": None})[0] == 200
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"segment": "enterprise"}, "segment"),  # not a segment of the default policy
+    ({"segment": "vip", "timezone": "Europe/Paris"}, "segment"),
+    ({"language": "es"}, "language"),  # no Spanish templates: it would be a silent English fallback
+    ({"language": "pt-BR", "segment": "small"}, "language"),
+])
+def test_an_unknown_segment_or_language_is_a_422_naming_the_field_and_changes_nothing(stack, change, field):
+    customer_id = "cus_QhK2rV1xSn3Ab3"
+    before = call(stack, "GET", f"/customers/{customer_id}")[1]
+    logs = {i.invoice_id: len(log_of(stack, i.invoice_id)) for i in DynamoStore(stack.table_name).invoices_of(customer_id)}
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", change)
+    assert (status, body["error"]) == (422, "invalid_field"), body
+    assert body["message"].startswith(f"{field}: ") and body["details"][0]["loc"] == ["body", field]
+    assert call(stack, "GET", f"/customers/{customer_id}")[1] == before
+    assert {i: len(log_of(stack, i)) for i in logs} == logs
+
+
+def test_a_language_with_templates_and_a_segment_of_the_policy_are_accepted(stack):
+    customer_id = "cus_QhK2rV1xSn3Ab3"
+    status, body = call(stack, "PATCH", f"/customers/{customer_id}", {"language": "fr-BE", "segment": "small"})
+    assert status == 200 and (body["language"], body["segment"]) == ("fr-BE", "small")
+    assert call(stack, "PATCH", f"/customers/{customer_id}", {"language": None, "segment": None})[0] == 200
+
+
 def test_insolvency_holds_every_open_invoice_of_the_customer(stack):
     customer_id = "cus_QhK2pT5wQm7Yz2"  # Müller & Söhne
     owed = call(stack, "GET", f"/invoices?customer_id={customer_id}")[1]["invoices"]

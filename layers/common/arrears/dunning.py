@@ -87,9 +87,12 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
     invoice, customer = _load(invoice_id, ports)
     if invoice.policy_id is None or invoice.policy_version is None:
         # The customer's own policy if the finance team gave it one, else the stack's default.
+        # And the segment it starts in: a later change of the customer's segment never re-plans this invoice.
         policy = ports.policies.current(customer.policy_id or default_policy_id)
-        ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn)
-        invoice = invoice.model_copy(update={"policy_id": policy.policy_id, "policy_version": policy.version})
+        segment = collection_segment(invoice, customer, policy)
+        ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn, segment=segment)
+        invoice = invoice.model_copy(update={"policy_id": policy.policy_id, "policy_version": policy.version,
+                                             "segment": invoice.segment or segment})
     else:
         policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
@@ -100,7 +103,7 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
     planned = plan_for(invoice, customer, policy)
     if ports.store.claim_step(invoice_id, _START_CLAIM, now):
         _log(ports, invoice, now, "collection_started", policy, details={
-            "segment": customer.segment if customer.segment in policy.segments else policy.default_segment,
+            "segment": collection_segment(invoice, customer, policy),
             "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
         })
         _skip_steps(invoice, policy, steps_to_skip_at_start(planned, now), ports, now,
@@ -226,16 +229,25 @@ def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
     return {"invoice_id": invoice_id, "step_id": step.step.id, "stage": step.step.stage.value, "planned_at": to_iso_z(step.at)}
 
 
+def collection_segment(invoice: Invoice, customer: Customer | None, policy: Policy) -> str:
+    """The segment of its pinned policy an invoice is collected in: the one recorded when its collection started;
+    for an invoice pinned before segments were recorded, the customer's current one. The policy's default segment
+    when the policy does not name it."""
+    segment = invoice.segment or (customer.segment if customer is not None else None)
+    return segment if segment in policy.segments else policy.default_segment
+
+
 def plan_for(invoice: Invoice, customer: Customer, policy: Policy) -> list[PlannedStep]:
-    """Every step of the invoice's pinned policy with its moment (pending steps moved by days on hold)."""
+    """Every step of the invoice's pinned policy and segment with its moment (pending steps moved by days on hold)."""
     # A plan depends only on these (a policy version never changes), and each wake-up of an invoice's
     # workflow re-plans: remember recent plans. Keyed by the policy object itself (held in the value).
-    key = (id(policy), customer.segment, invoice.due_at, customer.timezone, customer.address.country,
+    segment = collection_segment(invoice, customer, policy)
+    key = (id(policy), segment, invoice.due_at, customer.timezone, customer.address.country,
            invoice.schedule_shift_days)
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is policy:
         return list(hit[1])
-    planned = plan_steps(policy, customer.segment, invoice.due_at, customer.timezone, customer.address.country,
+    planned = plan_steps(policy, segment, invoice.due_at, customer.timezone, customer.address.country,
                          invoice.schedule_shift_days)
     with _PLANS_LOCK:
         if len(_PLANS) >= _PLANS_SIZE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.models import Customer, Hold, HoldKind, Instalment, Invoice, InvoiceStatus
@@ -22,10 +23,11 @@ class ActionRefused(ValueError):
     """A finance action (hold, write-off, skip, escalate...) that does not fit the invoice's state; `code` is
     machine-readable and the API maps it to 404 (unknown_*), 409 (state) or 422 (bad value)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details  # e.g. which field of the request was refused
 
 
 def _collection(invoice_id: str, store: InvoiceStore, policies: PolicyRepository,

@@ -30,7 +30,10 @@ class InvoiceStore(Protocol):
         """Write a customer unless a newer version is stored. True when written."""
         ...
 
-    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None: ...
+    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None,
+                   segment: str | None = None) -> None:
+        """Pin the policy version (and the segment of it) collection starts on; what is pinned stays pinned."""
+        ...
 
     def save_progress(
         self, invoice_id: str, completed_step: str | None, next_action_at: datetime | None, closed: bool

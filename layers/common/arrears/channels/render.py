@@ -111,6 +111,18 @@ def _resolve(language: str, template: str) -> tuple[str, str]:
     raise NoticeIncomplete(f"no email template {template!r} (looked in {', '.join(candidates)})")
 
 
+def has_templates(language: str) -> bool:
+    """Whether messages in this language tag are written in it (`de-AT` in German), not in the English fallback."""
+    primary = (language or "").strip().replace("-", "_").split("_")[0].lower()
+    return any(candidate.split("_")[0] == primary and (EMAIL_TEMPLATE_DIR / candidate).is_dir()
+               for candidate in language_candidates(language))
+
+
+def template_languages() -> list[str]:
+    """The languages messages are written in: one template directory each."""
+    return sorted(path.name for path in EMAIL_TEMPLATE_DIR.iterdir() if path.is_dir())
+
+
 @lru_cache(maxsize=None)
 def _environment(directory: str) -> SandboxedEnvironment:
     # Shared partials (layouts, figures) a language does not provide come from English.

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from arrears.clock import to_iso_z
+from arrears.dunning import collection_segment
 from arrears.holds import ActionRefused
 from arrears.models import Customer, Invoice
 from arrears.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
@@ -19,6 +20,12 @@ from arrears.tasks import close_tasks_of_settled_invoice
 
 # Customer fields the finance team may set over the billing platform's values.
 CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner", "phone")
+
+
+def invalid_field(field: str, message: str) -> ActionRefused:
+    """A 422 naming the request's field (as a schema error does), for a value only the domain can judge."""
+    return ActionRefused("invalid_field", f"{field}: {message}",
+                         details=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
 
 
 def _open_invoice(invoice_id: str, store: InvoiceStore) -> Invoice:
@@ -77,7 +84,7 @@ def skip_step(invoice_id: str, step_id: str, reason: str, actor: str, store: Inv
         raise ActionRefused("collection_not_started", f"invoice {invoice_id} has no collection yet")
     customer = store.get_customer(invoice.customer_id)
     policy = policies.get(invoice.policy_id, invoice.policy_version)
-    steps = {step.id: step for step in policy.segment_for(customer.segment if customer else policy.default_segment).steps}
+    steps = {step.id: step for step in policy.segment_for(collection_segment(invoice, customer, policy)).steps}
     if step_id not in steps:
         raise ActionRefused("unknown_step", f"policy {policy.policy_id} v{policy.version} has no step {step_id!r} "
                                             f"for this customer; its steps: {', '.join(steps)}")
@@ -93,7 +100,8 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
                              now: datetime) -> Customer:
     """Set (or, with None, clear) the finance team's own values for a customer's contacts, language,
     timezone, segment, own policy and account owner; they win over the billing platform's until cleared,
-    from the next contact on (a new policy from the customer's next invoice: an invoice keeps the one it started on).
+    from the next contact on (a new policy or segment from the customer's next invoice: an invoice keeps the
+    policy version and segment it started on).
     Recorded in the log of each of the customer's open invoices."""
     customer = store.get_customer(customer_id)
     if customer is None:
@@ -105,7 +113,7 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
         try:
             changes = {**changes, "phone": phone_from_finance(changes["phone"])}
         except InvalidPhone as invalid:
-            raise ActionRefused("invalid_field", str(invalid)) from None
+            raise invalid_field("phone", str(invalid)) from None
     settings = {**store.customer_settings(customer_id), **changes}
     settings = {name: value for name, value in settings.items() if value is not None}
     # Validate the merged customer before writing anything (an unknown timezone, a bad address).
@@ -114,8 +122,11 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
     store.save_customer_settings(customer_id, settings, now, actor)
     for invoice in store.invoices_of(customer_id):
         if not invoice.is_settled:
-            log.append(invoice.invoice_id, customer_id, now, kind="customer_updated", actor=actor,
-                       details={"changes": changes, "at": to_iso_z(now)})
+            details: dict[str, Any] = {"changes": changes, "at": to_iso_z(now)}
+            if "segment" in changes and invoice.segment:
+                # An invoice in collection keeps the segment it started in: say so where the change is recorded.
+                details["invoice_keeps_segment"] = invoice.segment
+            log.append(invoice.invoice_id, customer_id, now, kind="customer_updated", actor=actor, details=details)
     updated = store.get_customer(customer_id)
     assert updated is not None
     return updated

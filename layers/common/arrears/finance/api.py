@@ -69,6 +69,7 @@ class FinanceApi:
     clock: Any
     # The list cursor's signing keys, newest first ("new,old" while rotating), read when a list is asked for.
     cursor_keys: Callable[[], list[str]] = lambda: []
+    default_policy_id: str = "default"  # the policy of a customer without its own (settings.default_policy_id)
 
     @classmethod
     def from_settings(cls) -> FinanceApi:
@@ -86,7 +87,8 @@ class FinanceApi:
                    workflows=StepFunctionsWorkflows(settings.state_machine_arn),
                    escalation=WorkflowFunction(settings.workflow_function_name),
                    artefacts=S3ArtefactStore(settings.letters_bucket), clock=SystemClock(),
-                   cursor_keys=lambda: secret_values(settings.cursor_key_parameter, settings.secret_max_age_seconds))
+                   cursor_keys=lambda: secret_values(settings.cursor_key_parameter, settings.secret_max_age_seconds),
+                   default_policy_id=settings.default_policy_id)
 
     # --- reading ---------------------------------------------------------------------------------
     def _policy_of(self, invoice: Invoice) -> Policy | None:
@@ -105,7 +107,7 @@ class FinanceApi:
             aging=aging_bucket(invoice, now).value if is_open else None, days_past_due=max(0, days_past_due(invoice, now)),
             next_action_at=invoice.next_action_at if is_open else None,
             hold=s.HoldView(**invoice.hold.model_dump()) if invoice.hold else None,
-            policy_id=invoice.policy_id, policy_version=invoice.policy_version,
+            policy_id=invoice.policy_id, policy_version=invoice.policy_version, segment=invoice.segment,
         )
 
     def list_invoices(self, *, state: str, stage: Stage | None, customer_id: str | None, currency: str | None,
@@ -226,14 +228,41 @@ class FinanceApi:
             from zoneinfo import available_timezones
 
             if given["timezone"] not in available_timezones():
-                raise ActionRefused("invalid_field", f"unknown timezone {given['timezone']!r}")
+                raise actions.invalid_field("timezone", f"unknown timezone {given['timezone']!r}")
         if given.get("policy_id"):
             try:
                 self.policies.current(given["policy_id"])
             except LookupError:
-                raise ActionRefused("invalid_field", f"no published policy {given['policy_id']!r}: publish it first") from None
+                raise actions.invalid_field("policy_id", f"no published policy {given['policy_id']!r}: publish it first") from None
+        if given.get("language"):
+            self._check_language(given["language"])
+        if given.get("segment"):
+            self._check_segment(customer_id, given)
         actions.update_customer_settings(customer_id, given, actor, self.store, self.store, self.clock.now())
         return self.customer(customer_id)
+
+    @staticmethod
+    def _check_language(language: str) -> None:
+        """A language must be one messages are written in (never a silent English fallback)."""
+        from arrears.channels.render import has_templates, template_languages  # jinja only when a language is set
+
+        if not has_templates(language):
+            raise actions.invalid_field("language", f"no messages are written in {language!r}; languages: "
+                                                    f"{', '.join(template_languages())}")
+
+    def _check_segment(self, customer_id: str, given: dict[str, Any]) -> None:
+        """A segment must be one of the policy the customer's next invoice starts on (never a silent default)."""
+        customer = self.store.get_customer(customer_id)
+        if customer is None:
+            raise ActionRefused("unknown_customer", f"no customer {customer_id}")
+        policy_id = (given["policy_id"] if "policy_id" in given else customer.policy_id) or self.default_policy_id
+        try:
+            policy = self.policies.current(policy_id)
+        except LookupError:
+            raise actions.invalid_field("segment", f"no published policy {policy_id!r} to take the segment from") from None
+        if given["segment"] not in policy.segments:
+            raise actions.invalid_field("segment", f"policy {policy.policy_id} v{policy.version} has no segment "
+                                                   f"{given['segment']!r}; its segments: {', '.join(policy.segments)}")
 
     def insolvency(self, customer_id: str, notice: str, actor: str) -> s.InsolvencyResult:
         held = holds.declare_insolvency(customer_id, notice, actor, self.store, self.store, self.workflows, self.clock.now())

@@ -161,6 +161,9 @@ class InvoiceSummary(BaseModel):
     hold: HoldView | None
     policy_id: str | None
     policy_version: int | None
+    segment: str | None = Field(default=None, description="the segment of the policy the invoice started in (kept when "
+                                                          "the customer's segment changes); null: pinned before segments "
+                                                          "were recorded, it follows the customer's")
 
 
 class InvoiceList(BaseModel):

@@ -142,6 +142,9 @@ class Invoice(Record):
     # Collection state, owned by the workflow.
     policy_id: str | None = None
     policy_version: int | None = None
+    # The segment of the pinned policy the invoice started in: a later change of the customer's segment does not
+    # re-plan it. None: pinned before segments were recorded (it follows the customer's current segment).
+    segment: str | None = Field(default=None, max_length=40)
     completed_steps: tuple[str, ...] = ()
     execution_arn: str | None = None
     next_action_at: AwareDatetime | None = None

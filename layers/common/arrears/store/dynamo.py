@@ -200,10 +200,17 @@ class DynamoStore:
         self._table.delete_item(Key={"pk": f"PARKED#{subject}", "sk": key})
 
     # --- collection state -------------------------------------------------------------------
-    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
+    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None,
+                   segment: str | None = None) -> None:
         values: dict[str, Any] = {":policy_id": policy_id, ":policy_version": policy_version}
+        names: dict[str, str] = {}
         assignments = ["policy_id = if_not_exists(policy_id, :policy_id)",
                        "policy_version = if_not_exists(policy_version, :policy_version)"]
+        if segment:
+            # SEGMENT is a DynamoDB reserved word.
+            assignments.append("#segment = if_not_exists(#segment, :segment)")
+            values[":segment"] = segment
+            names["#segment"] = "segment"
         if execution_arn:
             assignments.append("execution_arn = :execution_arn")
             values[":execution_arn"] = execution_arn
@@ -211,6 +218,7 @@ class DynamoStore:
             Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
             UpdateExpression="SET " + ", ".join(assignments),
             ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
 
     def save_progress(self, invoice_id: str, completed_step: str | None, next_action_at: datetime | None, closed: bool) -> None:

@@ -47,7 +47,7 @@ class MemoryStore:
                 return False
             if invoice.provider_updated_at < stored.provider_updated_at and invoice.status not in TERMINAL_STATUSES:
                 return False
-            keep = {"policy_id", "policy_version", "completed_steps", "execution_arn", "next_action_at", "closed_at",
+            keep = {"policy_id", "policy_version", "segment", "completed_steps", "execution_arn", "next_action_at", "closed_at",
                     "hold", "schedule_shift_days"}
             invoice = invoice.model_copy(update={name: getattr(stored, name) for name in keep})
         if invoice.status in TERMINAL_STATUSES and invoice.closed_at is None:
@@ -101,10 +101,12 @@ class MemoryStore:
     def unpark_change(self, subject: str, key: str) -> None:
         self.parked.get(subject, {}).pop(key, None)
 
-    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None) -> None:
+    def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None,
+                   segment: str | None = None) -> None:
         invoice = self.invoices[invoice_id]
         update: dict[str, Any] = {"policy_id": invoice.policy_id or policy_id,
-                                  "policy_version": invoice.policy_version or policy_version}
+                                  "policy_version": invoice.policy_version or policy_version,
+                                  "segment": invoice.segment or segment}
         if execution_arn:
             update["execution_arn"] = execution_arn
         self.invoices[invoice_id] = invoice.model_copy(update=update)
