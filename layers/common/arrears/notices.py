@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from arrears.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
 from arrears.models import ContactEntry, Customer, Invoice, InvoiceLine
 from arrears.policy.model import Creditor, Policy, Stage, Step
-from arrears.wording import wording_for
+from arrears.wording import regional_language, wording_for
 
 
 class NoticeIncomplete(ValueError):
@@ -91,7 +91,8 @@ def build_notice(
         raise NoticeIncomplete(f"customer {customer.customer_id} has no name")
     if not customer.email.strip():
         raise NoticeIncomplete(f"customer {customer.customer_id} has no billing email")
-    language = customer.language or "en"
+    # The region of the debtor's country formats dates and amounts (a British debtor: "1 October 2026").
+    language = regional_language(customer.language or "en", customer.address.country)
     say = wording_for(language)
     interest = None
     if policy.late_payment and claims_interest(policy, step):
