@@ -29,9 +29,8 @@ def demo(
     days: int = typer.Option(150, min=1, max=400, help="Virtual days to run."),
 ) -> None:
     """Run a sample book of invoices through the whole collections lifecycle, locally."""
-    from arrears.money import format_money
     from arrears.policy import load_policy_file
-    from arrears_local.demo import contacts, export_outputs, outcome, run_book
+    from arrears_local.demo import export_outputs, letters, letters_table, run_book, timeline_table
     from arrears_local.portfolio import DEMO_START, sample_portfolio
     from arrears_local.runtime import LocalRuntime, project_root
 
@@ -50,19 +49,8 @@ def demo(
         counts = export_outputs(runtime, run, out)
         sent = len(runtime.sent_emails())
 
-    table = Table(title="Timeline per invoice (contact dates in UTC)", show_lines=True)
-    for column in ("Invoice", "Customer", "Behaviour", "Balance"):
-        table.add_column(column, overflow="fold")
-    table.add_column("Contacts sent", no_wrap=True)
-    table.add_column("Outcome", no_wrap=True)
-    for item in portfolio:
-        entries = run.logs[item.invoice.invoice_id]
-        lines = [f"{e.at:%d %b %H:%M} {e.kind:<9} {e.step_id}" for e in contacts(entries)]
-        closing = next((e for e in entries if e.kind in ("payment", "voided", "marked_uncollectible")), None)
-        result = outcome(entries) + (f" {closing.at:%d %b}" if closing else "")
-        table.add_row(item.invoice.number, item.invoice.customer.name, item.behaviour,
-                      format_money(item.invoice.total, item.invoice.currency), "\n".join(lines) or "—", result)
-    console.print(table)
+    console.print(timeline_table(run))
+    console.print(letters_table(letters(run), out))
     rejected = [d for d in run.deliveries if d.status_code != 200]
     console.print(f"Webhook deliveries: {len(run.deliveries)} ({len(rejected)} rejected, redeliveries answered without a second effect).")
     console.print(f"Written to [bold]{out}/[/]: {counts['emails']} emails (.eml), {counts['letters']} letters (PDF), "
