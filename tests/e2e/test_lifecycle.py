@@ -175,9 +175,9 @@ def test_the_audit_archive_holds_every_entry_once_with_intact_chains(observed):
 
 
 # The demo's debtors by country: the language their letter is written in (its heading) and the locale of its
-# dates and amounts (the Dutch customer has no catalogue of its own: English throughout).
+# dates and amounts (the Dutch customer reads English, written as in the Netherlands).
 LETTER_LANGUAGE = {"GB": ("Formal notice and demand for payment", "en_GB"), "US": ("Formal notice and demand for payment", "en_US"),
-                   "NL": ("Formal notice and demand for payment", "en"), "DE": ("Mahnung und Zahlungsaufforderung", "de_DE"),
+                   "NL": ("Formal notice and demand for payment", "en_NL"), "DE": ("Mahnung und Zahlungsaufforderung", "de_DE"),
                    "FR": ("Mise en demeure de payer", "fr_FR")}
 
 
