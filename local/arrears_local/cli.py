@@ -192,7 +192,21 @@ def dry_run_command(
         table_view.add_row(stage, str(count))
     console.print(table_view)
     contacts = [(invoice.invoice_id, contact) for invoice in result.invoices for contact in invoice.contacts]
-    console.print(f"{len(contacts)} contacts over {len(result.invoices)} invoices.")
+    console.print(f"{len(contacts)} contacts over {len(result.invoices)} invoices, from where each invoice's collection is.")
+    changed = [invoice for invoice in result.invoices if invoice.changes]
+    if changed:
+        changes = Table(title="What changes against each invoice's current plan")
+        for column in ("Invoice", "Change", "Step", "Now planned", "Would be"):
+            changes.add_column(column)
+        when = lambda at: f"{at:%d %b %Y %H:%M}" if at else "—"  # noqa: E731
+        for invoice in changed:
+            for change in invoice.changes:
+                changes.add_row(invoice.invoice_id, change.change, change.step_id, when(change.was_at), when(change.at))
+        console.print(changes)
+    else:
+        console.print("No invoice's plan changes.")
+    for left in result.left_out:
+        console.print(f"[yellow]left out[/] {left.invoice_id}: {left.reason}")
     if contacts_csv:
         with contacts_csv.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
