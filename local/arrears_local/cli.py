@@ -124,7 +124,8 @@ def simulate(
     console.print(table)
     paid = sum(1 for item in book if item.paid_at is not None and item.paid_at <= end)
     blocked = [e for entries in result.logs.values() for e in entries if e.kind == "contact_blocked"]
-    console.print(f"{len(contacts)} contacts ({result.emails_sent} emails), {len(result.referred())} invoices referred, "
+    console.print(f"{len(contacts)} contacts ({result.debtor_emails} emails to debtors; {result.agency_emails} to the collection "
+                  f"agency), {len(result.referred())} invoices referred, "
                   f"{paid} paid within the period. {time.monotonic() - started:.1f} s.")
     deferred = {(e.invoice_id, e.step_id) for entries in result.logs.values() for e in entries if e.kind == "contact_deferred"}
     if deferred:
@@ -156,8 +157,9 @@ def dry_run_command(
     invoice_id: Optional[str] = typer.Option(None, "--invoice", help="One invoice (default: every open receivable)."),
     contacts_csv: Optional[Path] = typer.Option(None, "--contacts", help="Write every contact it would make here (CSV)."),
 ) -> None:
-    """What a policy version or draft would do to the live open invoices of a deployed stack, as if their
-    collection started on it now. Reads the table (your AWS credentials); sends and stores nothing."""
+    """What a policy version or draft would do to the live open invoices of a deployed stack from where each
+    invoice's collection is, and what that changes against its current plan; held and insolvent invoices are
+    left out. Reads the table (your AWS credentials); sends and stores nothing."""
     import csv
 
     from arrears.clock import SystemClock

@@ -44,3 +44,4 @@ def test_every_message_of_an_invoice_quotes_the_invoice_number_and_no_step(defau
     # And the contact log records that reference for every contact
     contacts = [e for e in result.logs[item.invoice.invoice_id] if e.kind in ("email", "letter", "referral")]
     assert contacts and {e.details["reference"] for e in contacts} == {number}
+
