@@ -290,8 +290,8 @@ class FinanceApi:
             unstarted = self.policies.get(policy_id, self._current_version(policy_id))
         except (ActionRefused, LookupError):
             unstarted = None
-        result = dry_run(policy, book, self.clock.now(), history=self.store.entries,
-                         insolvent=lambda customer_id: self.store.insolvency_of(customer_id) is not None,
+        insolvent = {c.customer_id: self.store.insolvency_of(c.customer_id) is not None for _, c in book}  # once a customer
+        result = dry_run(policy, book, self.clock.now(), history=self.store.entries, insolvent=insolvent.__getitem__,
                          pinned=lambda invoice: self._policy_of(invoice) or unstarted)
         return s.DryRunResult(
             policy_id=policy_id, version=version, invoices_simulated=result.invoices, contacts_by_stage=result.by_stage(),
