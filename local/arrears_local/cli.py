@@ -30,9 +30,8 @@ def demo(
     days: int = typer.Option(150, min=1, max=400, help="Virtual days to run."),
 ) -> None:
     """Run a sample book of invoices through the whole collections lifecycle, locally."""
-    from arrears.money import format_money
     from arrears.policy import load_policy_file
-    from arrears_local.demo import contacts, export_outputs, outcome, run_book
+    from arrears_local.demo import export_outputs, letters, letters_table, run_book, timeline_table
     from arrears_local.portfolio import DEMO_START, sample_portfolio
     from arrears_local.runtime import LocalRuntime, project_root
 
@@ -51,19 +50,8 @@ def demo(
         counts = export_outputs(runtime, run, out)
         sent = len(runtime.sent_emails())
 
-    table = Table(title="Timeline per invoice (contact dates in UTC)", show_lines=True)
-    for column in ("Invoice", "Customer", "Behaviour", "Balance"):
-        table.add_column(column, overflow="fold")
-    table.add_column("Contacts sent", no_wrap=True)
-    table.add_column("Outcome", no_wrap=True)
-    for item in portfolio:
-        entries = run.logs[item.invoice.invoice_id]
-        lines = [f"{e.at:%d %b %H:%M} {e.kind:<9} {e.step_id}" for e in contacts(entries)]
-        closing = next((e for e in entries if e.kind in ("payment", "voided", "marked_uncollectible")), None)
-        result = outcome(entries) + (f" {closing.at:%d %b}" if closing else "")
-        table.add_row(item.invoice.number, item.invoice.customer.name, item.behaviour,
-                      format_money(item.invoice.total, item.invoice.currency), "\n".join(lines) or "—", result)
-    console.print(table)
+    console.print(timeline_table(run))
+    console.print(letters_table(letters(run), out))
     rejected = [d for d in run.deliveries if d.status_code != 200]
     console.print(f"Webhook deliveries: {len(run.deliveries)} ({len(rejected)} rejected, redeliveries answered without a second effect).")
     console.print(f"Written to [bold]{out}/[/]: {counts['emails']} emails (.eml), {counts['letters']} letters (PDF), "
@@ -137,7 +125,8 @@ def simulate(
     console.print(table)
     paid = sum(1 for item in book if item.paid_at is not None and item.paid_at <= end)
     blocked = [e for entries in result.logs.values() for e in entries if e.kind == "contact_blocked"]
-    console.print(f"{len(contacts)} contacts ({result.emails_sent} emails), {len(result.referred())} invoices referred, "
+    console.print(f"{len(contacts)} contacts ({result.debtor_emails} emails to debtors; {result.agency_emails} to the collection "
+                  f"agency), {len(result.referred())} invoices referred, "
                   f"{paid} paid within the period. {time.monotonic() - started:.1f} s.")
     deferred = {(e.invoice_id, e.step_id) for entries in result.logs.values() for e in entries if e.kind == "contact_deferred"}
     if deferred:
@@ -169,8 +158,9 @@ def dry_run_command(
     invoice_id: Optional[str] = typer.Option(None, "--invoice", help="One invoice (default: every open receivable)."),
     contacts_csv: Optional[Path] = typer.Option(None, "--contacts", help="Write every contact it would make here (CSV)."),
 ) -> None:
-    """What a policy version or draft would do to the live open invoices of a deployed stack, as if their
-    collection started on it now. Reads the table (your AWS credentials); sends and stores nothing."""
+    """What a policy version or draft would do to the live open invoices of a deployed stack from where each
+    invoice's collection is, and what that changes against its current plan; held and insolvent invoices are
+    left out. Reads the table (your AWS credentials); sends and stores nothing."""
     import csv
 
     from arrears.clock import SystemClock
@@ -205,7 +195,21 @@ def dry_run_command(
         table_view.add_row(stage, str(count))
     console.print(table_view)
     contacts = [(invoice.invoice_id, contact) for invoice in result.invoices for contact in invoice.contacts]
-    console.print(f"{len(contacts)} contacts over {len(result.invoices)} invoices.")
+    console.print(f"{len(contacts)} contacts over {len(result.invoices)} invoices, from where each invoice's collection is.")
+    changed = [invoice for invoice in result.invoices if invoice.changes]
+    if changed:
+        changes = Table(title="What changes against each invoice's current plan")
+        for column in ("Invoice", "Change", "Step", "Now planned", "Would be"):
+            changes.add_column(column)
+        when = lambda at: f"{at:%d %b %Y %H:%M}" if at else "—"  # noqa: E731
+        for invoice in changed:
+            for change in invoice.changes:
+                changes.add_row(invoice.invoice_id, change.change, change.step_id, when(change.was_at), when(change.at))
+        console.print(changes)
+    else:
+        console.print("No invoice's plan changes.")
+    for left in result.left_out:
+        console.print(f"[yellow]left out[/] {left.invoice_id}: {left.reason}")
     if contacts_csv:
         with contacts_csv.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

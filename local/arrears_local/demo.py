@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from arrears.geo import timezone_for_country
-from arrears.models import ContactEntry
+from arrears.models import ContactEntry, Customer, Invoice
 from arrears.policy import Policy
 from arrears_local.portfolio import PortfolioInvoice
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
@@ -38,6 +38,8 @@ class BookRun:
     deliveries: list[Delivery]
     logs: dict[str, list[ContactEntry]]
     settled_at: dict[str, datetime | None]
+    invoices: dict[str, Invoice] = field(default_factory=dict)  # each invoice as the stack holds it at the end
+    customers: dict[str, Customer] = field(default_factory=dict)  # each customer as the stack holds it (its language)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,10 @@ def run_book(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: P
     runtime.run_until(runtime.now() + timedelta(days=days), external=external, on_progress=on_progress)
     store = DynamoStore(runtime.table_name)
     logs = {item.invoice.invoice_id: store.entries(item.invoice.invoice_id) for item in portfolio}
-    return BookRun(portfolio, deliveries, logs, settled_at)
+    invoices = {i: invoice for i in logs if (invoice := store.get_invoice(i)) is not None}
+    customers = {c: customer for c in {item.invoice.customer.customer_id for item in portfolio}
+                 if (customer := store.get_customer(c)) is not None}
+    return BookRun(portfolio, deliveries, logs, settled_at, invoices, customers)
 
 
 def export_outputs(runtime: LocalRuntime, run: BookRun, out: Path) -> dict[str, int]:
@@ -130,6 +135,68 @@ def _flat_name(key: str) -> str:
     # emails/<invoice>/<step>.eml -> emails/<invoice>--<step>.eml : one folder per kind, easy to browse.
     kind, _, rest = key.partition("/")
     return f"{kind}/{rest.replace('/', '--')}"
+
+
+def timeline_table(run: BookRun):
+    """The demo's table: per invoice its number and the id its files in out/ are named by, its balance at the end
+    (what is still owed: nothing for a paid invoice), every contact and the outcome."""
+    from rich.table import Table
+
+    from arrears.money import format_money
+
+    table = Table(title="Timeline per invoice (contact dates in UTC)", show_lines=True)
+    for column in ("Invoice / file id", "Customer", "Behaviour", "Balance"):
+        table.add_column(column, overflow="fold")
+    table.add_column("Contacts sent", no_wrap=True)
+    table.add_column("Outcome", no_wrap=True)
+    for item in run.portfolio:
+        invoice_id = item.invoice.invoice_id
+        entries = run.logs[invoice_id]
+        lines = [f"{e.at:%d %b %H:%M} {e.kind:<9} {e.step_id}" for e in contacts(entries)]
+        closing = next((e for e in entries if e.kind in ("payment", "voided", "marked_uncollectible")), None)
+        result = outcome(entries) + (f" {closing.at:%d %b}" if closing else "")
+        stored = run.invoices.get(invoice_id)
+        balance = stored.amount_remaining if stored is not None else item.invoice.total
+        table.add_row(f"{item.invoice.number}\n{invoice_id}", item.invoice.customer.name, item.behaviour,
+                      format_money(balance, item.invoice.currency), "\n".join(lines) or "—", result)
+    return table
+
+
+@dataclass(frozen=True)
+class LetterRow:
+    invoice_number: str
+    customer: str
+    language: str  # the language the letter is written in: the debtor's, or English when there is no wording in theirs
+    step_id: str
+    path: str  # where export_outputs wrote it, under its out/ folder
+
+
+def letters(run: BookRun) -> list[LetterRow]:
+    """Every letter the book produced (demand letters and letters posted instead of an email), in the debtor's language."""
+    from arrears.wording import resolve
+
+    rows = []
+    for item in run.portfolio:
+        customer = run.customers.get(item.invoice.customer.customer_id)
+        for entry in run.logs[item.invoice.invoice_id]:
+            for artefact in entry.artefacts:
+                if artefact.kind == "letter":
+                    key = artefact.uri.split("/", 3)[3]  # s3://bucket/letters/<invoice>/<step>.pdf
+                    rows.append(LetterRow(item.invoice.number, item.invoice.customer.name,
+                                          resolve(customer.language if customer else "en")[0], entry.step_id or "",
+                                          _flat_name(key)))
+    return rows
+
+
+def letters_table(rows: list[LetterRow], out: Path):
+    from rich.table import Table
+
+    table = Table(title=f"Letters (PDF) in {out}/, each in its debtor's language")
+    for column in ("Invoice", "Customer", "Language", "Step", "File"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row.invoice_number, row.customer, row.language, row.step_id, row.path)
+    return table
 
 
 def contacts(entries: list[ContactEntry]) -> list[ContactEntry]:

@@ -12,13 +12,15 @@ from arrears_local.stripe_events import SampleCustomer, SampleInvoice
 DEMO_START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
 DEMO_DAYS = 150
 
+# Each with the preferred locale its billing platform holds for it (Stripe's customer.preferred_locales; the Dutch
+# customer reads English): the debtor's emails and letters are written in that language.
 CUSTOMERS = [
-    SampleCustomer("cus_QhK2mN8vLp4Rt1", "Brightwater Logistics Ltd", "ap@brightwater-logistics.example", "44 Canal Street", "Manchester", "M1 3HP", "GB"),
-    SampleCustomer("cus_QhK2pT5wQm7Yz2", "Müller & Söhne GmbH", "buchhaltung@mueller-soehne.example", "Friedrichstraße 123", "Berlin", "10117", "DE"),
-    SampleCustomer("cus_QhK2rV1xSn3Ab3", "Atelier Lumière SARL", "compta@atelier-lumiere.example", "18 rue de la Paix", "Paris", "75002", "FR"),
-    SampleCustomer("cus_QhK2tW9yUo6Cd4", "Cobalt Robotics Inc.", "payables@cobalt-robotics.example", "500 Howard Street", "San Francisco", "94105", "US", state="CA"),
-    SampleCustomer("cus_QhK2vX4zWp2Ef5", "Van Dijk Consultancy B.V.", "crediteuren@vandijk.example", "Herengracht 280", "Amsterdam", "1016 BX", "NL"),
-    SampleCustomer("cus_QhK2xY7aYq8Gh6", "Harbour & Finch LLP", "accounts@harbourfinch.example", "3 Queen Street", "Edinburgh", "EH2 1JE", "GB"),
+    SampleCustomer("cus_QhK2mN8vLp4Rt1", "Brightwater Logistics Ltd", "ap@brightwater-logistics.example", "44 Canal Street", "Manchester", "M1 3HP", "GB", "en-GB"),
+    SampleCustomer("cus_QhK2pT5wQm7Yz2", "Müller & Söhne GmbH", "buchhaltung@mueller-soehne.example", "Friedrichstraße 123", "Berlin", "10117", "DE", "de-DE"),
+    SampleCustomer("cus_QhK2rV1xSn3Ab3", "Atelier Lumière SARL", "compta@atelier-lumiere.example", "18 rue de la Paix", "Paris", "75002", "FR", "fr-FR"),
+    SampleCustomer("cus_QhK2tW9yUo6Cd4", "Cobalt Robotics Inc.", "payables@cobalt-robotics.example", "500 Howard Street", "San Francisco", "94105", "US", "en-US", state="CA"),
+    SampleCustomer("cus_QhK2vX4zWp2Ef5", "Van Dijk Consultancy B.V.", "crediteuren@vandijk.example", "Herengracht 280", "Amsterdam", "1016 BX", "NL", "en"),
+    SampleCustomer("cus_QhK2xY7aYq8Gh6", "Harbour & Finch LLP", "accounts@harbourfinch.example", "3 Queen Street", "Edinburgh", "EH2 1JE", "GB", "en-GB"),
 ]
 
 # behaviour -> (days from the due date it is settled, the settling event, at the policy's contact

@@ -174,19 +174,35 @@ def test_the_audit_archive_holds_every_entry_once_with_intact_chains(observed):
         assert verify_chain(lines) == []
 
 
+# The demo's debtors by country: the language their letter is written in (its heading) and the locale of its
+# dates and amounts (the Dutch customer reads English, written as in the Netherlands).
+LETTER_LANGUAGE = {"GB": ("Formal notice and demand for payment", "en_GB"), "US": ("Formal notice and demand for payment", "en_US"),
+                   "NL": ("Formal notice and demand for payment", "en_NL"), "DE": ("Mahnung und Zahlungsaufforderung", "de_DE"),
+                   "FR": ("Mise en demeure de payer", "fr_FR")}
+
+
 def test_demand_letters_state_what_a_demand_letter_must(observed):
     assert observed.letters
     invoices = {i.invoice.invoice_id: i.invoice for i in observed.run.portfolio}
+    languages = set()
     for key, pdf in observed.letters.items():
         invoice = invoices[key.split("/")[1]]
         text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
         letter_entry = next(e for e in observed.run.logs[invoice.invoice_id] if e.kind == "letter")
         deadline = datetime.fromisoformat(letter_entry.details["deadline"]).date()
+        heading, locale = LETTER_LANGUAGE[invoice.customer.country]
+        assert heading in text, (invoice.number, invoice.customer.country)
+        languages.add(locale[:2])
         assert invoice.customer.name in text
         assert invoice.number in text
-        assert format_money(invoice.total, invoice.currency) in text
-        assert format_date(deadline, format="long", locale="en") in text, "deadline"
+        assert format_money(invoice.total, invoice.currency, locale) in text
+        written = format_date(deadline, format="long", locale=locale)
+        if locale.startswith("fr") and deadline.day == 1:
+            written = "1er" + written[1:]  # French writes the first of the month "1er"
+        assert written in text, "deadline"
         assert POLICY.creditor.name in text
+    # The book's German and French debtors get German and French letters
+    assert {"de", "fr"} <= languages
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is installed by .ci/run")

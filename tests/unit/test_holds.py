@@ -140,7 +140,7 @@ def test_a_broken_promise_gets_its_own_message_then_collection_resumes(tmp_path,
     assert broken.at == datetime(2026, 10, 12, 9, tzinfo=timezone.utc)
     assert not [at for _, at in contacts(result, "in_1") if promised_at <= at < broken.at]
     # And the broken-promise email names the promise, then the policy resumes where it left off
-    assert broken.kind == "email" and "promised by October 9, 2026" in broken.subject
+    assert broken.kind == "email" and "promised by 9 October 2026" in broken.subject  # a London debtor: British dates
     steps = [step for step, _ in contacts(result, "in_1")]
     assert steps[:2] == ["courtesy_reminder", "due_notice"] and steps[2].startswith("broken_promise_")
     assert steps[3:] == ["overdue_7", "overdue_15", "call_15", "formal_notice", "final_notice", "referral"]

@@ -65,7 +65,7 @@ def test_the_next_reminder_goes_by_post_in_the_debtors_language_with_a_task_to_p
     text = pdf_text(ports.artefacts.get(letter.uri))
     assert "Sehr geehrte Damen und Herren" in text and "Friedrichstraße 123" in text and "10117 Berlin" in text
     assert "Datum 25. September 2026" in text and "Fällig am 1. Oktober 2026" in text
-    assert "1.250,00 €" in text and "NW-2026-0042/courtesy_reminder" in text
+    assert "1.250,00 €" in text and "Zeichen NW-2026-0042" in text and "/courtesy_reminder" not in text
     assert "auf dem Postweg" in text and german_customer.email in text
     # And a person has a task to print and post it, naming the letter and the address
     (task,) = [t for t in ports.store.tasks.values() if t["kind"] == "post_letter"]

@@ -507,7 +507,7 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
     rendered = ports.renderer.email(notice)
     message = ports.renderer.compose(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
                             recipient=recipient, recipient_name=customer.name,
-                            reference=notice.reference, attachments=attachments,
+                            reference=notice.message_key, attachments=attachments,
                             reply_to=notice.creditor.email, sent_at=ports.clock.now())
     eml = ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}.eml", message, "message/rfc822", "email")
 
@@ -538,7 +538,7 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
 
 
 def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> Delivery:
-    step_id = notice.reference.rsplit("/", 1)[-1]
+    step_id = notice.step_id
     if channel is Channel.EMAIL:
         return _email_delivery(notice, invoice, customer, policy, step_id, ports)
     if channel is Channel.LETTER:
@@ -585,7 +585,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
             rendered = ports.renderer.email(agency_notice)
             message = ports.renderer.compose(
                 rendered, sender=ports.sender_email, sender_name=notice.creditor.name, recipient=agency.email,
-                recipient_name=agency.name, reference=f"{notice.reference}/agency", reply_to=notice.creditor.email,
+                recipient_name=agency.name, reference=f"{notice.message_key}/agency", reply_to=notice.creditor.email,
                 sent_at=ports.clock.now(), attachments=((f"{notice.invoice_number}-referral-package.zip", package, "application/zip"),))
             agency_email = (message, ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}-agency.eml", message,
                                                           "message/rfc822", "email"))

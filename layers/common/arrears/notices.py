@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from arrears.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
 from arrears.models import ContactEntry, Customer, Invoice, InvoiceLine
 from arrears.policy.model import Creditor, Policy, Stage, Step
-from arrears.wording import wording_for
+from arrears.wording import regional_language, wording_for
 
 
 class NoticeIncomplete(ValueError):
@@ -29,7 +29,7 @@ class NoticeContext:
     template: str
     tone: str
     language: str
-    reference: str  # quoted by the debtor when paying or disputing
+    reference: str  # the payment reference the debtor quotes when paying or disputing: the invoice number, on every message
     letter_date: date  # the day of the contact, in the debtor's timezone
     creditor: Creditor
     debtor_name: str
@@ -49,6 +49,12 @@ class NoticeContext:
     deadline: date | None = None  # pay-by date stated in formal notices and letters
     next_consequence: str = ""  # what happens if the debtor does not act, stated plainly
     extra: dict[str, str] = field(default_factory=dict)
+    step_id: str = ""  # the policy step the message is for: Arrears' own key, never printed for the debtor
+
+    @property
+    def message_key(self) -> str:
+        """What tells this message apart from the invoice's others (its Message-ID, its tracking header)."""
+        return f"{self.invoice_number}/{self.step_id}"
 
     @property
     def total_claimed_minor(self) -> int:
@@ -91,7 +97,8 @@ def build_notice(
         raise NoticeIncomplete(f"customer {customer.customer_id} has no name")
     if not customer.email.strip():
         raise NoticeIncomplete(f"customer {customer.customer_id} has no billing email")
-    language = customer.language or "en"
+    # The region of the debtor's country formats dates and amounts (a British debtor: "1 October 2026").
+    language = regional_language(customer.language or "en", customer.address.country)
     say = wording_for(language)
     interest = None
     if policy.late_payment and claims_interest(policy, step):
@@ -109,7 +116,8 @@ def build_notice(
         template=step.template,
         tone=step.tone,
         language=language,
-        reference=f"{invoice.number}/{step.id}",
+        # One reference for every message about the invoice, so a payment quoting any of them is matched.
+        reference=invoice.number,
         letter_date=today,
         creditor=policy.creditor,
         debtor_name=customer.name,
@@ -128,4 +136,5 @@ def build_notice(
         interest=interest,
         deadline=deadline,
         next_consequence=say(f"consequence.{step.stage.value}") if step.stage in _STAGES_WITH_CONSEQUENCE else "",
+        step_id=step.id,
     )

@@ -44,7 +44,17 @@ _EVENT, _START, _WAKE = 0, 1, 2
 class SimulationResult:
     logs: dict[str, list[ContactEntry]]
     decisions: dict[str, str] = field(default_factory=dict)  # invoice -> last workflow status
-    emails_sent: int = 0
+    emails_sent: int = 0  # every email, the collection agency's included
+
+    @property
+    def agency_emails(self) -> int:
+        """Emails to the collection agency (each referral's package): not messages to a debtor."""
+        return sum(1 for entries in self.logs.values() for e in entries if e.kind == "referral" and "agency_message_id" in e.details)
+
+    @property
+    def debtor_emails(self) -> int:
+        """Emails to the debtors alone."""
+        return self.emails_sent - self.agency_emails
 
     def contacts(self) -> list[ContactEntry]:
         return sorted((e for entries in self.logs.values() for e in entries if e.kind in CONTACT_KINDS),

@@ -12,12 +12,14 @@ Emails keep their wording in their own templates (`templates/email/<language>/`)
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 
 TEXT_DIR = Path(__file__).resolve().parent / "templates" / "text"
 FALLBACK_LANGUAGE = "en"
@@ -38,6 +40,29 @@ def language_candidates(language: str) -> list[str]:
         candidates.append(f"{primary}_{region}")
     candidates += [primary, FALLBACK_LANGUAGE]
     return list(dict.fromkeys(candidates))
+
+
+def regional_language(language: str, country: str) -> str:
+    """The debtor's language with the region of their country, when babel writes it in a way of its own:
+    'en' for a debtor in GB -> 'en-GB' (British dates: "1 October 2026"), 'de' in AT -> 'de-AT'. A tag
+    that names its region already, or a region babel has no locale for ('de' in FR), stays as it is."""
+    tag = (language or "").strip()
+    region = (country or "").strip().upper()
+    if not _LANGUAGE_TAG.match(tag.replace("-", "_")) or re.search(r"[-_]", tag) or not re.fullmatch(r"[A-Z]{2}", region):
+        return tag
+    return f"{tag}-{region}" if _babel_knows(f"{tag.lower()}_{region}") else tag
+
+
+# A day that follows French usage: the first of the month is "1er" ("1er octobre 2026"), other days plain.
+_FRENCH_FIRST = re.compile(r"(?<![\d])1(?=[ \u00a0\u202f][^\W\d_])")
+
+
+def format_day(value: date, locale: str, fmt: str = "long") -> str:
+    """A calendar date as the locale writes it in text (babel's `fmt`), the one place messages format dates."""
+    text = format_date(value, format=fmt, locale=locale)
+    if value.day == 1 and locale.split("_")[0] == "fr":
+        text = _FRENCH_FIRST.sub("1er", text, count=1)
+    return text
 
 
 def babel_locale(candidates: list[str], chosen: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import datetime
+from email import quoprimime
 from email.headerregistry import Address as MailAddress
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
@@ -52,6 +53,46 @@ class _MemoisedPolicy(EmailPolicy):
         return folded
 
 
+# RFC 2047: an encoded word is at most 75 characters, and a line holding one at most 76.
+_ENCODED_WORD_MAX, _ENCODED_LINE_MAX = 75, 76
+
+
+def fold_subject(name: str, subject: str, linesep: str = "\n", max_line_length: int = 78) -> str:
+    """A Subject header as it goes on the wire. The standard library's folder can begin the value on a
+    continuation line (a subject that starts with a space), write an empty encoded word (`=?utf-8?q??=`)
+    or drop the space between two encoded words; this one cannot. An ASCII subject is folded at its
+    spaces; any other is written whole as consecutive UTF-8 Q encoded words (no text between them, so
+    none is lost when they are joined again), each holding whole characters and never empty."""
+    if subject.isascii() and "=?" not in subject:
+        lines = [f"{name}:"]
+        for word in subject.split(" "):
+            if len(lines[-1]) + 1 + len(word) > max_line_length and lines[-1] != f"{name}:":
+                lines.append("")
+            lines[-1] += f" {word}"
+        return linesep.join(lines) + linesep
+    words: list[str] = []
+    chunk = ""
+    for char in subject:
+        # The first line also holds "Subject: "; a continuation line one space.
+        budget = min(_ENCODED_WORD_MAX, _ENCODED_LINE_MAX - (len(name) + 2 if not words else 1))
+        if chunk and len(quoprimime.header_encode((chunk + char).encode("utf-8"), "utf-8")) > budget:
+            words.append(quoprimime.header_encode(chunk.encode("utf-8"), "utf-8"))
+            chunk = ""
+        chunk += char
+    if chunk:
+        words.append(quoprimime.header_encode(chunk.encode("utf-8"), "utf-8"))
+    return f"{name}: " + f"{linesep} ".join(words) + linesep
+
+
+class _SubjectHeader(UnstructuredHeader):
+    """The Subject, folded by `fold_subject` rather than by the standard library."""
+
+    def fold(self, *, policy: Any) -> str:
+        if policy.utf8:
+            return super().fold(policy=policy)  # type: ignore[misc]
+        return fold_subject(self.name, str(self), policy.linesep, policy.max_line_length)  # type: ignore[attr-defined]
+
+
 class _ClassCachingRegistry(HeaderRegistry):
     """The stdlib registry builds a new header class (`type(...)`) for every header it parses; the
     classes for one name are interchangeable, so each is built once."""
@@ -59,6 +100,7 @@ class _ClassCachingRegistry(HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type] = {}
+        self.map_to_type("subject", _SubjectHeader)
 
     def __getitem__(self, name: str) -> type:
         key = name.lower()

@@ -50,7 +50,6 @@ from pathlib import Path
 from sys import byteorder
 from typing import Any
 
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
 from fpdf.enums import Align
@@ -59,7 +58,7 @@ from arrears.interest import InterestClaim
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.policy.model import Stage
-from arrears.wording import Wording, wording_for
+from arrears.wording import Wording, format_day, wording_for
 
 try:  # fpdf2 internals used by the fast font embedding (checked against fpdf2 2.8.9)
     from fpdf.fonts import SubsetMap, TTFFont
@@ -196,7 +195,7 @@ def _format_money(amount_minor: int, currency: str, locale: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _format_date(value: date, fmt: str, locale: str) -> str:
-    return format_date(value, format=fmt, locale=locale)
+    return format_day(value, locale, fmt)
 
 
 @lru_cache(maxsize=64)

@@ -25,7 +25,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from jinja2 import FileSystemLoader, StrictUndefined, Undefined, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -34,7 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.policy.model import Stage
-from arrears.wording import FALLBACK_LANGUAGE, babel_locale, language_candidates
+from arrears.wording import FALLBACK_LANGUAGE, babel_locale, format_day, language_candidates
 
 EMAIL_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
 
@@ -192,7 +191,7 @@ def _format_money(amount_minor: int, currency: str, locale: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _format_date(value: date, locale: str) -> str:
-    return format_date(value, format="long", locale=locale)
+    return format_day(value, locale)
 
 
 # -- output tidying --------------------------------------------------------------------------------

@@ -325,12 +325,21 @@ class FinanceApi:
         else:
             invoices = self.store.invoices_in("gsi3", keys.RECEIVABLE)
         book = [(i, c) for i in invoices if (c := self.store.get_customer(i.customer_id)) is not None]
-        result = dry_run(policy, book, self.clock.now())
+        try:
+            # What an invoice not yet started would start on: the policy's current version.
+            unstarted = self.policies.get(policy_id, self._current_version(policy_id))
+        except (ActionRefused, LookupError):
+            unstarted = None
+        insolvent = {c.customer_id: self.store.insolvency_of(c.customer_id) is not None for _, c in book}  # once a customer
+        result = dry_run(policy, book, self.clock.now(), history=self.store.entries, insolvent=insolvent.__getitem__,
+                         pinned=lambda invoice: self._policy_of(invoice) or unstarted)
         return s.DryRunResult(
             policy_id=policy_id, version=version, invoices_simulated=result.invoices, contacts_by_stage=result.by_stage(),
             invoices=[s.DryRunInvoice(invoice_id=invoice_id, contacts=[
-                s.DryRunContact(at=e.at, step_id=e.step_id, stage=e.stage, kind=e.kind, channel=e.channel) for e in entries])
+                s.DryRunContact(at=e.at, step_id=e.step_id, stage=e.stage, kind=e.kind, channel=e.channel) for e in entries],
+                changes=[s.DryRunChange(**vars(change)) for change in result.changes(invoice_id)])
                 for invoice_id, entries in sorted(result.contacts.items())],
+            left_out=[s.DryRunLeftOut(invoice_id=invoice_id, reason=reason) for invoice_id, reason in sorted(result.excluded.items())],
         )
 
     # --- reports ---------------------------------------------------------------------------------

@@ -267,9 +267,23 @@ class DryRunContact(BaseModel):
     channel: str | None
 
 
+class DryRunChange(BaseModel):
+    change: Literal["added", "removed", "moved"] = Field(description="against the plan of the version the invoice is on")
+    step_id: str
+    stage: str | None
+    at: datetime | None = Field(description="when the tried version makes the contact (None: it does not)")
+    was_at: datetime | None = Field(description="when the invoice's current plan makes it (None: it does not)")
+
+
 class DryRunInvoice(BaseModel):
     invoice_id: str
-    contacts: list[DryRunContact]
+    contacts: list[DryRunContact] = Field(description="from the invoice's real progress on: never a step already done")
+    changes: list[DryRunChange]
+
+
+class DryRunLeftOut(BaseModel):
+    invoice_id: str
+    reason: str = Field(description="on hold (dispute, promise, pause, payment plan) or insolvent: nothing is planned")
 
 
 class DryRunResult(BaseModel):
@@ -278,6 +292,7 @@ class DryRunResult(BaseModel):
     invoices_simulated: int
     contacts_by_stage: dict[str, int]
     invoices: list[DryRunInvoice]
+    left_out: list[DryRunLeftOut]
 
 
 class AgingReport(BaseModel):
