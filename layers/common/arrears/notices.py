@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from arrears.debtor_data import printable
 from arrears.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
 from arrears.models import ContactEntry, Customer, Invoice, InvoiceLine
 from arrears.policy.model import Creditor, Policy, Stage, Step
@@ -87,7 +88,9 @@ def build_notice(
     zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
     today = now.astimezone(zone).date()
     due_on = invoice.due_at.astimezone(zone).date()
-    if not customer.name.strip():
+    # Debtor-supplied text is printed and put in headers: no control characters (arrears.debtor_data).
+    debtor_name, invoice_number = printable(customer.name), printable(invoice.number)
+    if not debtor_name:
         raise NoticeIncomplete(f"customer {customer.customer_id} has no name")
     if not customer.email.strip():
         raise NoticeIncomplete(f"customer {customer.customer_id} has no billing email")
@@ -109,13 +112,13 @@ def build_notice(
         template=step.template,
         tone=step.tone,
         language=language,
-        reference=f"{invoice.number}/{step.id}",
+        reference=f"{invoice_number}/{step.id}",
         letter_date=today,
         creditor=policy.creditor,
-        debtor_name=customer.name,
-        debtor_email=customer.email,
-        debtor_address_lines=tuple(customer.address.lines()),
-        invoice_number=invoice.number,
+        debtor_name=debtor_name,
+        debtor_email=printable(customer.email),
+        debtor_address_lines=tuple(filter(None, map(printable, customer.address.lines()))),
+        invoice_number=invoice_number,
         issued_on=invoice.issued_at.astimezone(zone).date(),
         due_on=due_on,
         currency=invoice.currency,
@@ -124,7 +127,7 @@ def build_notice(
         balance_minor=invoice.amount_remaining,
         days_overdue=(today - due_on).days,
         pay_url=invoice.pay_url,
-        lines=invoice.lines,
+        lines=tuple(line.model_copy(update={"description": printable(line.description)}) for line in invoice.lines),
         interest=interest,
         deadline=deadline,
         next_consequence=say(f"consequence.{step.stage.value}") if step.stage in _STAGES_WITH_CONSEQUENCE else "",
