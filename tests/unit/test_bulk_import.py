@@ -66,3 +66,19 @@ def test_an_unreadable_file_is_refused_whole(name, data, message):
     with pytest.raises(ImportFileError) as error:
         read_records(data, name)
     assert message in str(error.value)
+
+
+def test_an_invoice_past_any_limitation_period_is_a_problem_of_its_row(records):
+    # Given a row issued in 2012 (more than ten years before the import)
+    records[1].update(issued_at="2012-09-01T09:00:00Z", due_at="2012-10-01T09:00:00Z")
+    # When the file is planned
+    plan = plan_import(read_records(json.dumps(records).encode(), "book.json"), NOW)
+    # Then that row is reported (not chased with 14 years of interest) and nothing is imported
+    assert [(p.row, p.field) for p in plan.problems] == [(2, "issued_at")]
+    assert "years before" in plan.problems[0].message and plan.updates == []
+
+
+def test_an_address_that_is_not_one_is_imported_as_sent_to_become_a_task(records):
+    records[0]["customer"]["email"] = "Accounts <accounts@harbourfinch.example>"
+    plan = plan_import(read_records(json.dumps(records).encode(), "book.json"), NOW)
+    assert plan.valid and plan.updates[0].customer.email == "Accounts <accounts@harbourfinch.example>"

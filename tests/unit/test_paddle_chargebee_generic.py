@@ -123,7 +123,11 @@ class TestGeneric:
     @pytest.mark.parametrize("mutate, where", [
         (lambda e: e["invoice"].__setitem__("amount_paid", 10**9), "amount_paid is more than amount_due"),
         (lambda e: e["invoice"].__setitem__("due_at", "2026-09-01"), "due_at"),
-        (lambda e: e["invoice"]["customer"].__setitem__("email", "not-an-email"), "email"),
+        (lambda e: e["invoice"]["customer"].__setitem__("email", ""), "email"),
+        (lambda e: e["invoice"].__setitem__("currency", "DEM"), "not an active ISO 4217 currency"),
+        (lambda e: e["invoice"].__setitem__("amount_due", "120000"), "amount_due"),
+        (lambda e: e["invoice"].__setitem__("due_at", "2031-09-01T09:00:00Z"), "payment terms"),
+        (lambda e: e["invoice"].update(issued_at="2012-09-01T09:00:00Z", due_at="2012-10-01T09:00:00Z"), "years before"),
         (lambda e: e.__setitem__("surprise", 1), "surprise"),
         (lambda e: e.pop("invoice"), "needs `invoice`"),
     ])
