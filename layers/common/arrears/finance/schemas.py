@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+from arrears.debtor_data import email_or_error
+
+# One plain, valid address (email-validator, no DNS), stored in the form it is mailed to; else a 422.
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(email_or_error)]
 
 
 class Body(BaseModel):
