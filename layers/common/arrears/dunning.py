@@ -614,10 +614,10 @@ def build_referral_package(invoice: Invoice, customer: Customer, policy: Policy,
         add("contact-history.jsonl", b"".join(json.dumps(entry_to_dict(e), sort_keys=True).encode() + b"\n" for e in entries))
         money = lambda minor: format_money(minor, invoice.currency)  # noqa: E731
         statement = [
-            f"Statement of account — {policy.creditor.name} v. {customer.name}",
+            f"Statement of account — {policy.creditor.name} v. {notice.debtor_name}",
             f"Prepared {notice.letter_date.isoformat()}, reference {notice.reference}",
             "",
-            f"Invoice {invoice.number}: issued {notice.issued_on}, due {notice.due_on}",
+            f"Invoice {notice.invoice_number}: issued {notice.issued_on}, due {notice.due_on}",
             f"  Amount due:      {money(invoice.amount_due)}",
             f"  Paid:            {money(invoice.amount_paid)}",
             f"  Balance:         {money(invoice.amount_remaining)}",
