@@ -16,7 +16,8 @@ UnixTime = Annotated[int, Field(ge=0, le=UNIX_MAX)]
 Money = Annotated[int, Field(ge=0, le=10**13, strict=True)]
 SignedMoney = Annotated[int, Field(ge=-(10**13), le=10**13, strict=True)]
 # An ISO 4217 code some territory uses as legal tender today (any case in; capitals out).
-CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(currency_or_error)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="an active ISO 4217 code (legal tender today)"),
+                         AfterValidator(currency_or_error)]
 # Payment terms beyond a year are not terms but a typo (or an attack); an invoice issued more than ten
 # years before the event is past any limitation period: both are refused rather than chased.
 MAX_PAYMENT_TERMS = timedelta(days=366)
