@@ -123,15 +123,18 @@ _ADDRESSES = st.one_of(_ANY_TEXT, st.sampled_from(HOSTILE_EMAILS), st.just("ap@m
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(name=_ANY_TEXT, email=_ADDRESSES, escalation=st.one_of(st.just(""), _ADDRESSES), number=_ANY_TEXT,
        line1=_ANY_TEXT, line2=_ANY_TEXT, city=_ANY_TEXT, postal_code=_ANY_TEXT, state=_ANY_TEXT,
-       country=st.one_of(st.sampled_from(["DE", "GB", "US", ""]), _ANY_TEXT), description=_ANY_TEXT)
+       country=st.one_of(st.sampled_from(["DE", "GB", "US", ""]), _ANY_TEXT), description=_ANY_TEXT,
+       language=st.one_of(st.sampled_from(["de", "fr", "en"]), _ANY_TEXT),
+       zone=st.one_of(st.sampled_from(["Europe/Berlin", "America/New_York"]), _ANY_TEXT))
 @example(name="\r\n", email="a@b.example\r\nBcc: c@d.example", escalation="", number="\x00", line1="\x0c", line2="",
-         city="\u2028", postal_code="", state="", country="\x00\x01", description="\u202e")
+         city="\u2028", postal_code="", state="", country="\x00\x01", description="\u202e", language="../..",
+         zone="Mars/Olympus")
 def test_any_customer_record_ends_sent_or_blocked_with_a_task_never_failed(
         default_policy, berlin_customer, open_invoice, name, email, escalation, number, line1, line2, city, postal_code,
-        state, country, description):
+        state, country, description, language, zone):
     # Given a customer and invoice whose text fields are arbitrary Unicode
     customer = berlin_customer.model_copy(update={
-        "name": name, "email": email, "escalation_email": escalation,
+        "name": name, "email": email, "escalation_email": escalation, "language": language, "timezone": zone,
         "address": Address(line1=line1, line2=line2, city=city, postal_code=postal_code, state=state, country=country)})
     invoice = open_invoice.model_copy(update={"number": number, "lines": (InvoiceLine(description=description, amount=125_000),)})
     ports = _world(default_policy, customer, invoice)

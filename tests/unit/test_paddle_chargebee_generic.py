@@ -137,3 +137,13 @@ class TestGeneric:
         with pytest.raises(MalformedEvent) as error:
             generic.to_change(event)
         assert error.value.code == "invalid_event" and where in error.value.message
+
+
+def test_a_generic_customer_timezone_no_one_knows_is_the_countrys(sample):
+    # Given a generic feed whose customer names a zone that does not exist (or a path)
+    for zone in ("Mars/Olympus", "../../etc/passwd", "/etc/localtime"):
+        event = billing.generic_invoice_event(sample, sample.created)
+        event["invoice"]["customer"]["timezone"] = zone
+        # Then the customer is stored in its country's zone, which every later contact can use
+        change = generic.to_change(event)
+        assert change.customer.timezone == generic.timezone_for_country(change.customer.address.country)

@@ -91,6 +91,18 @@ def email_or_error(address: str) -> str:
     return usable_email(address) or address
 
 
+def known_zone(name: str | None) -> str:
+    """`name` if it is an IANA time zone this system knows, else "" (the caller's default applies)."""
+    return name if name and name in _known_zones() else ""
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
 @lru_cache(maxsize=4)
 def active_currencies(on: date | None = None) -> frozenset[str]:
     """ISO 4217 codes that are legal tender in some territory on `on` (default: today), from babel's CLDR data:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from arrears.debtor_data import printable
 from arrears.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
 from arrears.models import ContactEntry, Customer, Invoice, InvoiceLine
+from arrears.policy.calendar import zone_of
 from arrears.policy.model import Creditor, Policy, Stage, Step
 from arrears.wording import wording_for
 
@@ -73,7 +73,7 @@ def partial_payments(invoice: Invoice, customer: Customer, policy: Policy, step:
     read only when the step claims interest. `history`: the contact log's `entries`."""
     if not claims_interest(policy, step):
         return ()
-    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
+    zone = zone_of(customer.timezone, policy.default_timezone)  # a zone no one knows is the policy's
     return tuple(Payment(on=entry.at.astimezone(zone).date(), amount_minor=int(entry.details["paid_now"]))
                  for entry in history(invoice.invoice_id)
                  if entry.kind == "partial_payment" and int(entry.details.get("paid_now", 0)) > 0)
@@ -85,7 +85,7 @@ def build_notice(
 ) -> NoticeContext:
     """`payments`: part payments received after the due date, when the caller knows them (each lowers
     the principal interest runs on from its day; without them the current balance is the principal)."""
-    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
+    zone = zone_of(customer.timezone, policy.default_timezone)  # a zone no one knows is the policy's
     today = now.astimezone(zone).date()
     due_on = invoice.due_at.astimezone(zone).date()
     # Debtor-supplied text is printed and put in headers: no control characters (arrears.debtor_data).

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
-from arrears.debtor_data import entered_email
+from arrears.debtor_data import entered_email, known_zone
 from arrears.providers.errors import MAX_PAYMENT_TERMS, CurrencyCode, Moment, check_invoice_dates, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
@@ -128,7 +128,7 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
         address=Address(line1=address.line1, line2=address.line2, postal_code=address.postal_code, city=address.city,
                         state=address.state, country=country),
         language=customer.language or language_for(None, country),
-        timezone=customer.timezone or timezone_for_country(country), updated_at=at,
+        timezone=known_zone(customer.timezone) or timezone_for_country(country), updated_at=at,
     )
 
 
