@@ -123,7 +123,11 @@ class TestGeneric:
     @pytest.mark.parametrize("mutate, where", [
         (lambda e: e["invoice"].__setitem__("amount_paid", 10**9), "amount_paid is more than amount_due"),
         (lambda e: e["invoice"].__setitem__("due_at", "2026-09-01T17:00:00"), "due_at"),  # a time of day needs a zone
-        (lambda e: e["invoice"]["customer"].__setitem__("email", "not-an-email"), "email"),
+        (lambda e: e["invoice"]["customer"].__setitem__("email", ""), "email"),
+        (lambda e: e["invoice"].__setitem__("currency", "DEM"), "not an active ISO 4217 currency"),
+        (lambda e: e["invoice"].__setitem__("amount_due", "120000"), "amount_due"),
+        (lambda e: e["invoice"].__setitem__("due_at", "2031-09-01T09:00:00Z"), "payment terms"),
+        (lambda e: e["invoice"].update(issued_at="2012-09-01T09:00:00Z", due_at="2012-10-01T09:00:00Z"), "years before"),
         (lambda e: e.__setitem__("surprise", 1), "surprise"),
         (lambda e: e.pop("invoice"), "needs `invoice`"),
     ])
@@ -133,3 +137,14 @@ class TestGeneric:
         with pytest.raises(MalformedEvent) as error:
             generic.to_change(event)
         assert error.value.code == "invalid_event" and where in error.value.message
+
+
+def test_a_generic_customer_timezone_no_one_knows_is_refused_before_anything_is_stored(sample):
+    # Given a generic feed whose customer names a zone that does not exist (or a path)
+    for zone in ("Mars/Olympus", "../../etc/passwd", "/etc/localtime"):
+        event = billing.generic_invoice_event(sample, sample.created)
+        event["invoice"]["customer"]["timezone"] = zone
+        # Then the event is a 400 naming the field (the sender can fix it), never a zone read from disk
+        with pytest.raises(MalformedEvent) as error:
+            generic.to_change(event)
+        assert error.value.code == "invalid_event" and "timezone" in error.value.message

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from arrears.ingest import IngestStore, InvoiceUpdate, apply_invoice_update
 from arrears.ports import ContactLog, WorkflowStarter
+from arrears.providers.errors import MalformedEvent
 from arrears.providers.generic import GenericInvoice, invoice_change
 
 MAX_RECORDS = 100_000
@@ -124,7 +125,10 @@ def plan_import(records: list[tuple[int, dict[str, Any]]], now: datetime) -> Imp
             continue
         seen[invoice.id] = row
         digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        updates.append(invoice_change(invoice, f"import-{digest}", "import.invoice", occurred_at))
+        try:
+            updates.append(invoice_change(invoice, f"import-{digest}", "import.invoice", occurred_at))
+        except MalformedEvent as refused:  # dates no invoice has (docs/debtor-data.md)
+            problems.append(RowProblem(row, "issued_at", refused.message.split(": ", 1)[-1]))
     return ImportPlan(updates if not problems else [], problems)
 
 

@@ -7,7 +7,7 @@ passes its own `FixedClock`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Protocol
 
 
@@ -26,6 +26,18 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.at
+
+
+# Every date that enters (a billing event, a request) lies in these years: 9999-12-31 plus a grace period
+# overflows date arithmetic, and year 1 is no one's due date (docs/input-limits.md).
+FIRST_YEAR, LAST_YEAR = 1990, 2199
+
+
+def plausible_date(value: date) -> date:
+    """The date (or datetime) itself, or ValueError when it lies outside FIRST_YEAR..LAST_YEAR."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
 
 
 def to_iso_z(moment: datetime) -> str:

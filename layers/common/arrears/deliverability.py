@@ -17,6 +17,7 @@ from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any, Callable
 
 from arrears.clock import Clock, parse_iso
+from arrears.debtor_data import email_problem, usable_email
 from arrears.models import Artefact, Customer, Invoice
 from arrears.policy import Policy
 from arrears.ports import ContactLog, InvoiceStore, Ports
@@ -40,18 +41,27 @@ def mark_undeliverable(invoice_id: str, customer_id: str, addresses: list[str], 
 
 
 def deliverable_recipient(customer: Customer, undeliverable: set[str]) -> str | None:
-    """The billing email if it still reaches, else the escalation contact if that does, else None."""
+    """The billing email if it still reaches, else the escalation contact if that does, else None.
+    An address that is not one plain, valid address (arrears.debtor_data) never reaches anyone."""
     for address in (customer.email, customer.escalation_email):
-        if address and address.strip().lower() not in undeliverable:
-            return address
+        usable = usable_email(address) if address else None
+        if usable and address.strip().lower() not in undeliverable and usable.lower() not in undeliverable:
+            return usable
     return None
+
+
+def unusable_emails(customer: Customer) -> list[tuple[str, str, str]]:
+    """(field, address, why) of each address the customer's record gives that cannot be mailed at all."""
+    fields = (("email", customer.email), ("escalation_email", customer.escalation_email))
+    return [(field, address, problem) for field, address in fields
+            if address.strip() and (problem := email_problem(address)) is not None]
 
 
 def unreachable_by_email(customer: Customer, policy: Policy) -> str | None:
     """Why a contact for which no email address is left cannot go by post either; None when it can
     (the policy sends letters instead and the postal address is complete)."""
-    reason = (f"the billing email of {customer.name} no longer reaches them (bounced or complained) "
-              "and there is no escalation contact")
+    reason = (f"the billing email of {customer.name} no longer reaches them (bounced, complained or not a valid address) "
+              "and there is no usable escalation contact")
     if policy.undeliverable.fallback != "letter":
         return f"{reason}; the policy sends no letter instead"
     if not customer.address.is_complete():
@@ -75,7 +85,7 @@ def letter_by_post(notice: NoticeContext, invoice: Invoice, customer: Customer, 
         pdf = ports.renderer.posted_letter(notice)
         letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
         artefacts = (*artefacts, letter)
-    postal_address = [customer.name, *notice.debtor_address_lines]
+    postal_address = [notice.debtor_name, *notice.debtor_address_lines]
 
     def post(ports: Ports) -> dict[str, Any]:
         task_id = ports.store.open_task(invoice.invoice_id, "post_letter", ports.clock.now(), {

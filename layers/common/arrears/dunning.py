@@ -7,6 +7,7 @@ each step before acting on it, so a retried invocation never sends twice.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from arrears.clock import to_iso_z
-from arrears.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email
+from arrears.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email, unusable_emails
 from arrears.models import Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.policy import Channel, Policy, Stage, Step, plan_steps
@@ -498,6 +499,7 @@ Delivery = Callable[[Ports], dict[str, Any]]
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, step_id: str,
                     ports: Ports, attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> Delivery:
+    _record_unusable_emails(invoice, customer, policy, ports)
     recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
     if recipient is None:
         unreachable = unreachable_by_email(customer, policy)
@@ -517,6 +519,18 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
                 "artefacts": (*artefacts, eml), "details": _claim_details(notice)}
 
     return deliver
+
+
+def _record_unusable_emails(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> None:
+    """An address the billing platform gave that is not one valid address is never mailed (the contact goes to
+    the escalation contact, by post, or is blocked): once per invoice and address, a person gets a task to fix it."""
+    now = ports.clock.now()
+    for field, address, problem in unusable_emails(customer):
+        digest = hashlib.sha256(f"{field}|{address}".encode()).hexdigest()[:16]
+        if ports.store.claim_step(invoice.invoice_id, f"-unusable-{field}-{digest}", now):
+            details = {"customer_id": customer.customer_id, "field": field, "address": address, "problem": problem}
+            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, details)
+            _log(ports, invoice, now, "debtor_data_unusable", policy, details={**details, "task_id": task_id})
 
 
 def _claim_details(notice: NoticeContext) -> dict[str, Any]:
@@ -658,10 +672,10 @@ def build_referral_package(invoice: Invoice, customer: Customer, policy: Policy,
         add("contact-history.jsonl", b"".join(json.dumps(entry_to_dict(e), sort_keys=True).encode() + b"\n" for e in entries))
         money = lambda minor: format_money(minor, invoice.currency)  # noqa: E731
         statement = [
-            f"Statement of account — {policy.creditor.name} v. {customer.name}",
+            f"Statement of account — {policy.creditor.name} v. {notice.debtor_name}",
             f"Prepared {notice.letter_date.isoformat()}, reference {notice.reference}",
             "",
-            f"Invoice {invoice.number}: issued {notice.issued_on}, due {notice.due_on}",
+            f"Invoice {notice.invoice_number}: issued {notice.issued_on}, due {notice.due_on}",
             f"  Amount due:      {money(invoice.amount_due)}",
             f"  Paid:            {money(invoice.amount_paid)}",
             f"  Balance:         {money(invoice.amount_remaining)}",

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from arrears.debtor_data import printable
 from arrears.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
 from arrears.models import ContactEntry, Customer, Invoice, InvoiceLine
+from arrears.policy.calendar import zone_of
 from arrears.policy.model import Creditor, Policy, Stage, Step
 from arrears.wording import regional_language, wording_for
 
@@ -78,7 +79,7 @@ def partial_payments(invoice: Invoice, customer: Customer, policy: Policy, step:
     read only when the step claims interest. `history`: the contact log's `entries`."""
     if not claims_interest(policy, step):
         return ()
-    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
+    zone = zone_of(customer.timezone, policy.default_timezone)  # a zone no one knows is the policy's
     return tuple(Payment(on=entry.at.astimezone(zone).date(), amount_minor=int(entry.details["paid_now"]))
                  for entry in history(invoice.invoice_id)
                  if entry.kind == "partial_payment" and int(entry.details.get("paid_now", 0)) > 0)
@@ -90,10 +91,12 @@ def build_notice(
 ) -> NoticeContext:
     """`payments`: part payments received after the due date, when the caller knows them (each lowers
     the principal interest runs on from its day; without them the current balance is the principal)."""
-    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo(policy.default_timezone)
+    zone = zone_of(customer.timezone, policy.default_timezone)  # a zone no one knows is the policy's
     today = now.astimezone(zone).date()
     due_on = invoice.due_at.astimezone(zone).date()
-    if not customer.name.strip():
+    # Debtor-supplied text is printed and put in headers: no control characters (arrears.debtor_data).
+    debtor_name, invoice_number = printable(customer.name), printable(invoice.number)
+    if not debtor_name:
         raise NoticeIncomplete(f"customer {customer.customer_id} has no name")
     if not customer.email.strip():
         raise NoticeIncomplete(f"customer {customer.customer_id} has no billing email")
@@ -117,13 +120,13 @@ def build_notice(
         tone=step.tone,
         language=language,
         # One reference for every message about the invoice, so a payment quoting any of them is matched.
-        reference=invoice.number,
+        reference=invoice_number,
         letter_date=today,
         creditor=policy.creditor,
-        debtor_name=customer.name,
-        debtor_email=customer.email,
-        debtor_address_lines=tuple(customer.address.lines()),
-        invoice_number=invoice.number,
+        debtor_name=debtor_name,
+        debtor_email=printable(customer.email),
+        debtor_address_lines=tuple(filter(None, map(printable, customer.address.lines()))),
+        invoice_number=invoice_number,
         issued_on=invoice.issued_at.astimezone(zone).date(),
         due_on=due_on,
         currency=invoice.currency,
@@ -132,7 +135,7 @@ def build_notice(
         balance_minor=invoice.amount_remaining,
         days_overdue=(today - due_on).days,
         pay_url=invoice.pay_url,
-        lines=invoice.lines,
+        lines=tuple(line.model_copy(update={"description": printable(line.description)}) for line in invoice.lines),
         interest=interest,
         deadline=deadline,
         next_consequence=say(f"consequence.{step.stage.value}") if step.stage in _STAGES_WITH_CONSEQUENCE else "",

@@ -13,6 +13,8 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime
 from typing import Any, Protocol
 
+from arrears.debtor_data import file_stem, printable
+
 
 class Rendered(Protocol):
     subject: str
@@ -139,20 +141,24 @@ def compose_email(
     attachments: tuple[tuple[str, bytes, str], ...] = (),
 ) -> bytes:
     message = EmailMessage(policy=_POLICY)
-    message["From"] = str(MailAddress(display_name=sender_name, addr_spec=sender))
-    message["To"] = str(MailAddress(display_name=recipient_name, addr_spec=recipient))
+    # Names, subject and reference carry debtor-supplied text: never a line break (a header injection) in a header.
+    message["From"] = str(MailAddress(display_name=printable(sender_name), addr_spec=sender))
+    message["To"] = str(MailAddress(display_name=printable(recipient_name), addr_spec=recipient))
     message["Reply-To"] = reply_to
-    message["Subject"] = rendered.subject
+    message["Subject"] = printable(rendered.subject)
     message["Date"] = format_datetime(sent_at)
     # Deterministic id: the same contact always yields the same message, byte for byte.
     digest = hashlib.sha256(f"{reference}|{recipient}".encode()).hexdigest()[:24]
     message["Message-ID"] = f"<{digest}@arrears.invalid>"
-    message["X-Arrears-Reference"] = reference
+    message["X-Arrears-Reference"] = printable(reference)
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     for filename, content, content_type in attachments:
         maintype, subtype = content_type.split("/", 1)
-        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+        # Named from an invoice number: never a path, a line break or a control character in the name.
+        stem, dot, extension = filename.rpartition(".")
+        safe_name = f"{file_stem(stem)}.{file_stem(extension, 'bin')}" if dot else file_stem(filename, "attachment")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=safe_name)
     # Fixed boundaries (email picks random ones) keep the stored .eml and its hash reproducible.
     for index, part in enumerate(part for part in message.walk() if part.is_multipart()):
         part.set_boundary(f"=_arrears_{digest}_{index}")

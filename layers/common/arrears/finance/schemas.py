@@ -7,22 +7,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-# Every date a request carries lies in these years: 9999-12-31 plus a grace period overflows date
-# arithmetic, and year 1 is no one's due date. Outside them a request is a 422 (docs/input-limits.md).
-FIRST_YEAR, LAST_YEAR = 1990, 2199
+from arrears.clock import plausible_date
+from arrears.debtor_data import email_or_error
+
+Day = Annotated[date, AfterValidator(plausible_date)]
+Moment = Annotated[datetime, AfterValidator(plausible_date)]  # a query's moment (the use case asks for its timezone)
+AwareMoment = Annotated[AwareDatetime, AfterValidator(plausible_date)]
 
 
-def _in_range(value: date) -> date:  # a datetime is a date too
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"a date between {FIRST_YEAR} and {LAST_YEAR}")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_in_range)]
-Moment = Annotated[datetime, AfterValidator(_in_range)]  # a query's moment (the use case asks for its timezone)
-AwareMoment = Annotated[AwareDatetime, AfterValidator(_in_range)]
-
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+# One plain, valid address (email-validator, no DNS), stored in the form it is mailed to; else a 422.
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(email_or_error)]
 
 
 class Body(BaseModel):

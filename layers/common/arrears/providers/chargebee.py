@@ -22,9 +22,11 @@ from arrears.due_dates import due_moment
 from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import BalanceAdjustment, BillingChange, CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.debtor_data import entered_email
 from arrears.phone import phone_from_platform
 from arrears.providers.errors import (
-    UNIX_MAX, MalformedEvent, Money, SignatureInvalid, SignedMoney, UnixTime, load_json, validated,
+    UNIX_MAX, CurrencyCode, MalformedEvent, Money, SignatureInvalid, SignedMoney, UnixTime, check_invoice_dates, load_json,
+    validated,
 )
 
 PROVIDER = "chargebee"
@@ -93,7 +95,7 @@ class _Invoice(_Model):
     amount_paid: Money = 0
     amount_adjusted: Money = 0  # adjustment credit notes: no longer owed
     amount_due: Money = 0
-    currency_code: str = Field(pattern=r"^[A-Z]{3}$")
+    currency_code: CurrencyCode
     updated_at: UnixTime | None = None
     resource_version: int | None = Field(default=None, ge=0, le=UNIX_MAX * 1000)
     deleted: bool = False
@@ -180,6 +182,7 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
     # A due date at midnight UTC is a day: due until the end of that day in the debtor's zone (arrears.due_dates).
     due = due_moment(_utc(chargebee_invoice.due_date), snapshot.timezone) if chargebee_invoice.due_date else \
         issued + timedelta(days=chargebee_invoice.net_term_days)
+    check_invoice_dates(issued, due, occurred, "invalid_invoice", "content.invoice.due_date")
     invoice = Invoice(
         invoice_id=chargebee_invoice.id, provider=PROVIDER, number=chargebee_invoice.id,
         customer_id=chargebee_invoice.customer_id, currency=chargebee_invoice.currency_code,
@@ -204,7 +207,7 @@ def _domain_customer(customer: _Customer, invoice: _Invoice | None, at: datetime
     country = (billing.country or "").upper()
     return Customer(
         customer_id=customer.id, provider=PROVIDER, name=customer.company or billing.company or person,
-        email=customer.email or billing.email or "", address=billing.as_address(),
+        email=entered_email(customer.email or billing.email), address=billing.as_address(),
         language=language_for([customer.locale] if customer.locale else None, country),
         timezone=timezone_for_country(country, "", billing.state or ""), updated_at=_version(customer.resource_version, customer.updated_at, at),
         phone=phone_from_platform(customer.phone or billing.phone),

@@ -15,12 +15,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from arrears.clock import plausible_date
 from arrears.due_dates import due_moment
 from arrears.geo import known_timezone, language_for, timezone_for_country
 from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.debtor_data import entered_email
 from arrears.phone import phone_from_platform
-from arrears.providers.errors import Moment, _plausible, load_json, validated
+from arrears.providers.errors import MAX_PAYMENT_TERMS, CurrencyCode, Moment, check_invoice_dates, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
 PROVIDER = "generic"
@@ -43,7 +45,7 @@ def _a_calendar_day(value: Any) -> Any:
 
 
 # A due date given as a day ("2026-10-01"): due until the end of that day in the debtor's zone (arrears.due_dates).
-Day = Annotated[date, BeforeValidator(_a_calendar_day), AfterValidator(_plausible)]
+Day = Annotated[date, BeforeValidator(_a_calendar_day), AfterValidator(plausible_date)]
 
 
 class _Model(BaseModel):
@@ -62,7 +64,9 @@ class GenericAddress(_Model):
 class GenericCustomer(_Model):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1, max_length=200)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    # Accepted as the billing system sends it; an address that is not one valid address is never mailed and
+    # becomes a task for a person (docs/debtor-data.md).
+    email: str = Field(min_length=1, max_length=254)
     address: GenericAddress = GenericAddress()
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     # An IANA zone ("America/Los_Angeles"); without one, the address's country and state decide (arrears.geo).
@@ -88,7 +92,7 @@ class GenericInvoice(_Model):
     id: str = Field(pattern=_ID)
     number: str = Field(min_length=1, max_length=64)
     status: Literal["draft", "open", "paid", "void", "uncollectible"] = "open"
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     # Minor units, integers only: "4800.00" is refused rather than read as 4800 (a 100-fold error).
     amount_due: int = Field(ge=0, le=10**13, strict=True)
     amount_paid: int = Field(default=0, ge=0, le=10**13, strict=True)
@@ -105,6 +109,8 @@ class GenericInvoice(_Model):
         due_day = self.due_at if not isinstance(self.due_at, datetime) else None
         if (due_day or self.due_at) < (self.issued_at.date() if due_day else self.issued_at):
             raise ValueError("due_at is before issued_at")
+        if self.due_at - self.issued_at > MAX_PAYMENT_TERMS:
+            raise ValueError(f"payment terms of {(self.due_at - self.issued_at).days} days are beyond {MAX_PAYMENT_TERMS.days} days")
         return self
 
 
@@ -141,7 +147,7 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
     address = customer.address
     country = address.country.upper()
     return Customer(
-        customer_id=customer.id, provider=PROVIDER, name=customer.name, email=str(customer.email),
+        customer_id=customer.id, provider=PROVIDER, name=customer.name, email=entered_email(customer.email),
         address=Address(line1=address.line1, line2=address.line2, postal_code=address.postal_code, city=address.city,
                         state=address.state, country=country),
         language=customer.language or language_for(None, country),
@@ -151,6 +157,7 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
 
 
 def invoice_change(record: GenericInvoice, event_id: str, event_type: str, occurred_at: datetime) -> InvoiceUpdate:
+    check_invoice_dates(record.issued_at, record.due_at, occurred_at, "invalid_event", "invoice.issued_at")
     kind = _KIND_BY_STATUS[record.status]
     status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID,
               UpdateKind.UNCOLLECTIBLE: InvoiceStatus.UNCOLLECTIBLE}.get(kind, InvoiceStatus.OPEN)

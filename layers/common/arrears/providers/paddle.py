@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from arrears.geo import language_for, timezone_for_country
 from arrears.ingest import BillingChange, CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKind
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
-from arrears.providers.errors import MalformedEvent, Moment, load_json, validated
+from arrears.debtor_data import entered_email
+from arrears.providers.errors import CurrencyCode, MalformedEvent, Moment, check_invoice_dates, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
 PROVIDER = "paddle"
@@ -93,7 +94,7 @@ class _Transaction(_Model):
     id: str = Field(pattern=r"^txn_[a-z0-9]{1,64}$")
     status: str = Field(max_length=40)
     customer_id: str | None = Field(default=None, pattern=r"^ctm_[a-z0-9]{1,64}$")
-    currency_code: str = Field(pattern=r"^[A-Z]{3}$")
+    currency_code: CurrencyCode
     collection_mode: Literal["automatic", "manual"] = "automatic"
     billing_details: _BillingDetails | None = None
     invoice_number: str | None = Field(default=None, max_length=100)
@@ -131,7 +132,7 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
     if event.event_type in CUSTOMER_EVENTS:
         customer = validated(_PaddleCustomer, event.data, "invalid_customer", "data")
         return CustomerUpdate(event.event_id, event.event_type, event.occurred_at, Customer(
-            customer_id=customer.id, provider=PROVIDER, name=customer.name or "", email=customer.email,
+            customer_id=customer.id, provider=PROVIDER, name=customer.name or "", email=entered_email(customer.email),
             language=language_for([customer.locale] if customer.locale else None, ""), timezone=timezone_for_country("", ""),
             updated_at=customer.updated_at))
     if event.event_type not in TRANSACTION_EVENTS:
@@ -141,6 +142,8 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
         raise MalformedEvent("invalid_transaction", "data.customer_id: a transaction without a customer cannot be collected")
     kind = _KIND_BY_STATUS.get(transaction.status, UpdateKind.OPENED)
     billed_at = transaction.billed_at or transaction.created_at
+    due_at = due_date(billed_at, transaction.billing_details)
+    check_invoice_dates(billed_at, due_at, event.occurred_at, "invalid_transaction", "data.billing_details.payment_terms")
     status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID}.get(kind, InvoiceStatus.OPEN)
     total = int(transaction.details.totals.grand_total)
     paid = sum(int(p.amount) for p in transaction.payments if p.status == "captured")
@@ -150,7 +153,7 @@ def to_change(document: dict[str, Any]) -> BillingChange | None:
         invoice_id=transaction.id, provider=PROVIDER, number=transaction.invoice_number or transaction.id,
         customer_id=transaction.customer_id, currency=transaction.currency_code, amount_due=max(0, total),
         amount_paid=max(0, min(paid, total)), amount_remaining=0 if status is InvoiceStatus.PAID else max(0, remaining),
-        issued_at=billed_at, due_at=due_date(billed_at, transaction.billing_details), status=status,
+        issued_at=billed_at, due_at=due_at, status=status,
         pay_url=(transaction.checkout.url if transaction.checkout else None) or "",
         lines=tuple(InvoiceLine(description=(line.product.name if line.product else None) or "", amount=int(line.totals.total))
                     for line in transaction.details.line_items),

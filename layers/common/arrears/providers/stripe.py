@@ -24,8 +24,11 @@ from arrears.ingest import (
     BalanceAdjustment, BillingChange, CollectedBy, CustomerUpdate, DisputeUpdate, InvoiceUpdate, PaymentLink, UpdateKind,
 )
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
+from arrears.debtor_data import entered_email
 from arrears.phone import phone_from_platform
-from arrears.providers.errors import MalformedEvent, Money, SignedMoney, UnixTime, load_json, validated
+from arrears.providers.errors import (
+    CurrencyCode, MalformedEvent, Money, SignedMoney, UnixTime, check_invoice_dates, load_json, validated,
+)
 from arrears.providers.signing import TimestampedHmac
 
 PROVIDER = "stripe"
@@ -118,7 +121,7 @@ class _StripeInvoice(BaseModel):
     customer_phone: str | None = Field(default=None, max_length=100)
     customer_address: _StripeAddress | None = None
     customer_preferred_locales: list[str] | None = None
-    currency: str = Field(pattern=r"^[a-zA-Z]{3}$")
+    currency: CurrencyCode
     amount_due: Money
     amount_paid: Money
     amount_remaining: Money
@@ -238,7 +241,7 @@ def _customer(customer_id: str, name: str | None, email: str | None, address: _S
               locales: list[str] | None, at: datetime, phone: str | None = None) -> Customer:
     country = (address.country or "").upper()
     return Customer(
-        customer_id=customer_id, provider=PROVIDER, name=name or "", email=email or "",
+        customer_id=customer_id, provider=PROVIDER, name=name or "", email=entered_email(email),
         address=Address(line1=address.line1 or "", line2=address.line2 or "", postal_code=address.postal_code or "",
                         city=address.city or "", state=address.state or "", country=country),
         language=language_for(locales, country), timezone=timezone_for_country(country, "", address.state or ""), updated_at=at,
@@ -261,11 +264,12 @@ def _invoice_update(event: _StripeEvent, stripe_invoice: _StripeInvoice, occurre
         collected_by = CollectedBy.PLATFORM
     # A card-charged invoice has no due date: it was due when it was finalized.
     due = stripe_invoice.due_date or stripe_invoice.status_transitions.finalized_at or stripe_invoice.created
+    check_invoice_dates(_utc(stripe_invoice.created), _utc(due), occurred, "invalid_invoice", "data.object.due_date")
     status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID, UpdateKind.DELETED: InvoiceStatus.VOID,
               UpdateKind.UNCOLLECTIBLE: InvoiceStatus.UNCOLLECTIBLE}.get(kind, InvoiceStatus.OPEN)
     invoice = Invoice(
         invoice_id=stripe_invoice.id, provider=PROVIDER, number=stripe_invoice.number or stripe_invoice.id,
-        customer_id=stripe_invoice.customer, currency=stripe_invoice.currency.upper(),
+        customer_id=stripe_invoice.customer, currency=stripe_invoice.currency,
         amount_due=stripe_invoice.amount_due, amount_paid=stripe_invoice.amount_paid,
         amount_remaining=0 if status is InvoiceStatus.PAID else stripe_invoice.amount_remaining,
         issued_at=_utc(stripe_invoice.created), due_at=_utc(due), status=status,
