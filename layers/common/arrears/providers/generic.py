@@ -22,7 +22,7 @@ from arrears.ingest import CollectedBy, CustomerUpdate, InvoiceUpdate, UpdateKin
 from arrears.models import Address, Customer, Invoice, InvoiceLine, InvoiceStatus
 from arrears.debtor_data import entered_email
 from arrears.phone import phone_from_platform
-from arrears.providers.errors import MAX_PAYMENT_TERMS, CurrencyCode, Moment, check_invoice_dates, load_json, validated
+from arrears.providers.errors import CurrencyCode, Moment, check_invoice_dates, load_json, validated
 from arrears.providers.signing import TimestampedHmac
 
 PROVIDER = "generic"
@@ -106,11 +106,8 @@ class GenericInvoice(_Model):
     def _consistent(self) -> GenericInvoice:
         if self.amount_paid > self.amount_due:
             raise ValueError("amount_paid is more than amount_due")
-        due_day = self.due_at if not isinstance(self.due_at, datetime) else None
-        if (due_day or self.due_at) < (self.issued_at.date() if due_day else self.issued_at):
-            raise ValueError("due_at is before issued_at")
-        if self.due_at - self.issued_at > MAX_PAYMENT_TERMS:
-            raise ValueError(f"payment terms of {(self.due_at - self.issued_at).days} days are beyond {MAX_PAYMENT_TERMS.days} days")
+        # Due before issue and terms beyond a year are checked on the due moment (check_invoice_dates in
+        # invoice_change): a day is only a moment once the debtor's zone is known.
         return self
 
 
@@ -157,16 +154,17 @@ def domain_customer(customer: GenericCustomer, at: datetime) -> Customer:
 
 
 def invoice_change(record: GenericInvoice, event_id: str, event_type: str, occurred_at: datetime) -> InvoiceUpdate:
-    check_invoice_dates(record.issued_at, record.due_at, occurred_at, "invalid_event", "invoice.issued_at")
     kind = _KIND_BY_STATUS[record.status]
     status = {UpdateKind.PAID: InvoiceStatus.PAID, UpdateKind.VOIDED: InvoiceStatus.VOID,
               UpdateKind.UNCOLLECTIBLE: InvoiceStatus.UNCOLLECTIBLE}.get(kind, InvoiceStatus.OPEN)
     customer = domain_customer(record.customer, occurred_at)
+    due = due_moment(record.due_at, customer.timezone)  # a day is due until its end in the debtor's zone
+    check_invoice_dates(record.issued_at, due, occurred_at, "invalid_event", "invoice.issued_at")
     invoice = Invoice(
         invoice_id=record.id, provider=PROVIDER, number=record.number, customer_id=record.customer.id,
         currency=record.currency, amount_due=record.amount_due, amount_paid=record.amount_paid,
         amount_remaining=0 if status is InvoiceStatus.PAID else record.amount_due - record.amount_paid,
-        issued_at=record.issued_at, due_at=due_moment(record.due_at, customer.timezone), status=status, pay_url=record.pay_url,
+        issued_at=record.issued_at, due_at=due, status=status, pay_url=record.pay_url,
         lines=tuple(InvoiceLine(description=line.description, amount=line.amount) for line in record.lines),
         provider_updated_at=occurred_at,
     )
