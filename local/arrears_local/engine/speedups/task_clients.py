@@ -9,11 +9,14 @@ from typing import Any
 
 from ..patch import Patch, Target
 
-_STATE_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
+_EXEC = "moto.stepfunctions.parser.asl.component.state.exec"
+_STATE_TASK = f"{_EXEC}.state_task"
 _PARAMS = ("region", "service", "state_credentials")
-# Every module that imports boto_client_for by name (moto 5.2.5); install() finds them by identity.
-_USERS = ("lambda_eval_utils",) + tuple(f"service.state_task_service_{s}" for s in (
-    "aws_sdk", "batch", "dynamodb", "ecs", "events", "glue", "sfn", "sns", "sqs", "unsupported"))
+# Every module that imports boto_client_for by name (moto 5.2.5); install() finds those loaded by identity.
+_USERS = (f"{_STATE_TASK}.lambda_eval_utils",) + tuple(f"{_STATE_TASK}.service.state_task_service_{s}" for s in (
+    "aws_sdk", "batch", "dynamodb", "ecs", "events", "glue", "sfn", "sns", "sqs", "unsupported")) + (
+    f"{_EXEC}.state_map.item_reader.eval.resource_eval_s3",
+    f"{_EXEC}.state_map.result_writer.resource_eval.resource_eval_s3")
 
 
 class TaskClients(Patch):
@@ -22,7 +25,7 @@ class TaskClients(Patch):
     TARGETS = (
         Target("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for", _PARAMS),
         Target(f"{_STATE_TASK}.service", "state_task_service_factory"),  # loads every service module
-    ) + tuple(Target(f"{_STATE_TASK}.{user}", "boto_client_for", _PARAMS) for user in _USERS)
+    ) + tuple(Target(user, "boto_client_for", _PARAMS) for user in _USERS)
 
     def install(self) -> None:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
