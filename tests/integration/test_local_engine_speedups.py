@@ -5,11 +5,13 @@ repeated calls that the caches serve. Offline; run with TZ=UTC."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Callable
 
+import pytest
 from botocore.exceptions import ClientError
 
-from arrears_local.engine import LocalEngine
+from arrears_local.engine import SPEEDUPS, LocalEngine
 
 START = dt.datetime(2026, 9, 1, 9, 0, tzinfo=dt.timezone.utc)
 TABLE = "speedups"
@@ -102,3 +104,64 @@ def test_an_item_read_back_is_the_item_written_with_every_attribute_type():
     outcomes = _run(caches=True)
     item = outcomes[2]["Item"]
     assert item == NESTED
+
+
+# Each speed shortcut is switchable on its own (LocalEngine(caches={name})) and answers as moto does alone.
+
+@pytest.fixture(scope="module")
+def plain_answers() -> list[Any]:
+    return _run(caches=False)
+
+
+@pytest.mark.parametrize("name", SPEEDUPS)
+def test_each_speed_up_alone_answers_as_moto_does_without_it(name, plain_answers):
+    # Given an engine with only this shortcut on, When the same DynamoDB and S3 calls are made
+    # Then every answer (items, errors, validation, S3 objects) is the one moto gives without shortcuts
+    assert _run(caches={name}) == plain_answers
+
+
+@pytest.mark.parametrize("name", SPEEDUPS)
+def test_a_speed_up_switched_on_alone_is_the_only_one_installed(name):
+    with LocalEngine(START, caches={name}) as engine:
+        installed = {p.NAME for p in engine.patches if p.SPEEDUP}
+        assert engine.speedup_enabled(name)
+        assert not any(engine.speedup_enabled(other) for other in SPEEDUPS if other != name)
+    assert installed <= {name}  # the stream key filter is an option of the stream patch, not a patch
+
+
+def test_an_unknown_speed_up_name_is_refused_with_the_known_names():
+    with pytest.raises(ValueError, match="unknown speed-up.*'asl_cach'.*asl_cache"):
+        LocalEngine(START, caches={"asl_cach"})
+
+
+def _stream_deliveries(caches: Any) -> list[Any]:
+    """What a stream-mapped function receives for writes that its key filter lets through or not."""
+    with LocalEngine(START, caches=caches) as engine:
+        batches: list[dict] = []
+        arn = engine.register_lambda("audit-archiver", lambda event, ctx: batches.append(event))
+        ddb = engine.client("dynamodb")
+        stream = ddb.create_table(
+            TableName="ledger", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]["LatestStreamArn"]
+        engine.client("lambda").create_event_source_mapping(
+            EventSourceArn=stream, FunctionName=arn, StartingPosition="LATEST", BatchSize=10,
+            FilterCriteria={"Filters": [{"Pattern": json.dumps(
+                {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "CONTACT#"}]}}}})}]})
+        for sk, amount in (("META", "120"), ("CONTACT#001", "0"), ("META", "80"), ("CONTACT#002", "0")):
+            ddb.put_item(TableName="ledger", Item={"pk": {"S": "INVOICE#NW-2026-1059"}, "sk": {"S": sk},
+                                                   "amount": {"N": amount}})
+        ddb.delete_item(TableName="ledger", Key={"pk": {"S": "INVOICE#NW-2026-1059"}, "sk": {"S": "CONTACT#001"}})
+        return [(r["eventName"], r["dynamodb"]["Keys"], r["dynamodb"]["SequenceNumber"], r["dynamodb"].get("NewImage"))
+                for b in batches for r in b["Records"]]
+
+
+def test_the_stream_key_filter_delivers_the_same_records_with_the_same_sequence_numbers():
+    # Given a stream mapping that only takes new contact entries, When invoices and contacts are written
+    fast, plain = _stream_deliveries({"stream_key_filter"}), _stream_deliveries(False)
+    # Then the same records arrive, numbered the same, whether the filter is decided early or not
+    assert fast == plain
+    assert [r[1]["sk"]["S"] for r in fast] == ["CONTACT#001", "CONTACT#002"]
+    assert fast[0][2] < fast[1][2]

@@ -1,0 +1,128 @@
+"""The DynamoDB stream and its event-source mappings, as on AWS.
+
+moto numbers a shard's records by len(items) and empties the list after each delivery to a mapped
+function, so every delivered record gets the same SequenceNumber. On AWS they are unique and increasing
+(the audit archive keys objects by them), so records are numbered from a per-shard counter that never
+goes back. A mapping's FilterCriteria apply as Lambda applies them: records no filter matches are
+consumed without an invocation (moto would invoke the function with them).
+
+Speed shortcut ``stream_key_filter``: a record that no mapping's filter lets through, decided on its keys
+and event name alone, is consumed without being built at all."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from ..patch import Patch, Target
+
+_TABLE = "moto.dynamodb.models.table"
+STREAM_KEY_FILTER = "stream_key_filter"
+
+
+class DynamoDbStream(Patch):
+    NAME = "dynamodb_stream"
+    TARGETS = (
+        Target(_TABLE, "StreamShard.add", ("self", "old", "new")),
+        Target(_TABLE, "StreamRecord"),
+        Target(_TABLE, "StreamRecord.to_json", ("self",)),
+        Target("moto.awslambda.utils", "get_backend", ("account_id", "region")),
+        Target("moto.awslambda.models", "LambdaBackend.send_dynamodb_items",
+               ("self", "function_arn", "items", "source")),
+        Target("moto.events.models", "EventPattern.load", ("raw_pattern",)),
+        Target("moto.events.models", "EventPattern.matches_event", ("self", "event")),
+        Target("moto.events.models", "EventPattern.get_pattern", ("self",)),
+    )
+
+    def install(self) -> None:
+        from moto.awslambda.utils import get_backend
+        from moto.dynamodb.models.table import StreamRecord, StreamShard
+
+        # Executions write concurrently from their own threads; numbering and delivery must not interleave.
+        shard_lock = threading.RLock()
+        skip_by_keys = self.engine.speedup_enabled(STREAM_KEY_FILTER)
+
+        def shard_add(shard: Any, old: Any, new: Any) -> None:
+            with shard_lock:
+                _shard_add(shard, old, new)
+
+        def _shard_add(shard: Any, old: Any, new: Any) -> None:
+            view_type = shard.table.stream_specification["StreamViewType"]
+            event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+            counter = shard.__dict__.setdefault("_arrears_next_seq", shard.starting_sequence_number)
+            shard._arrears_next_seq = counter + 1
+            if skip_by_keys and not shard.items and _filtered_out_by_keys(shard.table, event_name, old, new):
+                # Most writes (invoices, claims, tasks): consumed without building the record (both images
+                # as JSON, twice) and without an invocation, as below. Its sequence number is used up.
+                return
+            shard.items.append(StreamRecord(shard.table, view_type, event_name, old, new, counter))
+            delivered = None
+            for arn, esm in shard.table.lambda_event_source_mappings.items():
+                matching = _matching_records(esm, shard.items)
+                if not matching:
+                    delivered = True
+                    continue
+                delivered = get_backend(shard.account_id, arn.split(":")[3]).send_dynamodb_items(
+                    arn, matching, esm.event_source_arn)
+            if delivered:
+                shard.items = []
+
+        self.set(StreamShard, "add", shard_add)
+
+
+def _matching_records(esm: Any, records: list) -> list:
+    """The stream records an event source mapping's FilterCriteria let through (all without filters)."""
+    filters = ((getattr(esm, "filter_criteria", None) or {}).get("Filters")) or []
+    if not filters:
+        return list(records)
+    patterns = [_event_pattern(f["Pattern"]) for f in filters if f.get("Pattern")]
+    kept = []
+    for record in records:
+        view = record.to_json()
+        view = {**view, "dynamodb": {k: v for k, v in view["dynamodb"].items() if k != "ApproximateCreationDateTime"}}
+        if any(pattern.matches_event(view) for pattern in patterns):
+            kept.append(record)
+    return kept
+
+
+@functools.lru_cache(maxsize=256)
+def _event_pattern(raw: str) -> Any:
+    """A filter's parsed pattern (moto's EventPattern matches without changing it)."""
+    from moto.events.models import EventPattern
+
+    return EventPattern.load(raw)
+
+
+# The parts of a stream record known before it is built: a pattern naming nothing else is decided by them.
+_RECORD_HEAD = frozenset({"eventName", "eventSource", "eventVersion", "awsRegion"})
+
+
+def _keys_only(raw: str) -> bool:
+    pattern = _event_pattern(raw).get_pattern()
+    dynamodb = pattern.get("dynamodb", {})
+    return bool(pattern) and set(pattern) <= _RECORD_HEAD | {"dynamodb"} and isinstance(dynamodb, dict) \
+        and set(dynamodb) <= {"Keys"}
+
+
+def _filtered_out_by_keys(table: Any, event_name: str, old: Any, new: Any) -> bool:
+    """True when the table has event source mappings, every one filtered by patterns that only name the
+    record's event name, source, region or keys, and none of them matches this write's record."""
+    mappings = table.lambda_event_source_mappings
+    if not mappings:
+        return False
+    raws = []
+    for esm in mappings.values():
+        filters = ((getattr(esm, "filter_criteria", None) or {}).get("Filters")) or []
+        esm_raws = [f.get("Pattern") for f in filters]
+        if not esm_raws or not all(raw and _keys_only(raw) for raw in esm_raws):
+            return False
+        raws += esm_raws
+    record = old if old is not None else new
+    keys = {table.hash_key_attr: record.hash_key.to_json()}
+    if table.range_key_attr is not None:
+        keys[table.range_key_attr] = record.range_key.to_json()
+    # As moto's StreamRecord has them (its region is always us-east-1).
+    head = {"eventName": event_name, "eventSource": "aws:dynamodb", "eventVersion": "1.0", "awsRegion": "us-east-1",
+            "dynamodb": {"Keys": keys}}
+    return not any(_event_pattern(raw).matches_event(head) for raw in raws)
