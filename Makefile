@@ -39,7 +39,7 @@ test-integration: setup
 test-e2e: setup
 	$(PY) -m pytest -q tests/e2e
 
-# Figures beside their targets, written to bench/results.json (see the README's Performance section).
+# Figures beside their targets, written to bench/results.json (see docs/performance.md).
 bench: setup
 	$(PY) bench/run_all.py
 
