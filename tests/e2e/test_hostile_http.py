@@ -119,6 +119,18 @@ def malformed_requests(runtime: LocalRuntime, base_url: str) -> list[tuple[str, 
         ("POST", "/policies/default/dry-run", deep_policy, {}),
         ("GET", f"/invoices?limit=1&cursor={changed_cursor}", None, {}),
     ]
+    # serve's own routes (what AWS does outside the API): the same bodies, and paths that name nothing.
+    for method, path in (("POST", "/_local/clock/advance"), ("POST", "/_local/ses-events"),
+                         ("POST", "/_local/import?name=invoices.csv"), ("POST", "/_local/import?name=book.json")):
+        requests += [(method, path, body, {}) for body in (NOT_UTF8, WITH_BOM, DEEP, TOO_LARGE)]
+    requests += [
+        ("POST", "/_local/clock/advance", json.dumps({"days": 10**9}).encode(), {}),
+        ("POST", "/_local/clock/advance", json.dumps({"to": "9999-12-31T00:00:00Z"}).encode(), {}),
+        ("POST", "/_local/ses-events", json.dumps({"event": "Bounce", "message_id": "\u0000../../etc"}).encode(), {}),
+        ("GET", "/_local/artefacts/arrears-local-lettersbucket/..%2F..%2Fetc%2Fpasswd", None, {}),
+        ("GET", "/_local/artefacts/no-such-bucket/letters/x.pdf", None, {}),
+        ("POST", "/_local/import?name=book.json", b"[" * 200_000, {}),
+    ]
     # The webhooks: bodies refused before authentication, malformed signatures, and signed hostile events.
     now = int(runtime.now().timestamp())
     event = invoice_event(BOOK[0].invoice, "invoice.finalized", runtime.now())
