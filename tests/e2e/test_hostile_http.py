@@ -12,7 +12,6 @@ as they were.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -24,10 +23,11 @@ from arrears.providers import generic, paddle, stripe
 from arrears_local.demo import run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, LocalRuntime
-from arrears_local.serve import LocalServer, make_http_server
+from arrears_local.serve import LocalServer
 from arrears_local.stripe_events import invoice_event
 from arrears.policy import load_policy_file
 from arrears_local.runtime import project_root
+from tests.e2e.serving import serving
 
 POLICY = load_policy_file(project_root() / "policies" / "default.yaml")
 BOOK = sample_portfolio(DEMO_START, 4)
@@ -54,15 +54,8 @@ SUPERSCRIPT_DIGITS = "¹²³¹²³¹²³¹"  # str.isdigit() says yes, int() say
 def served():
     with LocalRuntime(start=DEMO_START) as runtime:
         run_book(runtime, BOOK, POLICY, DAYS)
-        server = LocalServer(runtime, clock="virtual")
-        httpd = make_http_server(server, port=0, log_requests=False)
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield runtime, f"http://127.0.0.1:{httpd.server_port}"
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+        with serving(LocalServer(runtime, clock="virtual")) as base_url:
+            yield runtime, base_url
 
 
 def send(base_url: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None):

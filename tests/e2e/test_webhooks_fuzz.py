@@ -3,7 +3,6 @@ its platform signs: no 5xx, and every answer is a documented status with a docum
 
 from __future__ import annotations
 
-import threading
 
 import hypothesis
 import pytest
@@ -16,8 +15,9 @@ from arrears.providers import chargebee, generic, paddle, stripe
 from arrears_local.runtime import (
     LOCAL_CHARGEBEE_CREDENTIALS, LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, LocalRuntime,
 )
-from arrears_local.serve import LocalServer, make_http_server
+from arrears_local.serve import LocalServer
 from arrears_local.webhooks_openapi import WEBHOOKS_DOCUMENT, webhooks_openapi
+from tests.e2e.serving import serving
 from tests.integration.conftest import START
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -31,15 +31,8 @@ def test_the_committed_openapi_document_is_up_to_date():
 @pytest.fixture(scope="module")
 def served():
     with LocalRuntime(start=START) as runtime:
-        server = LocalServer(runtime, clock="virtual")
-        httpd = make_http_server(server, port=0, log_requests=False)
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield runtime, f"http://127.0.0.1:{httpd.server_port}"
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+        with serving(LocalServer(runtime, clock="virtual")) as base_url:
+            yield runtime, base_url
 
 
 def signed_headers(provider: str, body: bytes, unix: int) -> dict[str, str]:
