@@ -9,16 +9,25 @@ glyphs (`_BASE_CODEPOINTS`), plus whatever other characters a letter uses (Greek
 cut once per such set (`_program`). The embedded program is byte-identical for all letters with
 the same set, and a PDF maps the letter's character codes to its glyphs with a CIDToGIDMap.
 
-Why not fpdf2's own embedding (`add_font` per document, fontTools subsetting at `output`):
-measured with bench/letters.py (the two-page formal notice, one core, fpdf2 2.8.9, fontTools 4.68):
-  - fpdf2's own embedding:                     7.0 letters/s (~140 ms a letter)
-  - fpdf2's own, the font parsed once:         7.7 letters/s (fontTools subsets ~40 ms a font)
-  - this module (one cut, reused):           ~100 letters/s (~10 ms a letter)
-bench/letters.py measures the first and the last side by side on every run ("letters: fpdf2's own
-font embedding"), so the figure stays measured. Reusing a subset needs its own PDF font objects,
+Why not fpdf2's own embedding (`add_font` per document, fontTools subsetting at `output`): measured
+with bench/letters.py (the two-page formal notice, fpdf2 2.8.9, fontTools 4.68; 4 December 2026, the
+2-core machine shared, load ~3, so wall-clock rates vary by run):
+  - fpdf2's own embedding:                    6.6-7.9 letters/s (127-151 ms a letter)
+  - the same, each font parsed once:          7.7 letters/s (fontTools cuts ~40 ms a face a letter)
+  - this module, one cut reused:              143-185 letters/s wall clock (5.5-7 ms a letter),
+                                              13-21x fpdf2's own in the same run
+  - the hand-written TrueType subsetter this module replaced (a subset per letter from the font's
+    tables, in channels/letter_pdf.py until then): 0.84x this module's rate, in CPU time, same
+    process, interleaved (6.5 vs 5.5 ms a letter)
+bench/letters.py measures this module and fpdf2's own side by side on every run ("letters: fpdf2's
+own font embedding"), so the figure stays measured. Reusing a subset needs its own PDF font objects,
 because fpdf2's output always subsets with fontTools: `_OutputProducer` writes them, from fpdf2
 internals checked against the pinned fpdf2 2.8.9. If those cannot be imported, fpdf2's own
 embedding is used (`FAST = False`), and a unit test checks both print the same text.
+
+The price of one cut for all: the base glyph set makes a letter ~72 kB instead of ~28 kB (the
+two faces' programs, ~430 glyphs and ~32 kB each compressed, hinting kept so a letter renders as
+before), and the first letter of a process (or of a new glyph set) pays the cut, 60-160 ms a face.
 """
 
 from __future__ import annotations
@@ -57,7 +66,7 @@ _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 # What nearly every letter prints, in any of our languages: ASCII, Latin-1 and Latin Extended-A
 # (names across Europe), dashes, quotes, bullets, ellipsis, the narrow no-break space babel puts in
-# French amounts, and currency signs. About 440 glyphs a face, ~35 kB compressed.
+# French amounts, and currency signs. About 430 glyphs a face, ~32 kB compressed.
 _BASE_CODEPOINTS = frozenset(
     [*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x2010, 0x2028), 0x202F, *range(0x2030, 0x203B),
      *range(0x20A0, 0x20C0)]
