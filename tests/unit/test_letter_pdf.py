@@ -15,7 +15,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from arrears.channels import letter_pdf
+from arrears.channels import fonts
 from arrears.channels.letter_pdf import render_demand_letter
 from arrears.models import Address, InvoiceLine
 from arrears.money import format_money
@@ -229,7 +229,7 @@ def test_the_embedded_fonts_are_valid_dejavu_subsets(formal_letter: bytes) -> No
 
 def test_the_fast_font_embedding_prints_the_same_text_as_fpdf2s_own(formal_letter: bytes, monkeypatch) -> None:
     # Given fpdf2's own font embedding instead of the per-process font cache
-    monkeypatch.setattr(letter_pdf, "_FAST_FONTS", False)
+    monkeypatch.setattr(fonts, "FAST", False)
 
     # When the same letter is rendered
     slow = render_demand_letter(make_context())

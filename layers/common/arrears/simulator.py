@@ -128,9 +128,9 @@ class PlanOnlyRenderer:
 
     @staticmethod
     def _check_printable(notice: NoticeContext, what: str) -> None:
-        from arrears.channels import letter_pdf
+        from arrears.channels import fonts
 
-        regular = letter_pdf._parsed_fonts()[letter_pdf._FAMILY.lower()][0]
+        regular = fonts.parsed_fonts()[fonts.FAMILY.lower()]
         printed = [notice.debtor_name, *notice.debtor_address_lines, notice.invoice_number, notice.reference,
                    notice.next_consequence, *(str(v) for v in notice.creditor.model_dump(exclude={"address"}).values()),
                    *notice.creditor.address.lines(), *(line.description for line in notice.lines)]

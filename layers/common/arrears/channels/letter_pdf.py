@@ -19,69 +19,37 @@ the email's own message.
 The same context always gives the same bytes (the creation date comes from the
 letter date), so a letter's SHA-256 recorded in the contact log identifies it.
 
-Fonts: DejaVu Sans, bundled with the package, so names in Latin, Greek,
+Fonts: DejaVu Sans, bundled with the package (channels.fonts), so names in Latin, Greek,
 Cyrillic and most other left-to-right alphabets print; text the font cannot
 show (CJK) or would set backwards (Hebrew, Arabic) raises `NoticeIncomplete`.
 
-Speed: fpdf2 parses a TrueType font and subsets it with fontTools for every
-document (~100 ms a letter), and its `multi_cell` is quadratic in the line
-length. Here each font is parsed once per process and each letter embeds a
-subset cut straight from the font's tables (`_subset_truetype`, hooked into
-fpdf2's output by `_BundledFontsOutputProducer`), and `_Writer` wraps and
-places text itself: about 11-13 ms a letter on one core once warm, ~150 ms
-for the first letter of a process. The fast embedding uses fpdf2 internals
-(checked against the pinned fpdf2 2.8.9); if they cannot be imported, fpdf2's
-own embedding is used instead, and a unit test checks both print the same.
+Speed: fpdf2's `multi_cell` is quadratic in the line length and `cell` copies the graphics
+state for every call, so `_Writer` wraps and places text itself; channels.fonts parses each
+font once per process and embeds a subset cut once. About 10 ms a letter on one core once
+warm, ~150 ms for the first letter of a process (bench/letters.py).
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import logging
-import struct
 import unicodedata
-from array import array
-from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
-from sys import byteorder
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
 from fpdf.enums import Align
 
+from arrears.channels import fonts
 from arrears.interest import InterestClaim
 from arrears.money import format_money
 from arrears.notices import NoticeContext, NoticeIncomplete
 from arrears.policy.model import Stage
 from arrears.wording import Wording, format_day, wording_for
 
-try:  # fpdf2 internals used by the fast font embedding (checked against fpdf2 2.8.9)
-    from fpdf.fonts import SubsetMap, TTFFont
-    from fpdf.output import (
-        CIDSystemInfo,
-        OutputProducer,
-        PDFContentStream,
-        PDFFont,
-        PDFFontStream,
-        _build_cmap_blocks,
-        _tt_font_widths,
-    )
-    from fpdf.syntax import Name, PDFArray
-
-    _FAST_FONTS = True
-except ImportError:  # pragma: no cover - only with an incompatible fpdf2
-    _FAST_FONTS = False
-
 log = logging.getLogger(__name__)
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "templates" / "fonts"
-_FAMILY = "DejaVu"
-_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 # The stages with a demand letter. Its wording is in the debtor's language (arrears.wording's
 # catalogue, `letter.*`), and so are its dates and amounts (English when there is no catalogue).
@@ -148,9 +116,7 @@ def _finish(pdf: _LetterPDF, ctx: NoticeContext, what: str) -> bytes:
         raise NoticeIncomplete(f"{what} {ctx.reference}: the letter font cannot print {''.join(missing[:20])!r}")
     if pdf.pages_count > 2:
         log.warning("%s %s runs to %d pages", what, ctx.reference, pdf.pages_count)
-    if _FAST_FONTS:
-        return bytes(pdf.output(output_producer_class=_BundledFontsOutputProducer))
-    return bytes(pdf.output())
+    return fonts.output(pdf)
 
 
 def _check_complete(ctx: NoticeContext, demand: bool = True) -> None:
@@ -218,11 +184,11 @@ class _LetterPDF(FPDF):
         self._ctx = ctx
         self.set_margins(_LEFT, 12, _RIGHT)
         self.set_auto_page_break(True, margin=20)
-        _install_fonts(self)
+        fonts.install(self)
 
     def footer(self) -> None:
         self.set_y(-14)
-        self.set_font(_FAMILY, "", 7.5)
+        self.set_font(fonts.FAMILY, "", 7.5)
         self.set_text_color(*_MUTED)
         footer = self._say("letter.footer", creditor=self._ctx.creditor.name, reference=self._ctx.reference,
                            page=self.page_no(), pages="{nb}")  # fpdf2 writes the page count for {nb}
@@ -281,8 +247,8 @@ class _Writer:
     def font(self, size: float, bold: bool = False, color: tuple[int, int, int] = _INK) -> None:
         style = "B" if bold else ""
         pdf = self.pdf
-        if pdf.font_family != _FAMILY.lower() or pdf.font_style != style or pdf.font_size_pt != size:
-            pdf.set_font(_FAMILY, style, size)
+        if pdf.font_family != fonts.FAMILY.lower() or pdf.font_style != style or pdf.font_size_pt != size:
+            pdf.set_font(fonts.FAMILY, style, size)
         if color != self.color:
             pdf.set_text_color(*color)
             self.color = color
@@ -680,286 +646,3 @@ class _ReminderWriter(_Writer):
         if ctx.creditor.phone:
             text += " " + say("letter.disputes.phone", phone=ctx.creditor.phone)
         self.paragraph(text, gap=2.5)
-
-
-# -- fonts: parsed once per process, subset per letter -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class _TrueType:
-    """The tables of a glyf-based TrueType font, as needed to cut subsets from it."""
-
-    tables: dict[bytes, bytes]
-    loca: array  # glyph offsets into glyf, num_glyphs + 1 entries
-    advances: array  # advance width per glyph
-    lsbs: array  # left side bearing per glyph
-
-    def glyph(self, gid: int) -> bytes:
-        return self.tables[b"glyf"][self.loca[gid] : self.loca[gid + 1]]
-
-
-def _parse_truetype(data: bytes) -> _TrueType:
-    (num_tables,) = struct.unpack_from(">H", data, 4)
-    tables = {}
-    for i in range(num_tables):
-        tag, _checksum, offset, length = struct.unpack_from(">4sIII", data, 12 + 16 * i)
-        tables[tag] = data[offset : offset + length]
-    if b"glyf" not in tables:
-        raise ValueError("only glyf-based TrueType fonts are supported")
-    (long_loca,) = struct.unpack_from(">h", tables[b"head"], 50)
-    (num_glyphs,) = struct.unpack_from(">H", tables[b"maxp"], 4)
-    (num_hmetrics,) = struct.unpack_from(">H", tables[b"hhea"], 34)
-    loca = array("I" if long_loca else "H", tables[b"loca"][: (num_glyphs + 1) * (4 if long_loca else 2)])
-    if byteorder == "little":
-        loca.byteswap()
-    if not long_loca:
-        loca = array("I", (offset * 2 for offset in loca))
-    hmtx = array("h", tables[b"hmtx"])
-    if byteorder == "little":
-        hmtx.byteswap()
-    advances = array("H", (hmtx[2 * i] & 0xFFFF for i in range(num_hmetrics)))
-    lsbs = array("h", (hmtx[2 * i + 1] for i in range(num_hmetrics)))
-    tail = hmtx[2 * num_hmetrics : 2 * num_hmetrics + num_glyphs - num_hmetrics]
-    advances.extend([advances[-1]] * len(tail))
-    lsbs.extend(tail)
-    return _TrueType(tables=tables, loca=loca, advances=advances, lsbs=lsbs)
-
-
-_ARG_WORDS, _HAS_SCALE, _MORE_COMPONENTS, _XY_SCALE, _TWO_BY_TWO = 0x0001, 0x0008, 0x0020, 0x0040, 0x0080
-
-
-def _component_fields(glyph: bytes) -> list[tuple[int, int]]:
-    """(offset of the glyph index field, glyph index) for each component of a composite glyph."""
-    if len(glyph) < 10 or struct.unpack_from(">h", glyph, 0)[0] >= 0:
-        return []
-    fields, pos = [], 10
-    while True:
-        flags, gid = struct.unpack_from(">HH", glyph, pos)
-        fields.append((pos + 2, gid))
-        pos += 4 + (4 if flags & _ARG_WORDS else 2)
-        pos += 2 if flags & _HAS_SCALE else 4 if flags & _XY_SCALE else 8 if flags & _TWO_BY_TWO else 0
-        if not flags & _MORE_COMPONENTS:
-            return fields
-
-
-def _subset_truetype(font: _TrueType, slots: list[int | None], unicode_to_slot: dict[int, int]) -> bytes:
-    """A TrueType program whose glyph `i` is the font's glyph `slots[i]` (an empty glyph for None).
-
-    The letter's character codes index `slots` directly, so the PDF maps codes to glyphs with
-    /CIDToGIDMap /Identity. Components of composite glyphs follow the slots. The program keeps
-    what a renderer needs from a font embedded as FontFile2 (glyf, loca, hmtx, head, hhea, maxp
-    and the hinting programs) plus a small cmap and a name-less post table.
-    """
-    order: list[int | None] = [0, *slots[1:]]  # glyph 0 is always .notdef
-    new_id: dict[int, int] = {}
-    for position, old in enumerate(order):
-        if old is not None:
-            new_id.setdefault(old, position)
-    pending = [old for old in new_id]
-    while pending:
-        for _, component in _component_fields(font.glyph(pending.pop())):
-            if component not in new_id:
-                new_id[component] = len(order)
-                order.append(component)
-                pending.append(component)
-
-    glyf, loca = bytearray(), array("I")
-    for old in order:
-        loca.append(len(glyf))
-        if old is None:
-            continue
-        data = font.glyph(old)
-        fields = _component_fields(data)
-        if fields:
-            data = bytearray(data)
-            for offset, component in fields:
-                struct.pack_into(">H", data, offset, new_id[component])
-        glyf += data
-        glyf += b"\0" * (-len(glyf) % 4)
-    loca.append(len(glyf))
-    if byteorder == "little":
-        loca.byteswap()
-
-    count = len(order)
-    tables = {
-        b"glyf": bytes(glyf),
-        b"loca": loca.tobytes(),
-        b"hmtx": b"".join(struct.pack(">Hh", font.advances[old or 0], font.lsbs[old or 0]) for old in order),
-        b"head": _patch(font.tables[b"head"], (8, ">I", 0), (50, ">h", 1)),
-        b"hhea": _patch(font.tables[b"hhea"], (34, ">H", count)),
-        b"maxp": _patch(font.tables[b"maxp"], (4, ">H", count)),
-        b"post": _patch(font.tables[b"post"][:32], (0, ">I", 0x00030000)),
-        b"cmap": _cmap_format4({cp: slot for cp, slot in unicode_to_slot.items() if cp < 0xFFFF}),
-    }
-    for tag in (b"OS/2", b"cvt ", b"fpgm", b"prep", b"gasp"):
-        if tag in font.tables:
-            tables[tag] = font.tables[tag]
-    return _sfnt(tables)
-
-
-def _patch(table: bytes, *fields: tuple[int, str, int]) -> bytes:
-    data = bytearray(table)
-    for offset, fmt, value in fields:
-        struct.pack_into(fmt, data, offset, value)
-    return bytes(data)
-
-
-def _cmap_format4(mapping: dict[int, int]) -> bytes:
-    """A (3, 1) cmap with one segment per character: small, and enough for the few characters of a letter."""
-    codes = sorted(mapping)
-    ends = [*codes, 0xFFFF]
-    deltas = [(mapping[c] - c) % 0x10000 for c in codes] + [1]
-    seg_count = len(ends)
-    entry_selector = seg_count.bit_length() - 1
-    search_range = 2 << entry_selector
-    header = struct.pack(
-        ">7H", 4, 16 + 8 * seg_count, 0, 2 * seg_count, search_range, entry_selector, 2 * seg_count - search_range
-    )
-    body = struct.pack(f">{seg_count}HH{seg_count}H{seg_count}H{seg_count}H", *ends, 0, *ends, *deltas, *([0] * seg_count))
-    return struct.pack(">HHHHI", 0, 1, 3, 1, 12) + header + body
-
-
-def _checksum(data: bytes) -> int:
-    data += b"\0" * (-len(data) % 4)
-    return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
-
-
-def _sfnt(tables: dict[bytes, bytes]) -> bytes:
-    """The font file: directory, then the tables (4-byte aligned), with head's checksum adjustment set."""
-    tags = sorted(tables)
-    entry_selector = len(tags).bit_length() - 1
-    search_range = 16 << entry_selector
-    directory = [struct.pack(">IHHHH", 0x00010000, len(tags), search_range, entry_selector, 16 * len(tags) - search_range)]
-    body, offset, head_at, total = [], 12 + 16 * len(tags), 0, 0
-    for tag in tags:
-        data = tables[tag]
-        if tag == b"head":
-            head_at = offset
-        checksum = _checksum(data)
-        total += checksum
-        directory.append(struct.pack(">4sIII", tag, checksum, offset, len(data)))
-        padded = data + b"\0" * (-len(data) % 4)
-        body.append(padded)
-        offset += len(padded)
-    # The whole file's checksum is the directory's plus the (padded, aligned) tables'.
-    total += _checksum(b"".join(directory))
-    font = bytearray(b"".join(directory + body))
-    struct.pack_into(">I", font, head_at + 8, (0xB1B0AFBA - total) & 0xFFFFFFFF)
-    return bytes(font)
-
-
-if _FAST_FONTS:
-
-    class _BundledFont(TTFFont):
-        """A TTFFont for one document, sharing the parsed font of the process; embedded by `_subset_truetype`."""
-
-        __slots__ = ("truetype",)
-
-    class _FontProgramStream(PDFFontStream):
-        _COMPRESSION_LEVEL = 1  # a font program barely shrinks further at higher levels, which cost more time
-
-    class _BundledFontsOutputProducer(OutputProducer):
-        """fpdf2's output, except that bundled fonts are embedded from `_subset_truetype` instead of fontTools."""
-
-        def _add_fonts(self, *args: Any, **kwargs: Any) -> dict[int, Any]:
-            fonts = sorted(self.fpdf.fonts.values(), key=lambda font: font.i)
-            if not all(isinstance(font, _BundledFont) for font in fonts):
-                return super()._add_fonts(*args, **kwargs)
-            return {font.i: self._embed(font) for font in fonts}
-
-        def _embed(self, font: _BundledFont) -> PDFFont:
-            # Glyph i of the embedded program is the glyph of character code i (CIDToGIDMap /Identity).
-            used = [(glyph, code) for glyph, code in font.subset.items() if glyph is not None]
-            slots: list[int | None] = [None] * (max((code for _, code in used), default=0) + 1)
-            unicode_to_slot: dict[int, int] = {}
-            for glyph, code in used:
-                slots[code] = 0 if glyph.glyph_name == ".notdef" else glyph.glyph_id
-                if isinstance(glyph.unicode, tuple) and len(glyph.unicode) == 1 and code:
-                    unicode_to_slot[glyph.unicode[0]] = code
-            program = _subset_truetype(font.truetype, slots, unicode_to_slot)
-            tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
-            fontname = f"{tag}+{font.name}"
-
-            type0 = PDFFont(subtype="Type0", base_font=fontname, encoding="Identity-H")
-            self._add_pdf_obj(type0, "fonts")
-            cid_font = PDFFont(subtype="CIDFontType2", base_font=fontname, d_w=font.desc.missing_width, w=_tt_font_widths(font))
-            self._add_pdf_obj(cid_font, "fonts")
-            type0.descendant_fonts = PDFArray([cid_font])
-
-            to_unicode = [
-                f"<{code:04X}> <{''.join(_utf16_hex(cp) for cp in glyph.unicode)}>\n"
-                for glyph, code in font.subset.items()
-                if glyph is not None and isinstance(glyph.unicode, tuple) and glyph.unicode
-            ]
-            cmap = (
-                "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-                "/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
-                "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-                "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-                f"{_build_cmap_blocks(to_unicode, 'bfchar')}"
-                "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
-            )
-            to_unicode_obj = PDFContentStream(cmap.encode("latin-1"), compress=True)
-            self._add_pdf_obj(to_unicode_obj, "fonts")
-            type0.to_unicode = to_unicode_obj
-
-            system_info = CIDSystemInfo()
-            self._add_pdf_obj(system_info, "fonts")
-            cid_font.c_i_d_system_info = system_info
-
-            descriptor = font.desc
-            descriptor.font_name = Name(fontname)
-            self._add_pdf_obj(descriptor, "fonts")
-            cid_font.font_descriptor = descriptor
-
-            cid_font.c_i_d_to_g_i_d_map = Name("Identity")  # type: ignore[assignment]
-
-            font_file = _FontProgramStream(contents=program)
-            self._add_pdf_obj(font_file, "fonts")
-            descriptor.font_file2 = font_file  # type: ignore[attr-defined]
-
-            # fpdf2 caches glyph look-ups per subset map; release them as its own output does.
-            font.subset.pick.cache_clear()
-            font.subset.get_glyph.cache_clear()
-            return type0
-
-
-def _utf16_hex(codepoint: int) -> str:
-    if codepoint > 0xFFFF:
-        codepoint -= 0x10000
-        return f"{0xD800 | codepoint >> 10:04X}{0xDC00 | codepoint & 0x3FF:04X}"
-    return f"{codepoint:04X}"
-
-
-@lru_cache(maxsize=1)
-def _parsed_fonts() -> dict[str, tuple[Any, _TrueType]]:
-    """fontkey -> (fpdf2's parsed font, its tables): the expensive parsing, done once per process."""
-    scratch = FPDF()
-    for style, filename in _FONT_FILES.items():
-        scratch.add_font(_FAMILY, style, FONT_DIR / filename)
-    parsed = {}
-    for style, filename in _FONT_FILES.items():
-        key = f"{_FAMILY.lower()}{style}"
-        parsed[key] = (scratch.fonts[key], _parse_truetype((FONT_DIR / filename).read_bytes()))
-    return parsed
-
-
-def _install_fonts(pdf: FPDF) -> None:
-    if not _FAST_FONTS:
-        for style, filename in _FONT_FILES.items():
-            pdf.add_font(_FAMILY, style, FONT_DIR / filename)
-        return
-    for key, (parsed, truetype) in _parsed_fonts().items():
-        font = _BundledFont.__new__(_BundledFont)
-        for slot in TTFFont.__slots__:
-            if hasattr(parsed, slot):
-                setattr(font, slot, getattr(parsed, slot))
-        # Per-document state is fresh, so letters never share glyph codes or PDF objects. The widths
-        # by character (cw) stay shared: fpdf2 only reads them (a miss stores the default width).
-        font.i = len(pdf.fonts) + 1
-        font.missing_glyphs = []
-        font.biggest_size_pt = 0
-        font.desc = copy.copy(parsed.desc)
-        font.subset = SubsetMap(font)
-        font.truetype = truetype
-        pdf.fonts[key] = font
