@@ -6,7 +6,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 
-from arrears.domain.ses_events import DynamoMessageIndex, parse_ses_notification
+from arrears.adapters.message_index import DynamoMessageIndex
+from arrears.domain.ses_events import parse_ses_notification
 from arrears.domain.clock import SystemClock
 from arrears.domain.deliverability import apply_ses_event
 from arrears.adapters.settings import get_settings

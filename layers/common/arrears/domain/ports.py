@@ -169,34 +169,12 @@ class Renderer(Protocol):
                          ports: Ports) -> bytes: ...
 
 
-class FullRenderer:
-    """Renders everything: Jinja emails, the PDF demand letter, the MIME message, the referral zip."""
+def full_renderer() -> Renderer:
+    """The default renderer (`arrears.rendering.renderer.FullRenderer`), imported when a Ports is made without one:
+    the domain names the port, rendering implements it."""
+    from arrears.rendering.renderer import FullRenderer
 
-    def email(self, notice: NoticeContext) -> RenderedEmail:
-        from arrears.rendering.emails import render_email
-
-        return render_email(notice)
-
-    def letter(self, notice: NoticeContext) -> bytes:
-        from arrears.rendering.letter_pdf import render_demand_letter
-
-        return render_demand_letter(notice)
-
-    def posted_letter(self, notice: NoticeContext) -> bytes:
-        from arrears.rendering.letter_pdf import render_posted_letter
-
-        return render_posted_letter(notice)
-
-    def compose(self, rendered: RenderedEmail, **fields: Any) -> bytes:
-        from arrears.rendering.mime import compose_email
-
-        return compose_email(rendered, **fields)
-
-    def referral_package(self, invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext,
-                         ports: Ports) -> bytes:
-        from arrears.domain.dunning import build_referral_package
-
-        return build_referral_package(invoice, customer, policy, notice, ports)
+    return FullRenderer()
 
 
 @dataclass(frozen=True)
@@ -210,4 +188,4 @@ class Ports:
     policies: PolicyRepository
     clock: Clock
     sender_email: str
-    renderer: Renderer = field(default_factory=FullRenderer)
+    renderer: Renderer = field(default_factory=full_renderer)

@@ -1,4 +1,5 @@
-"""SES delivery, bounce and complaint events in the contact log (domain + DynamoDB adapter).
+"""SES delivery, bounce and complaint events in the contact log (domain; the DynamoDB MessageIndex is
+`arrears.adapters.message_index`).
 
 The configuration set publishes each event to SNS; the ses_events function hands
 every notification here. The email's SES message id leads to its invoice through
@@ -168,32 +169,3 @@ def ses_notification(event_type: str, message_id: str, at: datetime, source: str
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
-
-
-class DynamoMessageIndex:
-    """MessageIndex on the single table (adapter): lookups and once-only event claims under MESSAGE#<id>."""
-
-    def __init__(self, table_name: str) -> None:
-        self.table_name = table_name
-
-    @property
-    def _table(self) -> Any:
-        from arrears.adapters import aws
-
-        return aws.table(self.table_name)
-
-    def find(self, message_id: str) -> MessageRef | None:
-        item = self._table.get_item(Key={"pk": message_pk(message_id), "sk": LOOKUP_SK}, ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        return MessageRef(str(item["invoice_id"]), str(item["customer_id"]), item.get("step_id"))
-
-    def claim_event(self, message_id: str, claim_id: str, at: datetime) -> bool:
-        from arrears.domain.clock import to_iso_z
-        from arrears.adapters.dynamo import put_if_absent
-
-        return put_if_absent(self._table, {"pk": message_pk(message_id), "sk": f"EVENT#{claim_id}",
-                                           "entity": "ses_event_claim", "claimed_at": to_iso_z(at)})
-
-    def release_event(self, message_id: str, claim_id: str) -> None:
-        self._table.delete_item(Key={"pk": message_pk(message_id), "sk": f"EVENT#{claim_id}"})
