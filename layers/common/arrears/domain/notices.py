@@ -1,7 +1,7 @@
 """What a contact says, before it is rendered: one context for emails and letters.
 
 `build_notice` gathers everything a message may state from the invoice, the
-customer and the policy; renderers (channels.render, channels.letter_pdf) only
+customer and the policy; renderers (rendering.emails, rendering.letter_pdf) only
 lay it out. Keeping the content here means an email and its letter can never
 quote different sums.
 """
