@@ -237,7 +237,7 @@ def price(row: dict[str, Any], p: dict[str, float]) -> dict[str, float]:
 
 
 def run(args: Any) -> list[dict[str, Any]]:
-    from arrears.policy import load_policy_file
+    from arrears.domain.policy import load_policy_file
     from arrears_local.portfolio import BEHAVIOURS, DEMO_DAYS, DEMO_START, sample_portfolio
 
     policy = load_policy_file(ROOT / "policies" / "default.yaml")

@@ -31,12 +31,12 @@ def _pages(pdf: bytes) -> int:
 
 def two_page_notice() -> Any:
     setup_paths()
-    from arrears.models import InvoiceLine
-    from arrears.notices import build_notice
-    from arrears.policy import Stage, load_policy_file
+    from arrears.domain.models import InvoiceLine
+    from arrears.domain.notices import build_notice
+    from arrears.domain.policy import Stage, load_policy_file
     from arrears_local.book import synthetic_book
     from arrears_local.portfolio import DEMO_START
-    from arrears.channels.letter_pdf import render_demand_letter
+    from arrears.rendering.letter_pdf import render_demand_letter
 
     policy = load_policy_file(BENCH.parent / "policies" / "default.yaml")
     item = synthetic_book(1, DEMO_START)[0]
@@ -63,8 +63,8 @@ def _rate(render: Any, notice: Any, seconds: float) -> float:
 
 
 def run(args: Any) -> list[dict[str, Any]]:
-    from arrears.channels import fonts
-    from arrears.channels.letter_pdf import render_demand_letter
+    from arrears.rendering import fonts
+    from arrears.rendering.letter_pdf import render_demand_letter
 
     notice = two_page_notice()
     pages = _pages(render_demand_letter(notice))

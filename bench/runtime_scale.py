@@ -75,7 +75,7 @@ def one_size(size: int, attribute: bool) -> dict[str, Any]:
     """Run in a fresh interpreter: provision, run the book, report."""
     setup_paths()
     warnings.filterwarnings("ignore", message="No application metrics")
-    from arrears.policy import load_policy_file
+    from arrears.domain.policy import load_policy_file
     from arrears_local.demo import contacts, run_book
     from arrears_local.portfolio import DEMO_DAYS, DEMO_START, sample_portfolio
     from arrears_local.runtime import LocalRuntime

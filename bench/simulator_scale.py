@@ -2,7 +2,7 @@
 
 Each size runs in a fresh interpreter (its own peak memory): `synthetic_book(n)` with sampled
 payments, `Simulation(policy, render=False)` (every contact built and checked, nothing rendered;
-see arrears/simulator.py), with the cyclic GC tuned as `arrears simulate` tunes it
+see arrears/usecases/simulator.py), with the cyclic GC tuned as `arrears simulate` tunes it
 (arrears_local/gctune.py). The wall time is the simulation alone (building the book apart). The
 growth exponent is the slope of log(time) against log(invoices) over the sizes (1 is linear).
 One more run renders everything (emails, MIME, letters) for the smallest size, to show what
@@ -29,8 +29,8 @@ LINEAR_EXPONENT_MAX = 1.15
 
 def one_size(size: int, render: bool, profile: bool) -> dict[str, Any]:
     setup_paths()
-    from arrears.policy import load_policy_file
-    from arrears.simulator import Simulation
+    from arrears.domain.policy import load_policy_file
+    from arrears.usecases.simulator import Simulation
     from arrears_local.book import book_updates, sample_payments, synthetic_book
     from arrears_local.gctune import tuned_gc
     from arrears_local.portfolio import DEMO_START

@@ -20,14 +20,14 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def default_policy():
-    from arrears.policy import load_policy_file
+    from arrears.domain.policy import load_policy_file
 
     return load_policy_file(ROOT / "policies" / "default.yaml")
 
 
 @pytest.fixture
 def berlin_customer():
-    from arrears.models import Address, Customer
+    from arrears.domain.models import Address, Customer
 
     return Customer(
         customer_id="cus_QhK2pT5wQm7Yz2", provider="stripe", name="Müller & Söhne GmbH",
@@ -40,7 +40,7 @@ def berlin_customer():
 
 @pytest.fixture
 def open_invoice(berlin_customer):
-    from arrears.models import Invoice, InvoiceLine
+    from arrears.domain.models import Invoice, InvoiceLine
 
     return Invoice(
         invoice_id="in_1QAbCdEfGhIjKlMn", provider="stripe", number="NW-2026-0042", customer_id=berlin_customer.customer_id,

@@ -18,12 +18,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from arrears.finance import schemas as s
-from arrears.finance.api import FinanceApi, error_status
-from arrears.finance.views import AgingBucket
-from arrears.holds import ActionRefused
-from arrears.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text, raw_body
-from arrears.policy import Stage
+from arrears.usecases.finance import schemas as s
+from arrears.usecases.finance.api import FinanceApi, error_status
+from arrears.usecases.finance.views import AgingBucket
+from arrears.domain.holds import ActionRefused
+from arrears.ingestion.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text, raw_body
+from arrears.domain.policy import Stage
 
 logger = Logger()
 tracer = Tracer()
@@ -227,7 +227,7 @@ def openapi_document():  # no return annotation: it is not part of the document 
 def openapi_json() -> str:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-    from arrears.finance.api import OPENAPI_INFO
+    from arrears.usecases.finance.api import OPENAPI_INFO
 
     # API Gateway's IAM authorisation: a SigV4 signature in the Authorization header.
     sigv4 = APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)",

@@ -5,8 +5,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
-from arrears.audit.archive import S3AuditArchive, StreamedEntry, archive_batch
-from arrears.settings import get_settings
+from arrears.usecases.audit.archive import S3AuditArchive, StreamedEntry, archive_batch
+from arrears.adapters.settings import get_settings
 
 logger = Logger()
 tracer = Tracer()

@@ -6,11 +6,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 
-from arrears.audit.ses_events import DynamoMessageIndex, parse_ses_notification
-from arrears.clock import SystemClock
-from arrears.deliverability import apply_ses_event
-from arrears.settings import get_settings
-from arrears.store.dynamo import DynamoStore
+from arrears.adapters.message_index import DynamoMessageIndex
+from arrears.domain.ses_events import parse_ses_notification
+from arrears.domain.clock import SystemClock
+from arrears.domain.deliverability import apply_ses_event
+from arrears.adapters.settings import get_settings
+from arrears.adapters.dynamo import DynamoStore
 
 logger = Logger()
 tracer = Tracer()

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from arrears.http_input import BodyRefused, raw_body
-from arrears.settings import get_settings
-from arrears.webhooks import apply_event, providers, receive_delivery, split_secrets
+from arrears.ingestion.http_input import BodyRefused, raw_body
+from arrears.adapters.settings import get_settings
+from arrears.ingestion.webhooks import apply_event, providers, receive_delivery, split_secrets
 from arrears.wiring import dunning_ports, workflows
 
 logger = Logger()

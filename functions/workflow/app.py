@@ -4,9 +4,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 
-from arrears.settings import get_settings
+from arrears.adapters.settings import get_settings
 from arrears.wiring import dunning_ports, workflows
-from arrears.workflow_steps import WorkflowRequest, handle_workflow_request
+from arrears.usecases.workflow_steps import WorkflowRequest, handle_workflow_request
 
 logger = Logger()
 tracer = Tracer()

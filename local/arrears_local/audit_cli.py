@@ -20,8 +20,8 @@ def verify(
                                  help="A folder laid out like the audit bucket, an export zip, or s3://bucket\\[/prefix]."),
 ) -> None:
     """Check every chain, artefact hash and manifest; exits 1 and names each problem found."""
-    from arrears.audit.sources import open_source
-    from arrears.audit.verify import verify_archive
+    from arrears.adapters.audit_sources import open_source
+    from arrears.usecases.audit.verify import verify_archive
 
     try:
         source = open_source(target)
@@ -47,8 +47,8 @@ def export(
     allow_problems: bool = typer.Option(False, help="Export even if verify finds problems in the source."),
 ) -> None:
     """Write a zip an auditor can take away: the period's entries, manifests, artefacts and a README."""
-    from arrears.audit.export import ExportRefused, build_export
-    from arrears.audit.sources import open_source
+    from arrears.usecases.audit.export import ExportRefused, build_export
+    from arrears.adapters.audit_sources import open_source
 
     try:
         archive = open_source(source)

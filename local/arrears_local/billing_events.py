@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from arrears.providers import chargebee, generic, paddle
+from arrears.ingestion.providers import chargebee, generic, paddle
 from arrears_local.stripe_events import SampleCustomer, SampleInvoice
 
 

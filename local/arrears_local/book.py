@@ -5,7 +5,7 @@ country, currency, amount (minor units), issued_at (ISO-8601 with a zone), due_a
 and optionally
 address_line1, postal_code, city (a demand letter needs them), state (the address region: where a country has
 several zones it decides the debtor's), timezone (an IANA zone, when the book knows it; else country and state
-decide, see arrears.geo), paid_at (ISO-8601; empty for never) and segment. Without paid_at, a payment date can be
+decide, see arrears.domain.geo), paid_at (ISO-8601; empty for never) and segment. Without paid_at, a payment date can be
 sampled.
 """
 
@@ -19,11 +19,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
-from arrears.clock import parse_iso
-from arrears.due_dates import due_moment
-from arrears.geo import known_timezone, timezone_for_country
-from arrears.ingest import InvoiceUpdate, UpdateKind
-from arrears.models import Address, Customer, Invoice, InvoiceStatus
+from arrears.domain.clock import parse_iso
+from arrears.domain.due_dates import due_moment
+from arrears.domain.geo import known_timezone, timezone_for_country
+from arrears.ingestion.billing_changes import InvoiceUpdate, UpdateKind
+from arrears.domain.models import Address, Customer, Invoice, InvoiceStatus
 
 REQUIRED = ("invoice_id", "number", "customer_id", "customer_name", "customer_email", "country", "currency", "amount",
             "issued_at", "due_at")

@@ -30,7 +30,7 @@ def demo(
     days: int = typer.Option(150, min=1, max=400, help="Virtual days to run."),
 ) -> None:
     """Run a sample book of invoices through the whole collections lifecycle, locally."""
-    from arrears.policy import load_policy_file
+    from arrears.domain.policy import load_policy_file
     from arrears_local.demo import export_outputs, letters, letters_table, run_book, timeline_table
     from arrears_local.portfolio import DEMO_START, sample_portfolio
     from arrears_local.runtime import LocalRuntime, project_root
@@ -81,8 +81,8 @@ def simulate(
     from collections import Counter
     from datetime import timedelta
 
-    from arrears.policy import Stage, load_policy_file
-    from arrears.simulator import Simulation
+    from arrears.domain.policy import Stage, load_policy_file
+    from arrears.usecases.simulator import Simulation
     from arrears_local.book import BookError, book_updates, read_book, sample_payments as draw_payments, synthetic_book
     from arrears_local.gctune import tuned_gc
     from arrears_local.portfolio import DEMO_START
@@ -163,16 +163,16 @@ def dry_run_command(
     left out. Reads the table (your AWS credentials); sends and stores nothing."""
     import csv
 
-    from arrears.clock import SystemClock
-    from arrears.finance.api import FinanceApi
-    from arrears.finance.schemas import DryRunRequest
-    from arrears.holds import ActionRefused
-    from arrears.store.dynamo import DynamoStore
-    from arrears.store.policies import DynamoPolicyRepository
+    from arrears.domain.clock import SystemClock
+    from arrears.usecases.finance.api import FinanceApi
+    from arrears.usecases.finance.schemas import DryRunRequest
+    from arrears.domain.holds import ActionRefused
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.dynamo_policies import DynamoPolicyRepository
 
     source = policy_path.read_text(encoding="utf-8") if policy_path else None
     if source is not None:
-        from arrears.policy import parse_policy_yaml
+        from arrears.domain.policy import parse_policy_yaml
 
         try:
             policy_id = parse_policy_yaml(source).policy_id
@@ -224,7 +224,7 @@ def policy_validate(paths: list[Path] = typer.Argument(..., exists=True, dir_oka
     """Check policy files; exits non-zero and says what is wrong."""
     from pydantic import ValidationError
 
-    from arrears.policy import load_policy_file
+    from arrears.domain.policy import load_policy_file
 
     failed = False
     for path in paths:
@@ -246,8 +246,8 @@ def policy_publish(
     table: str = typer.Option(..., help="The stack's table (output TableName of `sam deploy`)."),
 ) -> None:
     """Publish a policy version to a deployed stack's table (uses your AWS credentials)."""
-    from arrears.policy import load_policy_file
-    from arrears.store.policies import DynamoPolicyRepository, PolicyConflict
+    from arrears.domain.policy import load_policy_file
+    from arrears.adapters.dynamo_policies import DynamoPolicyRepository, PolicyConflict
 
     policy = load_policy_file(path)
     try:
@@ -270,7 +270,7 @@ def import_invoices(
     """Import invoices in bulk for a billing system without webhooks (docs/webhooks.md); re-importing changes nothing."""
     from datetime import datetime, timezone
 
-    from arrears.bulk_import import ImportFileError, apply_import, plan_import, read_records
+    from arrears.ingestion.bulk_import import ImportFileError, apply_import, plan_import, read_records
 
     now = datetime.now(timezone.utc)
     data = path.read_bytes()
@@ -295,8 +295,8 @@ def import_invoices(
         console.print("[red]give --table and --state-machine (a deployed stack), or --url (a running arrears serve); "
                       "--check needs neither[/]")
         raise typer.Exit(2)
-    from arrears.store.dynamo import DynamoStore
-    from arrears.workflows import StepFunctionsWorkflows
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.step_functions import StepFunctionsWorkflows
 
     store = DynamoStore(table)
     with Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
@@ -369,7 +369,7 @@ def serve(
     quiet: bool = typer.Option(False, help="Do not log each request."),
 ) -> None:
     """Serve the webhook and finance API routes of template.yaml on local HTTP, on the local runtime."""
-    from arrears.policy import load_policy_file
+    from arrears.domain.policy import load_policy_file
     from arrears_local.demo import schedule_deliveries
     from arrears_local.portfolio import sample_portfolio
     from arrears_local.runtime import LOCAL_PRINCIPAL, LocalRuntime, project_root

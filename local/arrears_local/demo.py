@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from arrears.geo import timezone_for_country
-from arrears.models import ContactEntry, Customer, Invoice
-from arrears.policy import Policy
+from arrears.domain.geo import timezone_for_country
+from arrears.domain.models import ContactEntry, Customer, Invoice
+from arrears.domain.policy import Policy
 from arrears_local.portfolio import PortfolioInvoice
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
 from arrears_local.stripe_events import invoice_event, signed_delivery
@@ -91,7 +91,7 @@ def schedule_deliveries(runtime: LocalRuntime, portfolio: list[PortfolioInvoice]
 
 def run_book(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy, days: int,
              on_progress: Callable[[datetime], None] | None = None) -> BookRun:
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     deliveries: list[Delivery] = []
     external, settled_at = schedule_deliveries(runtime, portfolio, policy, deliveries)
@@ -142,7 +142,7 @@ def timeline_table(run: BookRun):
     (what is still owed: nothing for a paid invoice), every contact and the outcome."""
     from rich.table import Table
 
-    from arrears.money import format_money
+    from arrears.domain.money import format_money
 
     table = Table(title="Timeline per invoice (contact dates in UTC)", show_lines=True)
     for column in ("Invoice / file id", "Customer", "Behaviour", "Balance"):
@@ -173,7 +173,7 @@ class LetterRow:
 
 def letters(run: BookRun) -> list[LetterRow]:
     """Every letter the book produced (demand letters and letters posted instead of an email), in the debtor's language."""
-    from arrears.wording import resolve
+    from arrears.domain.wording import resolve
 
     rows = []
     for item in run.portfolio:

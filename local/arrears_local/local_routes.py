@@ -143,7 +143,7 @@ def ses_event(runtime: LocalRuntime, body: bytes) -> HttpReply:
 
 def _message_of(runtime: LocalRuntime, invoice_id: str, step_id: Any) -> str | None:
     """The SES message id of the invoice's last email (for `step_id`, if given)."""
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     emails = [e for e in DynamoStore(runtime.table_name).entries(invoice_id)
               if e.kind == "email" and e.message_id and (step_id is None or e.step_id == step_id)]
@@ -153,9 +153,9 @@ def _message_of(runtime: LocalRuntime, invoice_id: str, step_id: Any) -> str | N
 # --- bulk import -------------------------------------------------------------------------------------
 def bulk_import(runtime: LocalRuntime, body: bytes, filename: str) -> HttpReply:
     """POST /_local/import?name=FILE: the whole file checked, then applied at the runtime's now."""
-    from arrears.bulk_import import ImportFileError, apply_import, plan_import, read_records
-    from arrears.store.dynamo import DynamoStore
-    from arrears.workflows import StepFunctionsWorkflows
+    from arrears.ingestion.bulk_import import ImportFileError, apply_import, plan_import, read_records
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.step_functions import StepFunctionsWorkflows
 
     if not filename:
         return error(400, "invalid_request", "name the file: ?name=invoices.csv (.csv, .json or .jsonl)")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from arrears.policy import Policy, plan_steps
+from arrears.domain.policy import Policy, plan_steps
 from arrears_local.stripe_events import SampleCustomer, SampleInvoice
 
 DEMO_START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)

@@ -369,8 +369,8 @@ class LocalRuntime:
                 raise UnsupportedTemplate(f"event type {event['Type']} of {logical_id} is not run locally")
 
     def _publish_policies(self) -> None:
-        from arrears.policy import load_policy_file
-        from arrears.store.policies import DynamoPolicyRepository
+        from arrears.domain.policy import load_policy_file
+        from arrears.adapters.dynamo_policies import DynamoPolicyRepository
 
         repository = DynamoPolicyRepository(self.table_name)
         for path in sorted((self.root / "policies").glob("*.yaml")):
@@ -418,7 +418,7 @@ class LocalRuntime:
         "Complaint" event, to the SNS topic of the configuration set's event destination."""
         from email import message_from_bytes
 
-        from arrears.audit.ses_events import ses_notification
+        from arrears.domain.ses_events import ses_notification
 
         sent = next((m for m in self.sent_emails() if m.id == message_id), None)
         if sent is None:

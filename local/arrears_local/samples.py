@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from arrears.audit.chain import chain_entry
+from arrears.domain.hash_chain import chain_entry
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import (
     LOCAL_CHARGEBEE_CREDENTIALS, LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, _proxy_event, project_root,
@@ -120,7 +120,7 @@ def sample_events() -> dict[str, Any]:
                                   "entry": {"S": entry.model_dump_json()}},
                      "SequenceNumber": "111100000000012345678901", "SizeBytes": 512, "StreamViewType": "NEW_IMAGE"},
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/arrears-ArrearsTable/stream/2026-09-01T00:00:00.000"}]}
-    from arrears.audit.ses_events import ses_notification
+    from arrears.domain.ses_events import ses_notification
 
     bounce = ses_notification("Bounce", "0100019a3f1c2b7e-6d1f2c9e-4f1b-4a8e-9c55-1e2d3f4a5b6c-000000",
                               invoice.due, "collections@northwind.example", [invoice.customer.email],

@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from arrears.clock import parse_iso, to_iso_z
-from arrears.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text
+from arrears.domain.clock import parse_iso, to_iso_z
+from arrears.ingestion.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text
 from arrears_local import local_routes
 from arrears_local.runtime import LOCAL_PRINCIPAL, HttpReply, LocalRuntime
 

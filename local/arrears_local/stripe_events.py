@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from arrears.providers.stripe import sign
+from arrears.ingestion.providers.stripe import sign
 
 API_VERSION = "2025-03-31.basil"
 

@@ -31,7 +31,7 @@ def _event(required_fields: dict[str, Any], object_schema: dict[str, Any], envel
 
 
 def webhooks_openapi() -> str:
-    from arrears.providers import chargebee, generic, paddle, stripe
+    from arrears.ingestion.providers import chargebee, generic, paddle, stripe
 
     components: dict[str, Any] = {}
     stripe_objects = [_schema(m, components, "Stripe") for m in (stripe._StripeInvoice, stripe._StripeCreditNote, stripe._StripeCustomer,

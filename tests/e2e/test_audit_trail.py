@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arrears.policy import load_policy_file
+from arrears.domain.policy import load_policy_file
 from arrears_local.cli import app
 from arrears_local.demo import BookRun, run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio

@@ -7,13 +7,13 @@ from typing import Callable
 
 import pytest
 
-from arrears.holds import place_hold, release_hold
-from arrears.models import HoldKind
-from arrears.policy import load_policy_file
-from arrears.providers.stripe import to_update
-from arrears.simulator import Simulation
-from arrears.store.dynamo import DynamoStore
-from arrears.workflows import StepFunctionsWorkflows
+from arrears.domain.holds import place_hold, release_hold
+from arrears.domain.models import HoldKind
+from arrears.domain.policy import load_policy_file
+from arrears.ingestion.providers.stripe import to_update
+from arrears.usecases.simulator import Simulation
+from arrears.adapters.dynamo import DynamoStore
+from arrears.adapters.step_functions import StepFunctionsWorkflows
 from arrears_local.demo import CONTACT_KINDS, book_events, run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LocalRuntime

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from arrears.debtor_data import email_problem
-from arrears.policy import load_policy_file
+from arrears.domain.debtor_data import email_problem
+from arrears.domain.policy import load_policy_file
 from arrears_local.demo import run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LocalRuntime

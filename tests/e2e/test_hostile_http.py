@@ -18,14 +18,14 @@ from datetime import timedelta
 
 import pytest
 
-from arrears.http_input import API_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES
-from arrears.providers import generic, paddle, stripe
+from arrears.ingestion.http_input import API_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES
+from arrears.ingestion.providers import generic, paddle, stripe
 from arrears_local.demo import run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, LocalRuntime
 from arrears_local.serve import LocalServer
 from arrears_local.stripe_events import invoice_event
-from arrears.policy import load_policy_file
+from arrears.domain.policy import load_policy_file
 from arrears_local.runtime import project_root
 from tests.e2e.serving import serving
 

@@ -14,10 +14,10 @@ import pytest
 from babel.dates import format_date
 from pypdf import PdfReader
 
-from arrears.audit.chain import verify_chain
-from arrears.geo import timezone_for_country
-from arrears.money import format_money
-from arrears.policy import load_policy_file, plan_steps
+from arrears.domain.hash_chain import verify_chain
+from arrears.domain.geo import timezone_for_country
+from arrears.domain.money import format_money
+from arrears.domain.policy import load_policy_file, plan_steps
 from arrears_local.demo import BookRun, contacts, run_book
 from arrears_local.portfolio import BEHAVIOURS, DEMO_DAYS, DEMO_START, sample_portfolio
 from arrears_local.runtime import LocalRuntime
@@ -240,8 +240,8 @@ def _comparable(entry) -> dict:
 
 def test_the_policy_simulator_gives_the_same_contact_logs_as_the_local_runtime(observed):
     # Given the same book and deliveries the local runtime received
-    from arrears.providers.stripe import to_update
-    from arrears.simulator import simulate
+    from arrears.ingestion.providers.stripe import to_update
+    from arrears.usecases.simulator import simulate
     from arrears_local.demo import book_events
 
     events, _ = book_events(observed.run.portfolio, POLICY)

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from arrears.policy import load_policy_file
-from arrears.providers.stripe import to_update
-from arrears.simulator import Simulation
-from arrears.store.dynamo import DynamoStore
+from arrears.domain.policy import load_policy_file
+from arrears.ingestion.providers.stripe import to_update
+from arrears.usecases.simulator import Simulation
+from arrears.adapters.dynamo import DynamoStore
 from arrears_local.demo import book_events
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LocalRuntime

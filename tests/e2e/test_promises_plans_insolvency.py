@@ -16,15 +16,15 @@ from typing import Callable
 
 import pytest
 
-from arrears.clock import parse_iso
-from arrears.holds import agree_payment_plan, declare_insolvency, promise_to_pay
-from arrears.models import Instalment
-from arrears.policy import load_policy_file
-from arrears.providers.stripe import to_update
-from arrears.simulator import Simulation
-from arrears.store.dynamo import DynamoStore
-from arrears.store.policies import DynamoPolicyRepository
-from arrears.workflows import StepFunctionsWorkflows
+from arrears.domain.clock import parse_iso
+from arrears.domain.holds import agree_payment_plan, declare_insolvency, promise_to_pay
+from arrears.domain.models import Instalment
+from arrears.domain.policy import load_policy_file
+from arrears.ingestion.providers.stripe import to_update
+from arrears.usecases.simulator import Simulation
+from arrears.adapters.dynamo import DynamoStore
+from arrears.adapters.dynamo_policies import DynamoPolicyRepository
+from arrears.adapters.step_functions import StepFunctionsWorkflows
 from arrears_local.demo import CONTACT_KINDS, book_events
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LocalRuntime

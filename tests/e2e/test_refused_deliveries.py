@@ -7,7 +7,7 @@ from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
 
 
 def test_a_signed_but_malformed_body_is_refused_and_changes_nothing():
-    from arrears.providers.stripe import sign
+    from arrears.ingestion.providers.stripe import sign
 
     with LocalRuntime(start=DEMO_START) as runtime:
         items_before = runtime.client("dynamodb").scan(TableName=runtime.table_name, Select="COUNT")["Count"]

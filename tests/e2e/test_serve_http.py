@@ -18,7 +18,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
-from arrears.policy import load_policy_file
+from arrears.domain.policy import load_policy_file
 from arrears_local.demo import schedule_deliveries
 from arrears_local.openapi import FINANCE_DOCUMENT
 from arrears_local.portfolio import DEMO_START, sample_portfolio

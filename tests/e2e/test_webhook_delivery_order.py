@@ -134,7 +134,7 @@ def run(deliveries: list[tuple[datetime, dict[str, Any]]], invoice_ids: list[str
             return send
 
         runtime.run_until(UNTIL, external=[(at, deliver(event)) for at, event in deliveries])
-        from arrears.store.dynamo import DynamoStore
+        from arrears.adapters.dynamo import DynamoStore
 
         store = DynamoStore(runtime.table_name)
         invoices = {i: store.get_invoice(i).model_dump(mode="json", exclude={"execution_arn"}) for i in invoice_ids}

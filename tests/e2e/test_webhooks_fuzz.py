@@ -11,7 +11,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
-from arrears.providers import chargebee, generic, paddle, stripe
+from arrears.ingestion.providers import chargebee, generic, paddle, stripe
 from arrears_local.runtime import (
     LOCAL_CHARGEBEE_CREDENTIALS, LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, LocalRuntime,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from arrears.audit.chain import verify_chain
+from arrears.domain.hash_chain import verify_chain
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.runtime import LOCAL_STRIPE_SECRET
 from arrears_local.stripe_events import invoice_event, signed_delivery
@@ -71,7 +71,7 @@ def test_the_workflow_function_refuses_an_unknown_action(stack):
 def test_a_hard_bounce_stops_email_to_that_address_and_opens_a_task(stack):
     from datetime import timedelta
 
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     # Given an invoice whose courtesy reminder went out
     invoice = sample_portfolio(count=1)[0].invoice

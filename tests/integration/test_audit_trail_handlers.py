@@ -8,15 +8,15 @@ from email.message import EmailMessage
 
 import pytest
 
-from arrears.audit.archive import S3AuditArchive
-from arrears.audit.chain import chain_entry
-from arrears.audit.manifest import sha256_hex
-from arrears.audit.ses_events import ses_notification
-from arrears.audit.sources import S3Source
-from arrears.audit.verify import verify_archive
-from arrears.channels.ses import SesMailer
-from arrears.store.dynamo import DynamoStore
-from arrears.store.s3 import S3ArtefactStore
+from arrears.usecases.audit.archive import S3AuditArchive
+from arrears.domain.hash_chain import chain_entry
+from arrears.usecases.audit.manifest import sha256_hex
+from arrears.domain.ses_events import ses_notification
+from arrears.adapters.audit_sources import S3Source
+from arrears.usecases.audit.verify import verify_archive
+from arrears.adapters.ses import SesMailer
+from arrears.adapters.dynamo import DynamoStore
+from arrears.adapters.s3 import S3ArtefactStore
 from arrears_local.runtime import LocalRuntime
 from tests.integration.conftest import START
 

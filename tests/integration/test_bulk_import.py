@@ -32,7 +32,7 @@ def run_import(stack, path, *extra):
 
 
 def test_a_csv_is_imported_and_importing_it_again_changes_nothing(stack, tmp_path):
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     # Given an export of three invoices from a billing system without webhooks
     path = tmp_path / "invoices-2026-08.csv"
@@ -83,7 +83,7 @@ def test_an_unreadable_file_is_refused_whole(stack, tmp_path, name, content, mes
 
 
 def test_json_lines_with_the_generic_feeds_invoice_shape(stack, tmp_path):
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
     from arrears_local.billing_events import generic_invoice_record
     from arrears_local.portfolio import sample_portfolio
 

@@ -47,8 +47,8 @@ def test_a_bad_draft_or_an_unknown_invoice_is_refused(stack, tmp_path):
 
 def test_the_dry_run_plans_from_each_invoices_progress_leaves_held_ones_out_and_says_what_changes(stack, tmp_path):
     # Given a stack 41 days into a sample book, one of its open invoices disputed, and a draft without the referral
-    from arrears.simulator import CONTACT_KINDS
-    from arrears.store.dynamo import DynamoStore
+    from arrears.usecases.simulator import CONTACT_KINDS
+    from arrears.adapters.dynamo import DynamoStore
     from tests.integration.test_finance_api import call
 
     run_book(stack, sample_portfolio(DEMO_START, 12), POLICY, 41)

@@ -1,5 +1,5 @@
 """The customer's contact slot behind the policy's minimum gap, one contract for both adapters: DynamoDB
-(conditional writes, on moto) and memory (the simulator's). Rules: arrears.store.contact_slot."""
+(conditional writes, on moto) and memory (the simulator's). Rules: arrears.domain.contact_queue."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.store.dynamo import DynamoStore
-from arrears.store.memory import MemoryStore
+from arrears.adapters.dynamo import DynamoStore
+from arrears.adapters.memory import MemoryStore
 
 CUSTOMER = "cus_QhK2pT5wQm7Yz2"
 MORNING = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from arrears.audit.chain import entry_to_dict, verify_chain
-from arrears.store.dynamo import DynamoStore
+from arrears.domain.hash_chain import entry_to_dict, verify_chain
+from arrears.adapters.dynamo import DynamoStore
 
 INVOICE = "in_1QAppendCacheArrears0001"
 CUSTOMER = "cus_QAppendCache01"

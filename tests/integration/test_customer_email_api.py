@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from arrears.models import Address, Customer
-from arrears.store.dynamo import DynamoStore
+from arrears.domain.models import Address, Customer
+from arrears.adapters.dynamo import DynamoStore
 from tests.integration.conftest import START
 
 JANE = "arn:aws:iam::123456789012:user/finance-jane"

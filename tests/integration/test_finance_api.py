@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 import pytest
 
-from arrears import aws
-from arrears.clock import parse_iso
-from arrears.policy import load_policy_file
-from arrears.store.dynamo import DynamoStore
+from arrears.adapters import aws
+from arrears.domain.clock import parse_iso
+from arrears.domain.policy import load_policy_file
+from arrears.adapters.dynamo import DynamoStore
 from arrears_local.demo import run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LocalRuntime, project_root
@@ -224,7 +224,7 @@ def test_promise_to_pay(stack, open_invoices):
 
 
 def may_be_messaged_now(stack, customer_id: str) -> bool:
-    """No message to the customer within the policy's gap (its contact slot, arrears.store.contact_slot)."""
+    """No message to the customer within the policy's gap (its contact slot, arrears.domain.contact_queue)."""
     slot = stack.client("dynamodb").get_item(TableName=stack.table_name, Key={
         "pk": {"S": f"CUSTOMER#{customer_id}"}, "sk": {"S": "LAST_CONTACT"}}).get("Item")
     return slot is None or (parse_iso(slot["at"]["S"]) <= stack.now() - POLICY.contact_gap and "next_at" not in slot)

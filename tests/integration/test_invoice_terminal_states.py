@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from arrears.models import InvoiceStatus
-from arrears.store.dynamo import DynamoStore
+from arrears.domain.models import InvoiceStatus
+from arrears.adapters.dynamo import DynamoStore
 
 
 def test_a_write_off_can_be_recovered_by_a_payment_and_nothing_else_leaves_a_terminal_state(stack, open_invoice):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from pypdf import PdfReader
 
-from arrears.store.dynamo import DynamoStore
+from arrears.adapters.dynamo import DynamoStore
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.runtime import LOCAL_STRIPE_SECRET
 from arrears_local.stripe_events import invoice_event, signed_delivery

@@ -26,7 +26,7 @@ def executions(stack):
 
 
 def store_of(stack):
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     return DynamoStore(stack.table_name)
 
@@ -68,7 +68,7 @@ def test_a_first_delivery_stores_the_invoice_and_starts_its_workflow(stack, samp
 
 @pytest.mark.parametrize("provider", sorted(DELIVERIES))
 def test_signed_garbage_is_refused_with_400(stack, provider):
-    from arrears.providers import chargebee, generic, paddle, stripe
+    from arrears.ingestion.providers import chargebee, generic, paddle, stripe
 
     body = b'{"id": "evt_1", "data": '
     now = int(stack.now().timestamp())
@@ -99,7 +99,7 @@ def test_a_rotated_paddle_secret_accepts_old_and_new(stack, sample):
 def test_a_transient_failure_answers_503_without_a_trace_and_the_retry_applies(stack, sample, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     # Given DynamoDB throttles the first attempt
     original = DynamoStore.save_invoice_facts

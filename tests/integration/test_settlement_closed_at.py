@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.finance.reports import collection_figures
-from arrears.models import Invoice, InvoiceStatus
-from arrears.store.dynamo import DynamoStore
-from arrears.store.memory import MemoryStore
+from arrears.usecases.finance.reports import collection_figures
+from arrears.domain.models import Invoice, InvoiceStatus
+from arrears.adapters.dynamo import DynamoStore
+from arrears.adapters.memory import MemoryStore
 
 ISSUED = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
 PAID = datetime(2026, 10, 8, 14, 30, tzinfo=timezone.utc)

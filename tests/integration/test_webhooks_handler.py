@@ -33,7 +33,7 @@ def test_a_finalized_invoice_is_stored_and_its_workflow_started(stack, sample):
     assert reply.status_code == 200, reply.body
     assert reply.json()["outcome"] == "started" and reply.json()["invoice_id"] == sample.invoice_id
     assert [e["name"] for e in executions(stack)] == [sample.invoice_id]
-    from arrears.store.dynamo import DynamoStore
+    from arrears.adapters.dynamo import DynamoStore
 
     store = DynamoStore(stack.table_name)
     assert store.get_invoice(sample.invoice_id).amount_remaining == sample.total
@@ -58,7 +58,7 @@ def test_a_duplicated_delivery_is_answered_the_same_and_changes_nothing(stack, s
     (json.dumps({"type": "invoice.paid"}).encode(), "invalid_event"),
 ])
 def test_a_signed_but_malformed_body_is_refused_and_changes_nothing(stack, body, code):
-    from arrears.providers.stripe import sign
+    from arrears.ingestion.providers.stripe import sign
 
     items = count_items(stack)
     headers = {"Stripe-Signature": sign(body, LOCAL_STRIPE_SECRET, int(stack.now().timestamp())), "Content-Type": "application/json"}
@@ -131,9 +131,9 @@ def test_a_delivery_racing_the_same_event_in_progress_gets_503(stack, sample, mo
 def test_insolvency_stops_the_customers_running_workflows(stack, sample):
     from dataclasses import replace
 
-    from arrears.holds import declare_insolvency
-    from arrears.store.dynamo import DynamoStore
-    from arrears.workflows import StepFunctionsWorkflows
+    from arrears.domain.holds import declare_insolvency
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.step_functions import StepFunctionsWorkflows
 
     # Given two open invoices of one customer, each with a running workflow
     second = replace(sample, invoice_id="in_1QSecondArrears01", number="NW-2026-2001")

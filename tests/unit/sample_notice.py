@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from arrears.interest import late_payment_claim
-from arrears.models import Address, InvoiceLine
-from arrears.notices import NoticeContext
-from arrears.policy.model import Creditor, LatePayment, Stage
-from arrears.wording import wording_for
+from arrears.domain.interest import late_payment_claim
+from arrears.domain.models import Address, InvoiceLine
+from arrears.domain.notices import NoticeContext
+from arrears.domain.policy.model import Creditor, LatePayment, Stage
+from arrears.domain.wording import wording_for
 
 DUE = date(2026, 3, 2)
 CREDITOR = Creditor(

@@ -2,7 +2,7 @@
 
 import json
 
-from arrears.audit.archive import StreamedEntry, archive_entries, archive_key
+from arrears.usecases.audit.archive import StreamedEntry, archive_entries, archive_key
 
 
 def _entry(seq: int, day: int) -> StreamedEntry:

@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from arrears.audit.archive import StreamedEntry, archive_batch
-from arrears.audit.export import ExportRefused, build_export
-from arrears.audit.manifest import manifest_key_for, sha256_hex
-from arrears.audit.sources import MemorySource, ZipSource
-from arrears.audit.verify import verify_archive
-from arrears.store.memory import MemoryArtefacts, MemoryStore
+from arrears.usecases.audit.archive import StreamedEntry, archive_batch
+from arrears.usecases.audit.export import ExportRefused, build_export
+from arrears.usecases.audit.manifest import manifest_key_for, sha256_hex
+from arrears.adapters.audit_sources import MemorySource, ZipSource
+from arrears.usecases.audit.verify import verify_archive
+from arrears.adapters.memory import MemoryArtefacts, MemoryStore
 
 LETTERS_BUCKET = "arrears-prod-lettersbucket-1x2y3z"
 BERLIN = ("in_1QAbCdEfGhIjKlMn", "cus_QhK2pT5wQm7Yz2", "buchhaltung@mueller-soehne.example")
@@ -191,7 +191,7 @@ def test_an_added_object_is_named_and_its_copied_entry_archived_twice():
 
 
 def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_link_to_the_next():
-    from arrears.audit.chain import compute_hash
+    from arrears.domain.hash_chain import compute_hash
 
     book = make_book()
     key = book.key_of(BERLIN[0], 3)

@@ -6,15 +6,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from arrears.audit.ses_events import (
+from arrears.domain.ses_events import (
     MessageNotYetLogged,
     MessageRef,
     parse_ses_notification,
     record_ses_event,
     ses_notification,
 )
-from arrears.clock import FixedClock
-from arrears.store.memory import MemoryStore
+from arrears.domain.clock import FixedClock
+from arrears.adapters.memory import MemoryStore
 
 MESSAGE_ID = "0100019a8f3c2b1d-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-000000"
 SENT_AT = datetime(2026, 10, 31, 9, 0, 4, tzinfo=timezone.utc)

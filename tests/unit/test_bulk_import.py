@@ -1,4 +1,4 @@
-"""Reading and checking a bulk import file (arrears.bulk_import): every problem by row, nothing half-imported."""
+"""Reading and checking a bulk import file (arrears.ingestion.bulk_import): every problem by row, nothing half-imported."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from arrears.bulk_import import ImportFileError, apply_import, plan_import, read_records
-from arrears.store.memory import MemoryStore
+from arrears.ingestion.bulk_import import ImportFileError, apply_import, plan_import, read_records
+from arrears.adapters.memory import MemoryStore
 from arrears_local.billing_events import generic_invoice_record
 from arrears_local.portfolio import sample_portfolio
 from tests.unit.test_stripe_events import RecordingWorkflows

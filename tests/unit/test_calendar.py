@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from arrears.policy import ContactCalendar, plan_steps
-from arrears.policy.calendar import _holidays, is_business_day, next_allowed_moment
+from arrears.domain.policy import ContactCalendar, plan_steps
+from arrears.domain.policy.calendar import _holidays, is_business_day, next_allowed_moment
 
 WEEKDAYS = ContactCalendar()
 COUNTRIES = {"GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "US": "America/New_York",

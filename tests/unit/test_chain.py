@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta, timezone
 
-from arrears.audit.chain import GENESIS_HASH, chain_entry, compute_hash, entry_to_dict, verify_chain
+from arrears.domain.hash_chain import GENESIS_HASH, chain_entry, compute_hash, entry_to_dict, verify_chain
 
 T0 = datetime(2026, 10, 1, 9, tzinfo=timezone.utc)
 

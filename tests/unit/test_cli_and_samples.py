@@ -19,7 +19,7 @@ def test_committed_sample_events_are_up_to_date():
 def test_sample_webhooks_are_signed_for_the_local_secret():
     import json
 
-    from arrears.providers.stripe import verify_signature
+    from arrears.ingestion.providers.stripe import verify_signature
     from arrears_local.runtime import LOCAL_STRIPE_SECRET
 
     event = json.loads((ROOT / "events" / "webhooks" / "stripe-invoice-finalized.json").read_text())

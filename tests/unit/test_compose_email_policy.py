@@ -9,9 +9,9 @@ from email.headerregistry import HeaderRegistry
 
 import pytest
 
-from arrears.channels import email as compose_module
-from arrears.channels.email import compose_email
-from arrears.channels.render import RenderedEmail
+from arrears.rendering import mime as compose_module
+from arrears.rendering.mime import compose_email
+from arrears.rendering.emails import RenderedEmail
 
 LONG = "Formal notice: invoice NW-2026-1040, €12,345.67 to be paid by 14 October 2026 — please act now " * 2
 CASES = [

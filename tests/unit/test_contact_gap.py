@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from arrears import dunning
-from arrears.clock import FixedClock, parse_iso
-from arrears.holds import ActionRefused, promise_to_pay
-from arrears.ports import Ports
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.holds import ActionRefused, promise_to_pay
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
 SECOND = "in_1QZyXwVuTsRqPo99"
 ACTOR = "arn:aws:iam::123456789012:user/finance-jane"

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from arrears import dunning
-from arrears.clock import FixedClock, parse_iso
-from arrears.debtor_data import active_currencies, currency_or_error, email_problem, entered_email, file_stem, printable
-from arrears.models import Address, Customer, Invoice, InvoiceLine
-from arrears.ports import Ports
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.debtor_data import active_currencies, currency_or_error, email_problem, entered_email, file_stem, printable
+from arrears.domain.models import Address, Customer, Invoice, InvoiceLine
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
 HOSTILE_EMAILS = [
     "buchhaltung@mueller-soehne.example\r\nBcc: everyone@rival.example",  # header injection

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from arrears.finance.dry_run import dry_run
-from arrears.models import Hold, HoldKind
-from arrears.policy import parse_policy_yaml
-from arrears.simulator import CONTACT_KINDS, Simulation
+from arrears.usecases.finance.dry_run import dry_run
+from arrears.domain.models import Hold, HoldKind
+from arrears.domain.policy import parse_policy_yaml
+from arrears.usecases.simulator import CONTACT_KINDS, Simulation
 from arrears_local.book import book_updates, synthetic_book
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from arrears.ingest import InvoiceUpdate, UpdateKind
-from arrears.simulator import Simulation
+from arrears.ingestion.billing_changes import InvoiceUpdate, UpdateKind
+from arrears.usecases.simulator import Simulation
 from arrears_local.book import book_updates, read_book
 from tests.unit.test_simulator import ROW, book_file
 

@@ -1,4 +1,4 @@
-"""A due date that is a day is due until the end of that day where the debtor is (arrears.due_dates)."""
+"""A due date that is a day is due until the end of that day where the debtor is (arrears.domain.due_dates)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from arrears.bulk_import import plan_import, read_records
-from arrears.due_dates import due_moment
-from arrears.policy import plan_steps
-from arrears.providers import chargebee, generic
-from arrears.providers.errors import MalformedEvent
+from arrears.ingestion.bulk_import import plan_import, read_records
+from arrears.domain.due_dates import due_moment
+from arrears.domain.policy import plan_steps
+from arrears.ingestion.providers import chargebee, generic
+from arrears.ingestion.providers.errors import MalformedEvent
 from arrears_local import billing_events
 from arrears_local.book import book_invoice
 from arrears_local.portfolio import sample_portfolio

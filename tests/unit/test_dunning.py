@@ -7,12 +7,12 @@ from email import message_from_bytes, policy as email_policy
 
 import pytest
 
-from arrears import dunning
-from arrears.clock import FixedClock, parse_iso
-from arrears.models import InvoiceStatus
-from arrears.policy import Channel, plan_steps
-from arrears.ports import Ports
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.models import InvoiceStatus
+from arrears.domain.policy import Channel, plan_steps
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ def test_a_referral_too_close_to_its_final_notice_is_refused(root):
     import yaml
     from pydantic import ValidationError
 
-    from arrears.policy import parse_policy_yaml
+    from arrears.domain.policy import parse_policy_yaml
 
     data = yaml.safe_load((root / "policies" / "default.yaml").read_text())
     for step in data["segments"]["standard"]["steps"]:

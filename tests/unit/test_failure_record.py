@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-from arrears import dunning
-from arrears.clock import FixedClock
-from arrears.failures import MAX_MESSAGE_CHARS, failure_summary
-from arrears.ports import Ports
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock
+from arrears.domain.failures import MAX_MESSAGE_CHARS, failure_summary
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
 # What Step Functions' Catch hands over for a Lambda that raised (the Cause is Lambda's error JSON).
 LAMBDA_CAUSE = json.dumps({
     "errorMessage": "could not render template '/var/task/arrears/templates/demand_letter.html': missing 'iban'",
     "errorType": "TemplateError", "requestId": "6f1c2b7e-8d4a-4c1e-9a57-0d2f3b8e4a11",
     "stackTrace": ['  File "/var/task/app.py", line 21, in lambda_handler\n    result = handle_workflow_request(...)\n',
-                   '  File "/opt/python/arrears/dunning.py", line 310, in run_due_steps\n    raise TemplateError(...)\n'],
+                   '  File "/opt/python/arrears/domain/dunning.py", line 310, in run_due_steps\n    raise TemplateError(...)\n'],
 })
 
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from arrears.finance.reports import aging, collection_figures, receivable_at
-from arrears.finance.views import AgingBucket, aging_bucket
-from arrears.models import Invoice, InvoiceStatus
+from arrears.usecases.finance.reports import aging, collection_figures, receivable_at
+from arrears.usecases.finance.views import AgingBucket, aging_bucket
+from arrears.domain.models import Invoice, InvoiceStatus
 
 UTC = timezone.utc
 

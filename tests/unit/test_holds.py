@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.holds import ActionRefused, place_hold, release_hold
-from arrears.models import HoldKind
-from arrears.policy import plan_steps
-from arrears.simulator import Simulation
+from arrears.domain.holds import ActionRefused, place_hold, release_hold
+from arrears.domain.models import HoldKind
+from arrears.domain.policy import plan_steps
+from arrears.usecases.simulator import Simulation
 from arrears_local.book import book_updates, read_book
 from tests.unit.test_simulator import ROW, book_file
 
@@ -121,7 +121,7 @@ def test_a_second_hold_is_refused(tmp_path, default_policy):
 
 
 def _promise(promised_on, at_date=None):
-    from arrears.holds import promise_to_pay
+    from arrears.domain.holds import promise_to_pay
 
     def act(sim):
         promise_to_pay("in_1", promised_on, FINANCE, sim.store, sim.store, sim.ports.policies, sim.clock.at)
@@ -160,7 +160,7 @@ def test_a_kept_promise_ends_collection_without_another_word(tmp_path, default_p
 def test_a_promise_for_a_past_date_is_refused(tmp_path, default_policy):
     from datetime import date
 
-    from arrears.holds import promise_to_pay
+    from arrears.domain.holds import promise_to_pay
 
     _, simulation, _ = run(tmp_path, default_policy, [])
     with pytest.raises(ActionRefused) as refused:
@@ -170,7 +170,7 @@ def test_a_promise_for_a_past_date_is_refused(tmp_path, default_policy):
 
 
 def test_insolvency_stops_every_open_invoice_of_the_customer_and_opens_one_claim_task(tmp_path, default_policy):
-    from arrears.holds import declare_insolvency
+    from arrears.domain.holds import declare_insolvency
 
     # Given one customer with two unpaid invoices and one paid one
     second = ROW.format(n=2, paid="").replace("cus_2", "cus_1")
@@ -198,7 +198,7 @@ def test_insolvency_stops_every_open_invoice_of_the_customer_and_opens_one_claim
 
 
 def test_an_invoice_opened_after_the_insolvency_is_held_at_once(tmp_path, default_policy):
-    from arrears.holds import declare_insolvency
+    from arrears.domain.holds import declare_insolvency
 
     # Given a customer declared insolvent before it has any invoice, and an invoice of theirs issued later
     book = read_book(book_file(tmp_path, ROW.format(n=1, paid="")))

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from arrears.finance import schemas as s
-from arrears.finance.views import decode_cursor, encode_cursor
-from arrears.holds import ActionRefused
-from arrears.policy import parse_policy_yaml
-from arrears.policy.model import MAX_POLICY_SOURCE_CHARS
-from arrears.http_input import MAX_JSON_DEPTH, WEBHOOK_MAX_BODY_BYTES, BodyRefused, checked_text, json_depth, raw_body
-from arrears.providers import generic, paddle, stripe
-from arrears.providers.errors import SignatureInvalid
-from arrears.webhooks import providers, receive_delivery
+from arrears.usecases.finance import schemas as s
+from arrears.usecases.finance.views import decode_cursor, encode_cursor
+from arrears.domain.holds import ActionRefused
+from arrears.domain.policy import parse_policy_yaml
+from arrears.domain.policy.model import MAX_POLICY_SOURCE_CHARS
+from arrears.ingestion.http_input import MAX_JSON_DEPTH, WEBHOOK_MAX_BODY_BYTES, BodyRefused, checked_text, json_depth, raw_body
+from arrears.ingestion.providers import generic, paddle, stripe
+from arrears.ingestion.providers.errors import SignatureInvalid
+from arrears.ingestion.webhooks import providers, receive_delivery
 
 AT = 1_790_000_000
 NOW = datetime.fromtimestamp(AT, tz=timezone.utc)

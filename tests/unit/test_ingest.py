@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.ingest import apply_invoice_update
-from arrears.providers import stripe as stripe_provider
-from arrears.providers.errors import MalformedEvent
-from arrears.store.memory import MemoryStore
+from arrears.ingestion.billing_changes import apply_invoice_update
+from arrears.ingestion.providers import stripe as stripe_provider
+from arrears.ingestion.providers.errors import MalformedEvent
+from arrears.adapters.memory import MemoryStore
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.stripe_events import invoice_event
 from tests.unit.test_stripe_events import RecordingWorkflows

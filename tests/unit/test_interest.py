@@ -1,6 +1,6 @@
 """Late-payment interest: contractual and statutory, worked examples computed by hand in each test.
 
-Sources of the rules (see arrears.interest's docstring for the full citations):
+Sources of the rules (see arrears.domain.interest's docstring for the full citations):
 - Germany: § 288 Abs. 2 and 5 BGB (base rate + 9 points, EUR 40), § 247 BGB (the base rate changes on
   1 January and 1 July by the change of the ECB main refinancing rate since its last change).
 - France: Code de commerce art. L441-10 II (ECB rate in force on 1 January / 1 July + 10 points), D441-5 (EUR 40).
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from arrears.interest import (
+from arrears.domain.interest import (
     SCHEMES,
     Payment,
     ReferenceRateUnknown,
@@ -28,7 +28,7 @@ from arrears.interest import (
     statutory_compensation,
     statutory_reference_rate,
 )
-from arrears.policy.model import LatePayment
+from arrears.domain.policy.model import LatePayment
 
 EU = LatePayment(annual_rate_percent=Decimal("10.15"), basis="2011/7/EU", fixed_compensation={"EUR": 4000})
 GERMANY = LatePayment(scheme="de_bgb_288")
@@ -193,7 +193,7 @@ def test_the_german_base_rate_follows_247_bgb_from_the_ecb_rate():
 def test_the_rate_table_covers_2023_to_2026_with_a_source_for_every_row():
     import yaml
 
-    from arrears.interest import RATES_FILE
+    from arrears.domain.interest import RATES_FILE
 
     data = yaml.safe_load(RATES_FILE.read_text(encoding="utf-8"))
     for name, series in data.items():

@@ -10,9 +10,9 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from arrears.channels import fonts, letter_pdf
-from arrears.channels.letter_pdf import render_demand_letter
-from arrears.models import Address
+from arrears.rendering import fonts, letter_pdf
+from arrears.rendering.letter_pdf import render_demand_letter
+from arrears.domain.models import Address
 from tests.unit.sample_notice import make_notice
 
 

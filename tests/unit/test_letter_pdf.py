@@ -15,12 +15,12 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from arrears.channels import fonts
-from arrears.channels.letter_pdf import render_demand_letter
-from arrears.models import Address, InvoiceLine
-from arrears.money import format_money
-from arrears.notices import NoticeContext, NoticeIncomplete
-from arrears.policy.model import Stage
+from arrears.rendering import fonts
+from arrears.rendering.letter_pdf import render_demand_letter
+from arrears.domain.models import Address, InvoiceLine
+from arrears.domain.money import format_money
+from arrears.domain.notices import NoticeContext, NoticeIncomplete
+from arrears.domain.policy.model import Stage
 from tests.unit.sample_notice import CREDITOR, FORMAL_CONSEQUENCE, make_notice
 
 LETTER_DATE = date(2026, 4, 1)  # the formal notice: 30 days after the due date
@@ -190,7 +190,7 @@ def test_the_bytes_do_not_depend_on_the_process(formal_letter: bytes) -> None:
         "import hashlib, sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_letter_pdf import make_context\n"
-        "from arrears.channels.letter_pdf import render_demand_letter\n"
+        "from arrears.rendering.letter_pdf import render_demand_letter\n"
         "print(hashlib.sha256(render_demand_letter(make_context())).hexdigest())\n"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -306,9 +306,9 @@ def test_the_final_notice_letter_has_its_own_heading_in_each_language(language: 
 
 def test_a_statutory_claim_over_a_rate_change_prints_each_period_and_the_law() -> None:
     # Given a German statutory claim (§ 288 Abs. 2 BGB) over 1 July 2025, when the base rate fell from 2.27 % to 1.27 %
-    from arrears.interest import late_payment_claim
-    from arrears.policy.model import LatePayment
-    from arrears.wording import wording_for
+    from arrears.domain.interest import late_payment_claim
+    from arrears.domain.policy.model import LatePayment
+    from arrears.domain.wording import wording_for
 
     claim = late_payment_claim(LatePayment(scheme="de_bgb_288"), 125000, "EUR", date(2025, 6, 15), date(2025, 7, 20))
     assert claim is not None

@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 
 from pypdf import PdfReader
 
-from arrears.channels.letter_pdf import render_demand_letter
-from arrears.channels.render import render_email
-from arrears.models import Address
-from arrears.notices import build_notice
-from arrears.policy.model import Stage
-from arrears.providers.stripe import to_update
+from arrears.rendering.letter_pdf import render_demand_letter
+from arrears.rendering.emails import render_email
+from arrears.domain.models import Address
+from arrears.domain.notices import build_notice
+from arrears.domain.policy.model import Stage
+from arrears.ingestion.providers.stripe import to_update
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.stripe_events import invoice_event
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from arrears.channels.letter_pdf import render_demand_letter
-from arrears.interest import Payment
-from arrears.notices import NoticeIncomplete, build_notice, partial_payments
-from arrears.policy.model import LatePayment, Stage
-from arrears.store.memory import MemoryStore
+from arrears.rendering.letter_pdf import render_demand_letter
+from arrears.domain.interest import Payment
+from arrears.domain.notices import NoticeIncomplete, build_notice, partial_payments
+from arrears.domain.policy.model import LatePayment, Stage
+from arrears.adapters.memory import MemoryStore
 
 
 def formal_step(policy):
@@ -84,7 +84,7 @@ def test_a_claim_beyond_the_rate_table_blocks_the_notice_instead_of_guessing(def
 
 def test_a_french_debtors_letter_from_a_built_notice_is_french_throughout(default_policy, open_invoice, berlin_customer):
     # Given a French debtor in Paris under the French statutory scheme
-    from arrears.models import Address
+    from arrears.domain.models import Address
 
     policy = default_policy.model_copy(update={"late_payment": LatePayment(scheme="fr_l441_10")})
     customer = berlin_customer.model_copy(update={

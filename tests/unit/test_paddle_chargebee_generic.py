@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.ingest import BalanceAdjustment, CollectedBy, CustomerUpdate, UpdateKind, apply_billing_change
-from arrears.models import InvoiceStatus
-from arrears.providers import chargebee, generic, paddle
-from arrears.providers.errors import MalformedEvent
-from arrears.store.memory import MemoryStore
+from arrears.ingestion.billing_changes import BalanceAdjustment, CollectedBy, CustomerUpdate, UpdateKind, apply_billing_change
+from arrears.domain.models import InvoiceStatus
+from arrears.ingestion.providers import chargebee, generic, paddle
+from arrears.ingestion.providers.errors import MalformedEvent
+from arrears.adapters.memory import MemoryStore
 from arrears_local import billing_events as billing
 from arrears_local.portfolio import sample_portfolio
 from tests.unit.test_stripe_events import RecordingWorkflows

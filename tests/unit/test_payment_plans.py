@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from arrears.holds import ActionRefused, agree_payment_plan
-from arrears.ingest import InvoiceUpdate, UpdateKind
-from arrears.models import Instalment, InvoiceStatus
-from arrears.simulator import Simulation
+from arrears.domain.holds import ActionRefused, agree_payment_plan
+from arrears.ingestion.billing_changes import InvoiceUpdate, UpdateKind
+from arrears.domain.models import Instalment, InvoiceStatus
+from arrears.usecases.simulator import Simulation
 from arrears_local.book import book_updates, read_book
 from tests.unit.test_simulator import ROW, book_file
 

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy as email_policy
 
 from pypdf import PdfReader
 
-from arrears.simulator import Simulation
+from arrears.usecases.simulator import Simulation
 from arrears_local.book import book_updates, synthetic_book
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

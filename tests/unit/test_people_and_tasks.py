@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears import dunning
-from arrears.clock import FixedClock, parse_iso
-from arrears.finance.actions import write_off
-from arrears.ingest import apply_invoice_update
-from arrears.ports import Ports
-from arrears.providers import stripe as stripe_provider
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock, parse_iso
+from arrears.usecases.finance.actions import write_off
+from arrears.ingestion.billing_changes import apply_invoice_update
+from arrears.domain.ports import Ports
+from arrears.ingestion.providers import stripe as stripe_provider
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.stripe_events import invoice_event
 from tests.unit.test_stripe_events import RecordingWorkflows
@@ -108,8 +108,8 @@ def test_the_workflows_close_ends_tasks_and_keeps_a_customer_task_other_invoices
 
 # --- phone numbers ---------------------------------------------------------------------------------------
 def test_every_platform_that_sends_a_phone_number_gives_it_to_the_customer(sample):
-    from arrears.bulk_import import plan_import, read_records
-    from arrears.providers import chargebee, generic
+    from arrears.ingestion.bulk_import import plan_import, read_records
+    from arrears.ingestion.providers import chargebee, generic
     from arrears_local import billing_events as billing
     from arrears_local.stripe_events import customer_updated_event
 
@@ -163,8 +163,8 @@ def test_a_call_task_carries_the_debtors_number_and_local_calling_window(book, s
 
 @pytest.mark.parametrize("raw", ["call me", "12345", "020 7946 0958", "+0 20 7946 0958"])
 def test_a_number_not_in_international_form_is_refused_and_changes_nothing(book, sample, raw):
-    from arrears.finance.actions import update_customer_settings
-    from arrears.holds import ActionRefused
+    from arrears.usecases.finance.actions import update_customer_settings
+    from arrears.domain.holds import ActionRefused
 
     ports, _ = book
     store = ports.store

@@ -4,8 +4,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from arrears.policy import Stage, parse_policy_yaml, plan_steps
-from arrears.policy.schedule import steps_to_skip_at_start
+from arrears.domain.policy import Stage, parse_policy_yaml, plan_steps
+from arrears.domain.policy.schedule import steps_to_skip_at_start
 
 
 def test_default_policy_follows_common_b2b_practice(default_policy):

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from arrears.holds import ActionRefused, place_hold, promise_to_pay, release_hold
-from arrears.models import HoldKind
-from arrears.policy.calendar import is_business_day
-from arrears.simulator import CONTACT_KINDS, Simulation
+from arrears.domain.holds import ActionRefused, place_hold, promise_to_pay, release_hold
+from arrears.domain.models import HoldKind
+from arrears.domain.policy.calendar import is_business_day
+from arrears.usecases.simulator import CONTACT_KINDS, Simulation
 from arrears_local.book import book_invoice, book_updates
 
 START = datetime(2026, 6, 1, tzinfo=timezone.utc)

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pypdf import PdfReader
 
-from arrears import dunning
-from arrears.audit.chain import entry_to_dict, verify_chain
-from arrears.clock import FixedClock, parse_iso
-from arrears.models import Address
-from arrears.ports import Ports
-from arrears.simulator import Simulation
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.hash_chain import entry_to_dict, verify_chain
+from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.models import Address
+from arrears.domain.ports import Ports
+from arrears.usecases.simulator import Simulation
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from arrears_local.book import book_updates, synthetic_book
 
 BOUNCED_AT_ISSUE = "bounce of 0100019a-5f3c-7d21-9e8b-2c4d6f8a1b3e"
@@ -197,7 +197,7 @@ def test_the_policy_says_letter_or_task_and_nothing_else(root):
     import yaml
     from pydantic import ValidationError
 
-    from arrears.policy import parse_policy_yaml
+    from arrears.domain.policy import parse_policy_yaml
 
     # Given the default policy without a word on undeliverable email
     data = yaml.safe_load((root / "policies" / "default.yaml").read_text())

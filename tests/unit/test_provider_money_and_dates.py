@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from arrears.providers import chargebee, paddle, stripe
-from arrears.providers.errors import MalformedEvent
+from arrears.ingestion.providers import chargebee, paddle, stripe
+from arrears.ingestion.providers.errors import MalformedEvent
 from arrears_local import billing_events as billing
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.stripe_events import invoice_event

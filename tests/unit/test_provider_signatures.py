@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arrears.providers import chargebee, generic, paddle
-from arrears.providers.errors import SignatureInvalid
+from arrears.ingestion.providers import chargebee, generic, paddle
+from arrears.ingestion.providers.errors import SignatureInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = 1_790_000_000
@@ -96,7 +96,7 @@ class TestGeneric:
 @pytest.mark.parametrize("path", sorted((ROOT / "events" / "webhooks").glob("*/*.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_committed_sample_is_authentic_and_means_something(path):
     # Given a committed sample delivery of any provider
-    from arrears.webhooks import providers
+    from arrears.ingestion.webhooks import providers
     from arrears_local.runtime import (
         LOCAL_CHARGEBEE_CREDENTIALS, LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET,
     )

@@ -7,9 +7,9 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from arrears.channels.letter_pdf import render_posted_letter, render_reminder_letter
-from arrears.notices import NoticeIncomplete
-from arrears.simulator import PlanOnlyRenderer
+from arrears.rendering.letter_pdf import render_posted_letter, render_reminder_letter
+from arrears.domain.notices import NoticeIncomplete
+from arrears.usecases.simulator import PlanOnlyRenderer
 from tests.unit.sample_notice import make_notice
 
 
@@ -86,7 +86,7 @@ def test_the_dry_run_refuses_a_name_the_letter_font_cannot_print():
     ("fr", "cet e-mail", "crire à accounts@northwind.example"),  # "nous écrire à", or "écrivez-nous à" below
 ])
 def test_a_message_printed_on_paper_does_not_ask_for_a_reply_to_an_email(template, language, email_words, letter_words):
-    from arrears.channels.render import render_email
+    from arrears.rendering.emails import render_email
 
     # Given a message that asks the debtor to reply to the email it came in
     notice = make_notice(template, language)

@@ -9,9 +9,9 @@ from jinja2 import StrictUndefined, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from arrears.channels import render
-from arrears.channels.render import RenderedEmail, render_email
-from arrears.notices import NoticeIncomplete
+from arrears.rendering import emails as render
+from arrears.rendering.emails import RenderedEmail, render_email
+from arrears.domain.notices import NoticeIncomplete
 from tests.unit.sample_notice import EXTRA, STEPS, make_notice
 
 make_context = make_notice
@@ -350,7 +350,7 @@ def test_every_language_has_every_template_and_the_same_wording_keys() -> None:
     # Given the email template sets and the wording catalogues
     from string import Formatter
 
-    from arrears import wording
+    from arrears.domain import wording
 
     english = {path.name for path in (TEMPLATE_DIR / "en").iterdir()}
     shared = {"_macros.html.j2"}  # markup only, no words
@@ -377,8 +377,8 @@ def test_interest_over_two_half_years_shows_each_period_in_each_language() -> No
     # Given a German statutory claim spanning 1 July 2025 (base rate 2.27 % then 1.27 %, plus 9 points)
     from datetime import date
 
-    from arrears.interest import late_payment_claim
-    from arrears.policy.model import LatePayment
+    from arrears.domain.interest import late_payment_claim
+    from arrears.domain.policy.model import LatePayment
 
     claim = late_payment_claim(LatePayment(scheme="de_bgb_288"), 125000, "EUR", date(2025, 6, 15), date(2025, 7, 20))
     assert claim is not None and len(claim.periods) == 2

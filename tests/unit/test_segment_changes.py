@@ -8,14 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears import dunning
-from arrears.finance.actions import skip_step
-from arrears.finance.dry_run import dry_run
-from arrears.finance.views import invoice_timeline
-from arrears.clock import FixedClock
-from arrears.holds import ActionRefused
-from arrears.ports import Ports
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.usecases.finance.actions import skip_step
+from arrears.usecases.finance.dry_run import dry_run
+from arrears.usecases.finance.views import invoice_timeline
+from arrears.domain.clock import FixedClock
+from arrears.domain.holds import ActionRefused
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from tests.unit.test_dunning import contact_steps, run_workflow
 
 FINANCE = "arn:aws:iam::123456789012:user/finance-jane"

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from arrears import dunning
-from arrears.clock import FixedClock
-from arrears.ports import Ports
-from arrears.store.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from tests.unit.test_dunning import run_workflow
 
 OWNER = "Priya Shah (account director)"

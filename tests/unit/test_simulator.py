@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arrears.policy import plan_steps
-from arrears.simulator import simulate
+from arrears.domain.policy import plan_steps
+from arrears.usecases.simulator import simulate
 from arrears_local.book import BookError, book_updates, read_book, sample_payments, synthetic_book, write_book
 from arrears_local.cli import app
 
@@ -141,7 +141,7 @@ def test_a_plan_only_run_records_the_same_entries_without_rendering_anything(def
 
 
 def test_advancing_in_steps_keeps_every_invoices_last_decision(tmp_path, default_policy):
-    from arrears.simulator import Simulation
+    from arrears.usecases.simulator import Simulation
 
     # Given one invoice paid early and one never paid, simulated a day at a time (as the CLI's progress bar does)
     book = read_book(book_file(tmp_path, ROW.format(n=1, paid="2026-09-20T12:00:00+00:00"), ROW.format(n=2, paid="")))
@@ -157,8 +157,8 @@ def test_advancing_in_steps_keeps_every_invoices_last_decision(tmp_path, default
 
 def test_the_simulator_applies_credit_notes_as_the_webhooks_function_does(default_policy):
     # Given a sample invoice, and a credit note of EUR 100.00 issued three days after its due date
-    from arrears.providers.stripe import to_update
-    from arrears.simulator import Simulation
+    from arrears.ingestion.providers.stripe import to_update
+    from arrears.usecases.simulator import Simulation
     from arrears_local.portfolio import sample_portfolio
     from arrears_local.stripe_events import credit_note_event, invoice_event
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from arrears.simulator import Simulation
+from arrears.usecases.simulator import Simulation
 from arrears_local.book import book_updates, synthetic_book
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ from email import message_from_bytes, policy as email_policy
 
 from pypdf import PdfReader
 
-from arrears.models import Address
-from arrears.policy.model import LatePayment
-from arrears.simulator import Simulation
+from arrears.domain.models import Address
+from arrears.domain.policy.model import LatePayment
+from arrears.usecases.simulator import Simulation
 from arrears_local.book import BookInvoice, book_updates, synthetic_book
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from arrears.ingest import CollectedBy, apply_billing_change
-from arrears.models import HoldKind, InvoiceStatus
-from arrears.providers import stripe as stripe_provider
-from arrears.store.memory import MemoryStore
+from arrears.ingestion.billing_changes import CollectedBy, apply_billing_change
+from arrears.domain.models import HoldKind, InvoiceStatus
+from arrears.ingestion.providers import stripe as stripe_provider
+from arrears.adapters.memory import MemoryStore
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.stripe_events import (
     API_VERSION, LEGACY_API_VERSION, credit_note_event, customer_updated_event, dispute_event, invoice_event,

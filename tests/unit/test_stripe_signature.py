@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 import pytest
 import stripe
 
-from arrears.providers.errors import SignatureInvalid
-from arrears.providers.stripe import sign, verify_signature
+from arrears.ingestion.providers.errors import SignatureInvalid
+from arrears.ingestion.providers.stripe import sign, verify_signature
 
 SECRET = "whsec_test_5f8a1c2e9b7d4a3f"
 BODY = b'{"id": "evt_1QAbC", "type": "invoice.paid", "created": 1790000000, "data": {"object": {}}}'

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from arrears.channels.email import compose_email
-from arrears.channels.render import render_email
+from arrears.rendering.mime import compose_email
+from arrears.rendering.emails import render_email
 from tests.unit.sample_notice import EXTRA, STEPS, make_notice
 
 DEBTORS = ["Harbour & Finch LLP", "Brightwater Logistics Ltd", "Müller & Söhne GmbH",

@@ -1,4 +1,4 @@
-"""Every debtor gets its real time zone: from the tz database, the address's region where it decides (arrears.geo)."""
+"""Every debtor gets its real time zone: from the tz database, the address's region where it decides (arrears.domain.geo)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from arrears.bulk_import import plan_import, read_records
-from arrears.geo import timezone_for_country
-from arrears.policy import plan_steps
-from arrears.providers import chargebee, generic, stripe
-from arrears.providers.errors import MalformedEvent
+from arrears.ingestion.bulk_import import plan_import, read_records
+from arrears.domain.geo import timezone_for_country
+from arrears.domain.policy import plan_steps
+from arrears.ingestion.providers import chargebee, generic, stripe
+from arrears.ingestion.providers.errors import MalformedEvent
 from arrears_local import billing_events
 from arrears_local.book import BookError, book_invoice, read_book, write_book
 from arrears_local.portfolio import sample_portfolio

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from arrears.clock import SystemClock
-from arrears.ports import Ports
-from arrears.settings import get_settings
+from arrears.domain.clock import SystemClock
+from arrears.domain.ports import Ports
+from arrears.adapters.settings import get_settings
 
 
 @lru_cache(maxsize=1)
 def dunning_ports() -> Ports:
-    from arrears.channels.ses import SesMailer
-    from arrears.store.dynamo import DynamoStore
-    from arrears.store.policies import DynamoPolicyRepository
-    from arrears.store.s3 import S3ArtefactStore
+    from arrears.adapters.ses import SesMailer
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.dynamo_policies import DynamoPolicyRepository
+    from arrears.adapters.s3 import S3ArtefactStore
 
     settings = get_settings()
     store = DynamoStore(settings.table_name)
@@ -27,16 +27,16 @@ def dunning_ports() -> Ports:
 
 @lru_cache(maxsize=1)
 def workflows():
-    from arrears.workflows import StepFunctionsWorkflows
+    from arrears.adapters.step_functions import StepFunctionsWorkflows
 
     return StepFunctionsWorkflows(get_settings().state_machine_arn)
 
 
 def reset_wiring() -> None:
     """Forget every cached adapter and setting (the local runtime starts fresh resources)."""
-    from arrears import aws
-    from arrears.settings import reset_settings
-    from arrears.store.policies import reset_policy_cache
+    from arrears.adapters import aws
+    from arrears.adapters.settings import reset_settings
+    from arrears.adapters.dynamo_policies import reset_policy_cache
 
     dunning_ports.cache_clear()
     workflows.cache_clear()

@@ -1,0 +1,61 @@
+"""Step Functions as the workflow engine (adapter): one execution per invoice, named after it."""
+
+from __future__ import annotations
+
+import json
+
+from arrears.adapters import aws
+
+
+class StepFunctionsWorkflows:
+    def __init__(self, state_machine_arn: str) -> None:
+        self.state_machine_arn = state_machine_arn
+
+    def execution_arn(self, invoice_id: str) -> str:
+        # arn:aws:states:region:account:stateMachine:name -> ...:execution:name:invoice_id
+        prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{name}:{invoice_id}"
+
+    def start(self, invoice_id: str) -> str | None:
+        client = aws.client("stepfunctions")
+        try:
+            response = client.start_execution(
+                stateMachineArn=self.state_machine_arn, name=invoice_id, input=json.dumps({"invoice_id": invoice_id})
+            )
+        except client.exceptions.ExecutionAlreadyExists:
+            return None  # a redelivered event: the invoice's workflow is already running or ran
+        return response["executionArn"]
+
+    def resume(self, task_token: str) -> None:
+        client = aws.client("stepfunctions")
+        try:
+            client.send_task_success(taskToken=task_token, output=json.dumps({"resumed": True}))
+        except (client.exceptions.TaskTimedOut, client.exceptions.TaskDoesNotExist, client.exceptions.InvalidToken):
+            pass  # the workflow already moved on (its hold timed out and it re-read the invoice)
+
+    def stop(self, invoice_id: str, reason: str) -> None:
+        client = aws.client("stepfunctions")
+        try:
+            description = client.describe_execution(executionArn=self.execution_arn(invoice_id))
+        except client.exceptions.ExecutionDoesNotExist:
+            return
+        if description["status"] == "RUNNING":
+            client.stop_execution(executionArn=self.execution_arn(invoice_id), cause=reason[:256])
+
+
+class WorkflowFunction:
+    """The workflow's Lambda, invoked directly for what a person asks outside the state machine's
+    rhythm (escalate now), so that sending stays with the one function allowed to send."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+
+    def escalate_now(self, invoice_id: str, actor: str) -> dict:
+        response = aws.client("lambda").invoke(
+            FunctionName=self.function_name,
+            Payload=json.dumps({"action": "escalate_now", "invoice_id": invoice_id, "actor": actor}).encode(),
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError") or not isinstance(payload, dict):
+            raise RuntimeError(f"the workflow function failed to escalate {invoice_id}: {payload}")
+        return payload

@@ -1,1 +1,0 @@
-"""How contacts reach people: rendering (pure) and delivery (SES, S3 adapters)."""

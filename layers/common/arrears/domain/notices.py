@@ -1,0 +1,143 @@
+"""What a contact says, before it is rendered: one context for emails and letters.
+
+`build_notice` gathers everything a message may state from the invoice, the
+customer and the policy; renderers (rendering.emails, rendering.letter_pdf) only
+lay it out. Keeping the content here means an email and its letter can never
+quote different sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from arrears.domain.debtor_data import printable
+from arrears.domain.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
+from arrears.domain.models import ContactEntry, Customer, Invoice, InvoiceLine
+from arrears.domain.policy.calendar import zone_of
+from arrears.domain.policy.model import Creditor, Policy, Stage, Step
+from arrears.domain.wording import regional_language, wording_for
+
+
+class NoticeIncomplete(ValueError):
+    """A required element of a notice or letter is missing: nothing is sent."""
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    stage: Stage
+    template: str
+    tone: str
+    language: str
+    reference: str  # the payment reference the debtor quotes when paying or disputing: the invoice number, on every message
+    letter_date: date  # the day of the contact, in the debtor's timezone
+    creditor: Creditor
+    debtor_name: str
+    debtor_email: str
+    debtor_address_lines: tuple[str, ...]
+    invoice_number: str
+    issued_on: date
+    due_on: date
+    currency: str
+    amount_due_minor: int
+    amount_paid_minor: int
+    balance_minor: int
+    days_overdue: int  # negative before the due date
+    pay_url: str
+    lines: tuple[InvoiceLine, ...] = ()
+    interest: InterestClaim | None = None
+    deadline: date | None = None  # pay-by date stated in formal notices and letters
+    next_consequence: str = ""  # what happens if the debtor does not act, stated plainly
+    extra: dict[str, str] = field(default_factory=dict)
+    step_id: str = ""  # the policy step the message is for: Arrears' own key, never printed for the debtor
+
+    @property
+    def message_key(self) -> str:
+        """What tells this message apart from the invoice's others (its Message-ID, its tracking header)."""
+        return f"{self.invoice_number}/{self.step_id}"
+
+    @property
+    def total_claimed_minor(self) -> int:
+        return self.balance_minor + (self.interest.total_minor if self.interest else 0)
+
+
+# What happens next is announced from the overdue reminders on; the wording is in the debtor's
+# language (arrears.domain.wording's catalogue, `consequence.<stage>`).
+_STAGES_WITH_CONSEQUENCE = frozenset({Stage.OVERDUE_REMINDER, Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE, Stage.REFERRAL})
+
+_STAGES_WITH_DEADLINE = {Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE}
+
+
+def claims_interest(policy: Policy, step: Step) -> bool:
+    return bool(policy.late_payment and policy.late_payment.claim) and step.stage in _STAGES_WITH_DEADLINE | {Stage.REFERRAL}
+
+
+def partial_payments(invoice: Invoice, customer: Customer, policy: Policy, step: Step,
+                     history: Callable[[str], Iterable[ContactEntry]]) -> tuple[Payment, ...]:
+    """The part payments the contact log recorded for the invoice (for interest on a falling principal),
+    read only when the step claims interest. `history`: the contact log's `entries`."""
+    if not claims_interest(policy, step):
+        return ()
+    zone = zone_of(customer.timezone, policy.default_timezone)  # a zone no one knows is the policy's
+    return tuple(Payment(on=entry.at.astimezone(zone).date(), amount_minor=int(entry.details["paid_now"]))
+                 for entry in history(invoice.invoice_id)
+                 if entry.kind == "partial_payment" and int(entry.details.get("paid_now", 0)) > 0)
+
+
+def build_notice(
+    invoice: Invoice, customer: Customer, policy: Policy, step: Step, now: datetime,
+    payments: Iterable[Payment] = (),
+) -> NoticeContext:
+    """`payments`: part payments received after the due date, when the caller knows them (each lowers
+    the principal interest runs on from its day; without them the current balance is the principal)."""
+    zone = zone_of(customer.timezone, policy.default_timezone)  # a zone no one knows is the policy's
+    today = now.astimezone(zone).date()
+    due_on = invoice.due_at.astimezone(zone).date()
+    # Debtor-supplied text is printed and put in headers: no control characters (arrears.domain.debtor_data).
+    debtor_name, invoice_number = printable(customer.name), printable(invoice.number)
+    if not debtor_name:
+        raise NoticeIncomplete(f"customer {customer.customer_id} has no name")
+    if not customer.email.strip():
+        raise NoticeIncomplete(f"customer {customer.customer_id} has no billing email")
+    # The region of the debtor's country formats dates and amounts (a British debtor: "1 October 2026").
+    language = regional_language(customer.language or "en", customer.address.country)
+    say = wording_for(language)
+    interest = None
+    if policy.late_payment and claims_interest(policy, step):
+        try:
+            interest = late_payment_claim(
+                policy.late_payment, invoice.amount_remaining, invoice.currency, due_on, today, payments
+            )
+        except ReferenceRateUnknown as unknown:
+            raise NoticeIncomplete(str(unknown)) from unknown
+        if interest is not None and interest.scheme != CONTRACTUAL and not policy.late_payment.basis:
+            interest = replace(interest, basis=say(f"interest.basis.{interest.scheme}"))
+    deadline = today + timedelta(days=policy.demand_letter.deadline_days) if step.stage in _STAGES_WITH_DEADLINE else None
+    return NoticeContext(
+        stage=step.stage,
+        template=step.template,
+        tone=step.tone,
+        language=language,
+        # One reference for every message about the invoice, so a payment quoting any of them is matched.
+        reference=invoice_number,
+        letter_date=today,
+        creditor=policy.creditor,
+        debtor_name=debtor_name,
+        debtor_email=printable(customer.email),
+        debtor_address_lines=tuple(filter(None, map(printable, customer.address.lines()))),
+        invoice_number=invoice_number,
+        issued_on=invoice.issued_at.astimezone(zone).date(),
+        due_on=due_on,
+        currency=invoice.currency,
+        amount_due_minor=invoice.amount_due,
+        amount_paid_minor=invoice.amount_paid,
+        balance_minor=invoice.amount_remaining,
+        days_overdue=(today - due_on).days,
+        pay_url=invoice.pay_url,
+        lines=tuple(line.model_copy(update={"description": printable(line.description)}) for line in invoice.lines),
+        interest=interest,
+        deadline=deadline,
+        next_consequence=say(f"consequence.{step.stage.value}") if step.stage in _STAGES_WITH_CONSEQUENCE else "",
+        step_id=step.id,
+    )

@@ -1,1 +1,0 @@
-"""Persistence adapters: DynamoDB single table, S3 artefacts, in-memory twins."""

@@ -1,0 +1,288 @@
+"""The policy simulator: a whole book through the dunning domain, in memory, no ASL interpreter.
+
+It calls exactly what the workflow function calls (`dunning.start_collection`,
+`dunning.run_due_steps`) and what the webhooks function calls
+(`ingest.apply_billing_change`), on in-memory adapters, and replaces the state
+machine with a discrete-event loop that keeps its semantics: one workflow per
+invoice, started when the invoice opens, woken at each decision's `next_at`,
+stopped when the invoice is settled; an event at the same instant as a wake-up
+is applied first (never contact a payer). A test runs one book through this and
+through the local runtime and requires the same contact logs.
+
+`render=False` makes it a plan-only dry run: every contact is still built and checked
+exactly as the workflow would (a notice that cannot be sent is blocked the same way), but
+no template, MIME message, PDF letter or referral package is made, so the log has the
+same entries with empty subjects, no artefact hashes and no hash chain, at a small
+fraction of the cost (what `arrears simulate` needs to say which contacts go out when
+over a whole book).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from arrears.domain import dunning
+from arrears.domain.clock import FixedClock, parse_iso
+from arrears.ingestion.billing_changes import BillingChange, apply_billing_change
+from arrears.domain.models import Artefact, ContactEntry
+from arrears.domain.policy import Policy
+from arrears.domain.notices import NoticeContext, NoticeIncomplete
+from arrears.domain.ports import Ports
+from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+
+CONTACT_KINDS = ("email", "letter", "call_task", "referral")
+# At one instant: billing events first, then workflow starts, then wake-ups.
+_EVENT, _START, _WAKE = 0, 1, 2
+
+
+@dataclass
+class SimulationResult:
+    logs: dict[str, list[ContactEntry]]
+    decisions: dict[str, str] = field(default_factory=dict)  # invoice -> last workflow status
+    emails_sent: int = 0  # every email, the collection agency's included
+
+    @property
+    def agency_emails(self) -> int:
+        """Emails to the collection agency (each referral's package): not messages to a debtor."""
+        return sum(1 for entries in self.logs.values() for e in entries if e.kind == "referral" and "agency_message_id" in e.details)
+
+    @property
+    def debtor_emails(self) -> int:
+        """Emails to the debtors alone."""
+        return self.emails_sent - self.agency_emails
+
+    def contacts(self) -> list[ContactEntry]:
+        return sorted((e for entries in self.logs.values() for e in entries if e.kind in CONTACT_KINDS),
+                      key=lambda e: (e.at, e.invoice_id, e.seq))
+
+    def stage_totals(self) -> dict[str, int]:
+        return dict(Counter(e.stage for e in self.contacts() if e.stage))
+
+    def referred(self) -> list[str]:
+        return sorted({e.invoice_id for e in self.contacts() if e.kind == "referral"})
+
+
+class _Workflows:
+    """WorkflowStarter for the loop: a start or stop request becomes a scheduled event."""
+
+    def __init__(self, simulation: "Simulation") -> None:
+        self.simulation = simulation
+        self.started: set[str] = set()
+
+    def start(self, invoice_id: str) -> str | None:
+        if invoice_id in self.started:
+            return None  # as StartExecution with the invoice id as name
+        self.started.add(invoice_id)
+        self.simulation.schedule(self.simulation.clock.at, _START, invoice_id)
+        return f"simulated:{invoice_id}"
+
+    def resume(self, task_token: str) -> None:
+        # As SendTaskSuccess: the parked workflow re-reads the invoice now.
+        self.simulation.wake(task_token.removeprefix("simulated-token:"), self.simulation.clock.at)
+
+    def stop(self, invoice_id: str, reason: str) -> None:
+        self.simulation.running.discard(invoice_id)
+
+
+class PlanOnlyRenderer:
+    """The dry run's renderer: every check a real contact makes before it goes out, none of the content.
+
+    An email gets the same completeness checks as `render_email` (required fields, a usable pay
+    link, a template for the debtor's language) and no template is rendered: the log records an
+    empty subject. A demand letter gets the letter's completeness check and a check that its
+    (regular) font can print every name, address and line it would show (what the PDF renderer
+    finds missing after rendering); no PDF is made, and neither is a letter posted instead of an
+    email that cannot reach the debtor (checked the same way). No referral package is built.
+    """
+
+    def email(self, notice: NoticeContext):  # -> RenderedEmail
+        from arrears.rendering.emails import RenderedEmail, check_email
+
+        check_email(notice)
+        return RenderedEmail(subject="", text="", html="")
+
+    def letter(self, notice: NoticeContext) -> bytes:
+        from arrears.rendering import letter_pdf
+
+        letter_pdf._check_complete(notice)
+        self._check_printable(notice, "demand letter")
+        return b""
+
+    def posted_letter(self, notice: NoticeContext) -> bytes:
+        """As `render_posted_letter` chooses: a demand letter's checks, or a reminder letter's (those of any
+        letter, and that its email template exists)."""
+        from arrears.rendering import letter_pdf
+        from arrears.rendering.emails import check_email
+
+        if notice.stage in letter_pdf.LETTER_STAGES:
+            return self.letter(notice)
+        letter_pdf._check_complete(notice, demand=False)
+        check_email(notice)
+        self._check_printable(notice, "letter")
+        return b""
+
+    @staticmethod
+    def _check_printable(notice: NoticeContext, what: str) -> None:
+        from arrears.rendering import fonts
+
+        regular = fonts.parsed_fonts()[fonts.FAMILY.lower()]
+        printed = [notice.debtor_name, *notice.debtor_address_lines, notice.invoice_number, notice.reference,
+                   notice.next_consequence, *(str(v) for v in notice.creditor.model_dump(exclude={"address"}).values()),
+                   *notice.creditor.address.lines(), *(line.description for line in notice.lines)]
+        missing = sorted({c for text in printed for c in text
+                          if c not in "\n\r\t " and ord(c) not in regular.glyph_ids})
+        if missing:
+            raise NoticeIncomplete(f"{what} {notice.reference}: the letter font cannot print {''.join(missing[:20])!r}")
+
+    def compose(self, rendered: object, **fields: object) -> bytes:
+        return b""
+
+    def referral_package(self, *args: object) -> bytes:
+        return b""
+
+
+class PlannedArtefacts:
+    """Where a dry run's artefacts would be stored: kind, place and content type; no content, no hash."""
+
+    def __init__(self, bucket: str = "simulation") -> None:
+        self.bucket = bucket
+
+    def put(self, key: str, body: bytes, content_type: str, kind: str) -> Artefact:
+        return Artefact(kind=kind, uri=f"s3://{self.bucket}/{key}", sha256="", content_type=content_type)
+
+    def get(self, uri: str) -> bytes:
+        return b""
+
+
+class _PlanStore(MemoryStore):
+    """MemoryStore whose contact log keeps a dry run's entries unchained (empty `prev_hash` and `hash`):
+    a plan is not evidence, and hashing entries whose artefacts have no hash would only look like it."""
+
+    def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
+        log = self.logs.setdefault(invoice_id, [])
+        entry = ContactEntry(seq=len(log) + 1, at=at, prev_hash="", hash="", invoice_id=invoice_id, customer_id=customer_id,
+                             **fields)
+        log.append(entry)
+        return entry
+
+
+class _CountingMailer:
+    """MemoryMailer's message ids without keeping the (empty) messages."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def send(self, raw_message: bytes, sender: str, recipients: list[str]) -> str:
+        self.count += 1
+        return f"memory-{self.count:06d}"
+
+
+class Simulation:
+    def __init__(self, policy: Policy, sender_email: str = "collections@arrears.invalid", *, policies: Iterable[Policy] = (),
+                 render: bool = True) -> None:
+        """`render=False`: plan only (see the module's doc): same entries; no subjects, artefact hashes or chain."""
+        self.store = MemoryStore() if render else _PlanStore()
+        self.clock = FixedClock(datetime.min)
+        self.render = render
+        self.mailer: MemoryMailer | _CountingMailer = MemoryMailer() if render else _CountingMailer()
+        extra = {} if render else {"renderer": PlanOnlyRenderer()}
+        self.ports = Ports(store=self.store, log=self.store,
+                           artefacts=MemoryArtefacts("simulation") if render else PlannedArtefacts("simulation"),
+                           mailer=self.mailer, policies=MemoryPolicies(policy, *policies), clock=self.clock,
+                           sender_email=sender_email, **extra)
+        self.default_policy_id = policy.policy_id
+        self.workflows = _Workflows(self)
+        self.running: set[str] = set()
+        self.seen_events: set[str] = set()
+        # At one instant: events, starts, wake-ups; starts and wake-ups by invoice id, as the local engine
+        # releases same-instant executions by name (the order decides which of a customer's invoices
+        # contacts it first when the policy keeps a gap between contacts).
+        self._queue: list[tuple[datetime, int, str, int, object]] = []
+        self._order = itertools.count()
+        # Each wake-up carries its invoice's generation: a timeout overtaken by a resume is ignored.
+        self._generation: dict[str, int] = {}
+        self.decisions: dict[str, str] = {}  # invoice -> its workflow's last decision, across advances
+
+    def schedule(self, at: datetime, kind: int, payload: object) -> None:
+        name = payload if kind == _START else payload[0] if kind == _WAKE else ""  # type: ignore[index]
+        heapq.heappush(self._queue, (at, kind, name, next(self._order), payload))  # type: ignore[arg-type]
+
+    def add_updates(self, updates: Iterable[tuple[datetime, BillingChange]]) -> None:
+        """Billing changes as the webhooks function applies them: invoice snapshots, and credit notes,
+        disputes, customer updates and payment links."""
+        for at, update in updates:
+            self.schedule(at, _EVENT, update)
+
+    def add_action(self, at: datetime, action: Callable[["Simulation"], object]) -> None:
+        """A finance-team action (e.g. place or lift a hold) applied at `at`, before wake-ups at that instant."""
+        self.schedule(at, _EVENT, action)
+
+    def wake(self, invoice_id: str, at: datetime) -> None:
+        generation = self._generation.get(invoice_id, 0) + 1
+        self._generation[invoice_id] = generation
+        self.schedule(at, _WAKE, (invoice_id, generation))
+
+    def run(self, until: datetime) -> SimulationResult:
+        self.advance(until)
+        return self.result()
+
+    def advance(self, until: datetime) -> None:
+        """Process everything due up to `until` (call it repeatedly to report progress)."""
+        decisions = self.decisions
+        while self._queue and self._queue[0][0] <= until:
+            at, kind, _, _, payload = heapq.heappop(self._queue)
+            self.clock.at = at
+            if kind == _EVENT:
+                if callable(payload):
+                    payload(self)
+                    continue
+                change: BillingChange = payload  # type: ignore[assignment]
+                if change.event_id in self.seen_events:
+                    continue  # a redelivery: the webhook's idempotency answers it without effect
+                self.seen_events.add(change.event_id)
+                apply_billing_change(change, self.store, self.store, self.workflows, at)
+                continue
+            if kind == _START:
+                invoice_id: str = payload  # type: ignore[assignment]
+                self.running.add(invoice_id)
+                decision = dunning.start_collection(invoice_id, f"simulated:{invoice_id}", self.default_policy_id, self.ports)
+            else:
+                invoice_id, generation = payload  # type: ignore[misc]
+                if invoice_id not in self.running or generation != self._generation.get(invoice_id):
+                    continue  # stopped, or overtaken by a later wake-up
+                decision = dunning.run_due_steps(invoice_id, self.ports)
+            while decision.status == "active" and decision.next_at and parse_iso(decision.next_at) <= at:
+                # A Wait state whose moment has come does not park: the execution goes on at once.
+                decision = dunning.run_due_steps(invoice_id, self.ports)
+            decisions[invoice_id] = decision.status
+            if decision.status == "active" and decision.next_at:
+                # Wait on a token whose timeout is the step's moment: a hold placed meanwhile wakes it (resume).
+                self.wake(invoice_id, parse_iso(decision.next_at))
+                dunning.park_until_next_step(invoice_id, f"simulated-token:{invoice_id}", decision.next_at, self.workflows,
+                                             self.ports)
+            elif decision.status == "hold" and decision.hold_seconds:
+                # Park: the timeout wakes it unless the hold is lifted first (resume wakes it then).
+                self.wake(invoice_id, at + timedelta(seconds=decision.hold_seconds))
+                dunning.park_for_hold(invoice_id, f"simulated-token:{invoice_id}", self.workflows, self.ports)
+            else:
+                self.running.discard(invoice_id)
+
+    def result(self) -> SimulationResult:
+        """Every invoice's log and last decision so far (built once, not on every advance)."""
+        decisions = dict(self.decisions)
+        return SimulationResult(logs={i: self.store.entries(i) for i in self.store.invoices}, decisions=decisions,
+                                emails_sent=len(self.mailer.sent) if isinstance(self.mailer, MemoryMailer) else self.mailer.count)
+
+
+def simulate(policy: Policy, updates: Iterable[tuple[datetime, BillingChange]], until: datetime,
+             sender_email: str = "collections@arrears.invalid", *, render: bool = True) -> SimulationResult:
+    """`sender_email` matters only for byte-equal emails (their From header): pass the stack's SenderEmail.
+    `render=False` plans without rendering (same entries; no subjects, artefact hashes or chain)."""
+    simulation = Simulation(policy, sender_email, render=render)
+    simulation.add_updates(updates)
+    return simulation.run(until)
