@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from arrears.domain import dunning
-from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.clock import parse_iso
 from arrears.domain.holds import ActionRefused, promise_to_pay
 from arrears.domain.ports import Ports
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from tests.unit.memory_world import memory_ports
 
 SECOND = "in_1QZyXwVuTsRqPo99"
 ACTOR = "arn:aws:iam::123456789012:user/finance-jane"
@@ -29,13 +29,8 @@ AFTER_GAP = datetime(2026, 9, 28, 8, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def world(default_policy, open_invoice, berlin_customer):
     policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
-    store = MemoryStore()
-    store.customers[berlin_customer.customer_id] = berlin_customer
-    store.invoices[open_invoice.invoice_id] = open_invoice
-    store.invoices[SECOND] = open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"})
-    ports = Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
-                  policies=MemoryPolicies(policy), clock=FixedClock(open_invoice.issued_at),
-                  sender_email="collections@northwind.example")
+    ports = memory_ports(policy, berlin_customer, open_invoice,
+                         open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
     for invoice_id in (open_invoice.invoice_id, SECOND):
         dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
     return ports

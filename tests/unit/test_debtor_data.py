@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from arrears.domain import dunning
-from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.clock import parse_iso
 from arrears.domain.debtor_data import active_currencies, currency_or_error, email_problem, entered_email, file_stem, printable
 from arrears.domain.models import Address, Customer, Invoice, InvoiceLine
 from arrears.domain.ports import Ports
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from tests.unit.memory_world import memory_ports
 
 HOSTILE_EMAILS = [
     "buchhaltung@mueller-soehne.example\r\nBcc: everyone@rival.example",  # header injection
@@ -34,12 +34,7 @@ HOSTILE_EMAILS = [
 
 
 def _world(default_policy, customer: Customer, invoice: Invoice) -> Ports:
-    store = MemoryStore()
-    store.customers[customer.customer_id] = customer
-    store.invoices[invoice.invoice_id] = invoice
-    return Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
-                 policies=MemoryPolicies(default_policy), clock=FixedClock(invoice.issued_at),
-                 sender_email="collections@northwind.example")
+    return memory_ports(default_policy, customer, invoice)
 
 
 def _run(ports: Ports, invoice_id: str, days_after_due: int = 150) -> str:

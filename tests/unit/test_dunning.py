@@ -8,22 +8,17 @@ from email import message_from_bytes, policy as email_policy
 import pytest
 
 from arrears.domain import dunning
-from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.clock import parse_iso
 from arrears.domain.models import InvoiceStatus
 from arrears.domain.policy import Channel, plan_steps
 from arrears.domain.ports import Ports
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.adapters.memory import MemoryMailer, MemoryStore
+from tests.unit.memory_world import memory_ports
 
 
 @pytest.fixture
 def world(default_policy, open_invoice, berlin_customer):
-    store = MemoryStore()
-    store.customers[berlin_customer.customer_id] = berlin_customer
-    store.invoices[open_invoice.invoice_id] = open_invoice
-    clock = FixedClock(open_invoice.issued_at)
-    ports = Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
-                  policies=MemoryPolicies(default_policy), clock=clock, sender_email="collections@northwind.example")
-    return ports
+    return memory_ports(default_policy, berlin_customer, open_invoice)
 
 
 def run_workflow(ports: Ports, invoice_id: str, until: datetime, before_each=None) -> list[dict]:

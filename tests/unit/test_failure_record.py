@@ -7,10 +7,8 @@ import json
 import pytest
 
 from arrears.domain import dunning
-from arrears.domain.clock import FixedClock
 from arrears.domain.failures import MAX_MESSAGE_CHARS, failure_summary
-from arrears.domain.ports import Ports
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from tests.unit.memory_world import memory_ports
 
 # What Step Functions' Catch hands over for a Lambda that raised (the Cause is Lambda's error JSON).
 LAMBDA_CAUSE = json.dumps({
@@ -23,12 +21,7 @@ LAMBDA_CAUSE = json.dumps({
 
 @pytest.fixture
 def world(default_policy, open_invoice, berlin_customer):
-    store = MemoryStore()
-    store.customers[berlin_customer.customer_id] = berlin_customer
-    store.invoices[open_invoice.invoice_id] = open_invoice
-    return Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
-                 policies=MemoryPolicies(default_policy), clock=FixedClock(open_invoice.issued_at),
-                 sender_email="collections@northwind.example")
+    return memory_ports(default_policy, berlin_customer, open_invoice)
 
 
 def test_a_lambda_failure_is_recorded_with_its_type_and_message_only(world, open_invoice):

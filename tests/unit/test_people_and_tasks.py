@@ -7,15 +7,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from arrears.domain import dunning
-from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.clock import parse_iso
 from arrears.usecases.finance.actions import write_off
 from arrears.ingestion.billing_changes import apply_invoice_update
 from arrears.domain.ports import Ports
 from arrears.ingestion.providers import stripe as stripe_provider
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from arrears_local.portfolio import sample_portfolio
 from arrears_local.stripe_events import invoice_event
 from tests.unit.test_stripe_events import RecordingWorkflows
+from tests.unit.memory_world import memory_ports
 
 FINANCE = "arn:aws:iam::123456789012:user/finance-jane"
 
@@ -27,11 +27,8 @@ def sample():
 
 @pytest.fixture
 def book(sample, default_policy):
-    store, workflows = MemoryStore(), RecordingWorkflows()
-    clock = FixedClock(sample.created)
-    ports = Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
-                  policies=MemoryPolicies(default_policy), clock=clock, sender_email="collections@northwind.example")
-    deliver(store, workflows, invoice_event(sample, "invoice.finalized", sample.created))
+    ports, workflows = memory_ports(default_policy, at=sample.created), RecordingWorkflows()
+    deliver(ports.store, workflows, invoice_event(sample, "invoice.finalized", sample.created))
     return ports, workflows
 
 

@@ -11,23 +11,19 @@ from pypdf import PdfReader
 
 from arrears.domain import dunning
 from arrears.domain.hash_chain import entry_to_dict, verify_chain
-from arrears.domain.clock import FixedClock, parse_iso
+from arrears.domain.clock import parse_iso
 from arrears.domain.models import Address
 from arrears.domain.ports import Ports
 from arrears.usecases.simulator import Simulation
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from arrears_local.book import book_updates, synthetic_book
+from tests.unit.memory_world import memory_ports
 
 BOUNCED_AT_ISSUE = "bounce of 0100019a-5f3c-7d21-9e8b-2c4d6f8a1b3e"
 BOOK_START = datetime(2026, 9, 1, 8, tzinfo=timezone.utc)
 
 
 def ports_for(policy, invoice, customer) -> Ports:
-    store = MemoryStore()
-    store.customers[customer.customer_id] = customer
-    store.invoices[invoice.invoice_id] = invoice
-    return Ports(store=store, log=store, artefacts=MemoryArtefacts("arrears-letters"), mailer=MemoryMailer(),
-                 policies=MemoryPolicies(policy), clock=FixedClock(invoice.issued_at), sender_email="collections@northwind.example")
+    return memory_ports(policy, customer, invoice, letters_bucket="arrears-letters")
 
 
 @pytest.fixture

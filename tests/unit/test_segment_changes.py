@@ -12,11 +12,9 @@ from arrears.domain import dunning
 from arrears.usecases.finance.actions import skip_step
 from arrears.usecases.finance.dry_run import dry_run
 from arrears.usecases.finance.views import invoice_timeline
-from arrears.domain.clock import FixedClock
 from arrears.domain.holds import ActionRefused
-from arrears.domain.ports import Ports
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 from tests.unit.test_dunning import contact_steps, run_workflow
+from tests.unit.memory_world import memory_ports
 
 FINANCE = "arn:aws:iam::123456789012:user/finance-jane"
 STANDARD_LADDER = ["courtesy_reminder", "due_notice", "overdue_7", "overdue_15", "call_15", "formal_notice",
@@ -25,12 +23,7 @@ STANDARD_LADDER = ["courtesy_reminder", "due_notice", "overdue_7", "overdue_15",
 
 @pytest.fixture
 def world(default_policy, open_invoice, berlin_customer):
-    store = MemoryStore()
-    store.customers[berlin_customer.customer_id] = berlin_customer
-    store.invoices[open_invoice.invoice_id] = open_invoice
-    return Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(),
-                 policies=MemoryPolicies(default_policy), clock=FixedClock(open_invoice.issued_at),
-                 sender_email="collections@northwind.example")
+    return memory_ports(default_policy, berlin_customer, open_invoice)
 
 
 def change_segment(world, customer_id: str, segment: str) -> None:

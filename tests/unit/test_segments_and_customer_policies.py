@@ -8,20 +8,16 @@ from datetime import timedelta
 import pytest
 
 from arrears.domain import dunning
-from arrears.domain.clock import FixedClock
 from arrears.domain.ports import Ports
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.adapters.memory import MemoryPolicies
 from tests.unit.test_dunning import run_workflow
+from tests.unit.memory_world import memory_ports
 
 OWNER = "Priya Shah (account director)"
 
 
 def make_world(policies: MemoryPolicies, invoice, customer) -> Ports:
-    store = MemoryStore()
-    store.customers[customer.customer_id] = customer
-    store.invoices[invoice.invoice_id] = invoice
-    return Ports(store=store, log=store, artefacts=MemoryArtefacts(), mailer=MemoryMailer(), policies=policies,
-                 clock=FixedClock(invoice.issued_at), sender_email="collections@northwind.example")
+    return memory_ports(policies, customer, invoice)
 
 
 def log_of(world: Ports, invoice_id: str):
