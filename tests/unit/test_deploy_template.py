@@ -78,3 +78,33 @@ def test_every_bucket_is_retained_when_the_stack_is_deleted(template):
     assert "AuditQueryResultsBucket" in buckets
     for name, bucket in buckets.items():
         assert bucket.get("DeletionPolicy") == "Retain" and bucket.get("UpdateReplacePolicy") == "Retain", name
+
+
+def test_the_topics_use_a_key_cloudwatch_and_ses_may_use(template):
+    # Given the alarm topic (CloudWatch alarms and EventBridge publish) and the SES events topic (SES publishes)
+    resources = template["Resources"]
+    for topic, publishers in (("AlarmTopic", {"cloudwatch.amazonaws.com", "events.amazonaws.com"}),
+                              ("EmailEventsTopic", {"ses.amazonaws.com"})):
+        key_ref = resources[topic]["Properties"].get("KmsMasterKeyId")
+        # Then it is encrypted with a key of the stack (not the AWS-managed alias/aws/sns, which no service may use)
+        assert isinstance(key_ref, dict) and resources[key_ref["Ref"]]["Type"] == "AWS::KMS::Key", topic
+        key = resources[key_ref["Ref"]]["Properties"]
+        assert key["EnableKeyRotation"] is True
+        # And the key's policy lets each publisher encrypt for it
+        granted = set()
+        for statement in key["KeyPolicy"]["Statement"]:
+            services = statement["Principal"].get("Service", [])
+            actions = set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+            if statement["Effect"] == "Allow" and {"kms:GenerateDataKey*", "kms:Decrypt"} <= actions:
+                granted |= set(services if isinstance(services, list) else [services])
+        assert publishers <= granted, topic
+
+
+def test_timed_out_executions_raise_an_alarm_on_the_alarm_topic(template):
+    # A standard execution's one-year end is TIMED_OUT, which no Catch in the workflow sees.
+    alarms = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {a["MetricName"]: a for a in alarms if a["Namespace"] == "AWS/States"}
+    assert {"ExecutionsFailed", "ExecutionsTimedOut"} <= set(watched)
+    for alarm in (watched["ExecutionsFailed"], watched["ExecutionsTimedOut"]):
+        assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "DunningStateMachine"}}]
+        assert alarm["Threshold"] == 1 and alarm["AlarmActions"]["Fn::If"][1] == [{"Ref": "AlarmTopic"}]
