@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 # moto's Step Functions interpreter compares Wait timestamps with naive local time.
 export TZ := UTC
 
-.PHONY: setup demo test test-unit test-integration test-e2e lint bench clean build checkov
+.PHONY: setup demo test test-unit test-integration test-e2e lint bench clean build
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
