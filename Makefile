@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 # moto's Step Functions interpreter compares Wait timestamps with naive local time.
 export TZ := UTC
 
-.PHONY: setup demo test test-unit test-integration test-e2e lint bench clean
+.PHONY: setup demo test test-unit test-integration test-e2e lint bench clean build
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -22,6 +22,30 @@ $(PY_STAMP): requirements-dev.txt layers/common/requirements.txt constraints.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Tools whose pins clash with the dev venv's, each in its own venv (tools/*-requirements.txt pin everything).
+TOOLS := .venv-tools
+SAM := $(TOOLS)/sam/bin/sam
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+BUILD_DIR ?= .aws-sam/build
+
+$(SAM): tools/sam-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/python -m pip install --quiet -r tools/sam-requirements.txt
+	touch $@
+
+$(CHECKOV): tools/checkov-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/python -m pip install --quiet -r tools/checkov-requirements.txt
+	touch $@
+
+# sam build (BuildMethod python3.12, no Docker) needs a python3.12 on PATH: tools/find-python312 finds one
+# (PATH, pyenv, the usual places). Then the build is checked: Lambda's size limit, exactly the pinned packages.
+build: setup $(SAM)
+	@py312="$$(tools/find-python312)" || { echo "make build: no python3.12 found; sam build needs one (e.g. pyenv install 3.12)" >&2; exit 1; }; \
+	  echo "sam build with $$py312/python3.12"; \
+	  PATH="$$py312:$$PATH" $(SAM) build --template-file template.yaml --build-dir $(BUILD_DIR)
+	$(PY) -m arrears_local.build_check $(BUILD_DIR)
 
 demo: setup
 	$(VENV)/bin/arrears demo --out out
@@ -48,4 +72,4 @@ lint: setup
 	$(PY) -m pytest -q tests/unit/test_template.py
 
 clean:
-	rm -rf $(VENV) node_modules out .pytest_cache
+	rm -rf $(VENV) $(TOOLS) node_modules out .pytest_cache .aws-sam

@@ -18,6 +18,8 @@ class S3ArtefactStore:
         aws.client("s3").put_object(
             Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
             ServerSideEncryption="AES256", Metadata={"sha256": digest},
+            # S3 checks the bytes it stores against this; a bucket with Object Lock retention requires it.
+            ChecksumAlgorithm="SHA256",
         )
         return Artefact(kind=kind, uri=f"s3://{self.bucket}/{key}", sha256=digest, content_type=content_type)
 

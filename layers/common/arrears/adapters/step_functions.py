@@ -40,7 +40,8 @@ class StepFunctionsWorkflows:
         except client.exceptions.ExecutionDoesNotExist:
             return
         if description["status"] == "RUNNING":
-            client.stop_execution(executionArn=self.execution_arn(invoice_id), cause=reason[:256])
+            # The error marks a stop Arrears meant (template.yaml's StoppedWorkflowsRule alarms on any other).
+            client.stop_execution(executionArn=self.execution_arn(invoice_id), error="Arrears.Stopped", cause=reason[:256])
 
 
 class WorkflowFunction:

@@ -93,6 +93,11 @@ def _normalised(entry_json: str) -> str:
     return json.dumps(json.loads(entry_json), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+# S3 refuses a PutObject into a bucket with Object Lock retention unless it carries Content-MD5 or an
+# x-amz-checksum; botocore before 1.36 sends neither unless asked, so every put asks for SHA-256 explicitly.
+OBJECT_LOCK_CHECKSUM = {"ChecksumAlgorithm": "SHA256"}
+
+
 class S3AuditArchive:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
@@ -102,7 +107,7 @@ class S3AuditArchive:
 
         content_type = "application/json" if key.endswith(".json") else "application/x-ndjson"
         aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                                    ServerSideEncryption="AES256")
+                                    ServerSideEncryption="AES256", **OBJECT_LOCK_CHECKSUM)
 
     def copy_artefact(self, uri: str, key: str) -> str:
         """Copy an artefact from where the workflow stored it; returns the SHA-256 of the bytes copied."""
@@ -115,5 +120,5 @@ class S3AuditArchive:
         digest = sha256_hex(body)
         aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body,
                                     ContentType=source.get("ContentType") or "application/octet-stream",
-                                    ServerSideEncryption="AES256", Metadata={"sha256": digest})
+                                    ServerSideEncryption="AES256", Metadata={"sha256": digest}, **OBJECT_LOCK_CHECKSUM)
         return digest
