@@ -10,9 +10,9 @@ import hashlib
 
 import pytest
 
-from arrears import aws
-from arrears.audit.archive import S3AuditArchive
-from arrears.store.s3 import S3ArtefactStore
+from arrears.adapters import aws
+from arrears.usecases.audit.archive import S3AuditArchive
+from arrears.adapters.s3 import S3ArtefactStore
 from arrears_local.runtime import LocalRuntime
 from tests.integration.conftest import START
 

@@ -11,8 +11,8 @@ from botocore.awsrequest import AWSResponse
 from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
 
-from arrears import aws
-from arrears.workflows import StepFunctionsWorkflows
+from arrears.adapters import aws
+from arrears.adapters.step_functions import StepFunctionsWorkflows
 from arrears_local.runtime import LocalRuntime
 from tests.integration.conftest import START
 
