@@ -1,10 +1,12 @@
-"""Step Functions as the workflow engine (adapter): one execution per invoice, named after it."""
+"""Step Functions as the workflow engine (adapter): one execution per invoice, named after it
+(arrears.execution_names: a valid name, whatever characters the provider's invoice id has)."""
 
 from __future__ import annotations
 
 import json
 
 from arrears import aws
+from arrears.execution_names import execution_name
 
 
 class StepFunctionsWorkflows:
@@ -12,15 +14,15 @@ class StepFunctionsWorkflows:
         self.state_machine_arn = state_machine_arn
 
     def execution_arn(self, invoice_id: str) -> str:
-        # arn:aws:states:region:account:stateMachine:name -> ...:execution:name:invoice_id
+        # arn:aws:states:region:account:stateMachine:machine -> ...:execution:machine:<execution name>
         prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
-        return f"{prefix}:execution:{name}:{invoice_id}"
+        return f"{prefix}:execution:{name}:{execution_name(invoice_id)}"
 
     def start(self, invoice_id: str) -> str | None:
         client = aws.client("stepfunctions")
         try:
             response = client.start_execution(
-                stateMachineArn=self.state_machine_arn, name=invoice_id, input=json.dumps({"invoice_id": invoice_id})
+                stateMachineArn=self.state_machine_arn, name=execution_name(invoice_id), input=json.dumps({"invoice_id": invoice_id})
             )
         except client.exceptions.ExecutionAlreadyExists:
             return None  # a redelivered event: the invoice's workflow is already running or ran
