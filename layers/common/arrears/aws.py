@@ -23,10 +23,20 @@ def client(service: str) -> Any:
 
 
 @lru_cache(maxsize=None)
+def single_attempt_client(service: str, read_timeout: int) -> Any:
+    """A client that makes each call once and waits at most `read_timeout` seconds for the answer:
+    for a synchronous invoke whose retry would run the callee twice, and whose caller has a budget."""
+    config = _CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2,
+                                  read_timeout=read_timeout))
+    return boto3.client(service, config=config)
+
+
+@lru_cache(maxsize=None)
 def table(name: str) -> Any:
     return boto3.resource("dynamodb", config=_CONFIG).Table(name)
 
 
 def reset_clients() -> None:
     client.cache_clear()
+    single_attempt_client.cache_clear()
     table.cache_clear()
