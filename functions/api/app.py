@@ -129,9 +129,15 @@ def payment_plan(invoice_id: str, request: s.PaymentPlanRequest) -> s.ActionResu
     return finance().payment_plan(invoice_id, request, caller())
 
 
-@app.post("/invoices/<invoice_id>/escalate", summary="Send the next pending step now", tags=["actions"])
-def escalate(invoice_id: str, request: s.ReasonRequest) -> s.ActionResult:
-    return finance().escalate(invoice_id, request.reason, caller())
+@app.post("/invoices/<invoice_id>/escalate", summary="Send the next pending step now", tags=["actions"],
+          responses={200: {"description": "Escalated: the step was sent"},
+                     202: {"description": "In progress: still sending when the API could wait no longer; "
+                                          "the invoice's timeline shows it once done"}})
+def escalate(invoice_id: str, request: s.ReasonRequest) -> Response[s.ActionResult]:
+    result = finance().escalate(invoice_id, request.reason, caller(), app.current_event.request_context.request_id)
+    if result.outcome.get("in_progress"):
+        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=result)
 
 
 @app.post("/invoices/<invoice_id>/skip", summary="Leave one pending step out", tags=["actions"])

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from arrears.ingestion.http_input import BodyRefused, raw_body
 from arrears.adapters.settings import get_settings
 from arrears.ingestion.webhooks import apply_event, providers, receive_delivery, split_secrets
-from arrears.wiring import dunning_ports, workflows
+from arrears.wiring import billing_adapters, workflows
 
 logger = Logger()
 tracer = Tracer()
@@ -31,7 +31,7 @@ def _apply_once():
 
     @idempotent_function(data_keyword_argument="envelope", persistence_store=persistence, config=IDEMPOTENCY)
     def apply_event_once(envelope: dict) -> dict:
-        ports = dunning_ports()
+        ports = billing_adapters()
         result = apply_event(envelope, ports.store, ports.log, workflows(), ports.clock.now(), chase_after_platform_retries=lambda: (
             ports.policies.current(get_settings().default_policy_id).chase_card_invoices_after_platform_retries))
         logger.append_keys(invoice_id=result["invoice_id"])

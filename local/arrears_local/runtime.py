@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, unquote
 
+from arrears.adapters.settings import Settings, function_settings
 from arrears_local import gctune
 from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
 from arrears_local.engine import LocalEngine
@@ -97,6 +98,7 @@ class LocalRuntime:
         self.physical: dict[str, str] = {}  # logical id -> local name
         self.routes: list[Route] = []
         self.function_env: dict[str, dict[str, str]] = {}
+        self.settings_read: dict[str, set[str]] = {}  # function -> the settings fields its invocations read
         self._saved_environ: dict[str, str | None] = {}
         self._saved_gc: tuple[int, ...] | None = None
 
@@ -293,8 +295,9 @@ class LocalRuntime:
             self.client("sesv2").create_email_identity(EmailIdentity=refs["SenderEmail"])
 
     def _shared_environment(self, functions: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
-        """Resolve every function's environment. Keys the functions share must agree, because
-        in one process the environment is shared; per-function keys are set while importing."""
+        """Resolve every function's environment (Globals merged with its own, as SAM does). Each invocation
+        reads its own settings (see _create_function); the shared process environment is only for code run
+        outside an invocation (tests, the CLI), so keys the functions share must agree."""
         globals_env = ((self.template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables", {})
         shared: dict[str, str] = {}
         for logical_id, resource in functions:
@@ -318,10 +321,14 @@ class LocalRuntime:
             module = _import_handler_module(f"arrears_function_{logical_id.lower()}", code_dir / f"{module_name}.py")
         handler = getattr(module, handler_name)
         metrics = getattr(module, "metrics", None)
+        # Each invocation reads exactly the settings its template entry declares (Globals merged with its own,
+        # as SAM does), not the process's shared environment: an undeclared setting is its default, as in AWS.
+        settings = _SettingsReads(declared_settings(env), self.settings_read.setdefault(logical_id, set()))
 
         def invoke(event: Any, context: Any) -> Any:
             try:
-                return handler(event, context)
+                with function_settings(settings):  # type: ignore[arg-type]
+                    return handler(event, context)
             finally:
                 # Metrics are off locally, and Powertools then keeps them instead of flushing: drop them
                 # so a long run neither grows nor hits the 100-metric auto-flush that prints regardless.
@@ -486,6 +493,35 @@ def _import_handler_module(module_name: str, path: Path) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def declared_settings(env: dict[str, str]) -> Settings:
+    """The settings model filled from `env` alone (not the process environment)."""
+    return _DeclaredSettings(**{k: v for k, v in env.items() if k in _SETTINGS_ALIASES})
+
+
+class _DeclaredSettings(Settings):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *_: Any, **__: Any) -> tuple[Any, ...]:
+        return (init_settings,)
+
+
+_SETTINGS_ALIASES = {str(field.validation_alias) for field in Settings.model_fields.values()}
+
+
+class _SettingsReads:
+    """A function's settings, noting each field its code reads (tests check each is declared for it)."""
+
+    __slots__ = ("_settings", "_reads")
+
+    def __init__(self, settings: Settings, reads: set[str]) -> None:
+        self._settings = settings
+        self._reads = reads
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Settings.model_fields:
+            self._reads.add(name)
+        return getattr(self._settings, name)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from arrears.domain.hash_chain import chain_entry
+from arrears.adapters.execution_names import execution_name
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import (
     LOCAL_CHARGEBEE_CREDENTIALS, LOCAL_GENERIC_SECRET, LOCAL_PADDLE_SECRET, LOCAL_STRIPE_SECRET, _proxy_event, project_root,
@@ -99,7 +100,7 @@ def sample_events() -> dict[str, Any]:
         event = _proxy_event("POST", "/webhooks/stripe", "/webhooks/{provider}", {"provider": "stripe"}, body, headers)
         event["requestContext"]["requestId"] = f"sample-{event_type}"
         samples[f"webhooks/stripe-{event_type.replace('.', '-')}.json"] = event
-    execution = f"arn:aws:states:us-east-1:123456789012:execution:arrears-dunning:{invoice.invoice_id}"
+    execution = f"arn:aws:states:us-east-1:123456789012:execution:arrears-dunning:{execution_name(invoice.invoice_id)}"
     samples["workflow/start.json"] = {"action": "start", "invoice_id": invoice.invoice_id, "execution_arn": execution}
     samples["workflow/run-due-steps.json"] = {"action": "run_due_steps", "invoice_id": invoice.invoice_id, "execution_arn": execution}
     samples["workflow/escalate-now.json"] = {"action": "escalate_now", "invoice_id": invoice.invoice_id,

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from arrears.domain.clock import SystemClock
 from arrears.domain.ports import Ports
-from arrears.adapters.settings import get_settings
+from arrears.adapters.settings import Settings, get_settings
 
 
-@lru_cache(maxsize=1)
+# Cached per settings: one entry in AWS (one function per process); one per function locally.
 def dunning_ports() -> Ports:
+    return _dunning_ports(get_settings())
+
+
+@lru_cache(maxsize=8)
+def _dunning_ports(settings: Settings) -> Ports:
     from arrears.adapters.ses import SesMailer
     from arrears.adapters.dynamo import DynamoStore
     from arrears.adapters.dynamo_policies import DynamoPolicyRepository
     from arrears.adapters.s3 import S3ArtefactStore
 
-    settings = get_settings()
     store = DynamoStore(settings.table_name)
     return Ports(
         store=store, log=store, artefacts=S3ArtefactStore(settings.letters_bucket),
@@ -25,11 +30,37 @@ def dunning_ports() -> Ports:
     )
 
 
-@lru_cache(maxsize=1)
+class BillingAdapters(NamedTuple):
+    """What applying a billing event touches (the webhooks function): no letters, no mail."""
+
+    store: Any
+    log: Any
+    policies: Any
+    clock: Any
+
+
+def billing_adapters() -> BillingAdapters:
+    return _billing_adapters(get_settings())
+
+
+@lru_cache(maxsize=8)
+def _billing_adapters(settings: Settings) -> BillingAdapters:
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.dynamo_policies import DynamoPolicyRepository
+
+    store = DynamoStore(settings.table_name)
+    return BillingAdapters(store=store, log=store, policies=DynamoPolicyRepository(settings.table_name), clock=SystemClock())
+
+
 def workflows():
+    return _workflows(get_settings())
+
+
+@lru_cache(maxsize=8)
+def _workflows(settings: Settings):
     from arrears.adapters.step_functions import StepFunctionsWorkflows
 
-    return StepFunctionsWorkflows(get_settings().state_machine_arn)
+    return StepFunctionsWorkflows(settings.state_machine_arn)
 
 
 def reset_wiring() -> None:
@@ -38,8 +69,9 @@ def reset_wiring() -> None:
     from arrears.adapters.settings import reset_settings
     from arrears.adapters.dynamo_policies import reset_policy_cache
 
-    dunning_ports.cache_clear()
-    workflows.cache_clear()
+    _dunning_ports.cache_clear()
+    _billing_adapters.cache_clear()
+    _workflows.cache_clear()
     reset_settings()
     aws.reset_clients()
     reset_policy_cache()

@@ -11,11 +11,17 @@ UTC = _dt.timezone.utc
 
 
 def execution_name(env: Any) -> str:
-    """The execution a parked flow belongs to (an invoice's workflow is named after the invoice)."""
+    """What orders the parked flows of one instant: the invoice id an invoice's workflow carries in
+    its input (its execution name is derived from it, arrears.adapters.execution_names, and a renewal's has a
+    suffix, so the name alone would not sort as the policy simulator sorts invoices), else the name."""
     try:
-        return env.states.context_object.context_object_data["Execution"]["Name"]
+        execution = env.states.context_object.context_object_data["Execution"]
     except (AttributeError, KeyError, TypeError):
         return ""
+    given = execution.get("Input")
+    if isinstance(given, dict) and isinstance(given.get("invoice_id"), str):
+        return given["invoice_id"]
+    return execution.get("Name") or ""
 
 
 class Waiter:

@@ -7,6 +7,9 @@ before the first call and nothing reads `os.environ` at import time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 from pydantic import Field
@@ -38,11 +41,30 @@ class Settings(BaseSettings):
     workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
 
 
-@lru_cache(maxsize=1)
+# The settings of the function running in this context, when one process runs several functions
+# (the local runtime gives each exactly its template entry's environment); unset in AWS.
+_FUNCTION_SETTINGS: ContextVar[Settings | None] = ContextVar("arrears_function_settings", default=None)
+
+
 def get_settings() -> Settings:
+    return _FUNCTION_SETTINGS.get() or _process_settings()
+
+
+@lru_cache(maxsize=1)
+def _process_settings() -> Settings:
     return Settings()  # type: ignore[call-arg]  # values come from the environment
+
+
+@contextmanager
+def function_settings(settings: Settings) -> Iterator[None]:
+    """Run a function's invocation with its own settings (the local runtime: one process, many functions)."""
+    token = _FUNCTION_SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _FUNCTION_SETTINGS.reset(token)
 
 
 def reset_settings() -> None:
     """Forget the cached settings (the local runtime and tests change the environment)."""
-    get_settings.cache_clear()
+    _process_settings.cache_clear()

@@ -1,10 +1,12 @@
-"""Step Functions as the workflow engine (adapter): one execution per invoice, named after it."""
+"""Step Functions as the workflow engine (adapter): one execution per invoice, named after it
+(arrears.adapters.execution_names: a valid name, whatever characters the provider's invoice id has)."""
 
 from __future__ import annotations
 
 import json
 
 from arrears.adapters import aws
+from arrears.adapters.execution_names import execution_name
 
 
 class StepFunctionsWorkflows:
@@ -12,15 +14,15 @@ class StepFunctionsWorkflows:
         self.state_machine_arn = state_machine_arn
 
     def execution_arn(self, invoice_id: str) -> str:
-        # arn:aws:states:region:account:stateMachine:name -> ...:execution:name:invoice_id
+        # arn:aws:states:region:account:stateMachine:machine -> ...:execution:machine:<execution name>
         prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
-        return f"{prefix}:execution:{name}:{invoice_id}"
+        return f"{prefix}:execution:{name}:{execution_name(invoice_id)}"
 
     def start(self, invoice_id: str) -> str | None:
         client = aws.client("stepfunctions")
         try:
             response = client.start_execution(
-                stateMachineArn=self.state_machine_arn, name=invoice_id, input=json.dumps({"invoice_id": invoice_id})
+                stateMachineArn=self.state_machine_arn, name=execution_name(invoice_id), input=json.dumps({"invoice_id": invoice_id})
             )
         except client.exceptions.ExecutionAlreadyExists:
             return None  # a redelivered event: the invoice's workflow is already running or ran
@@ -48,14 +50,25 @@ class WorkflowFunction:
     """The workflow's Lambda, invoked directly for what a person asks outside the state machine's
     rhythm (escalate now), so that sending stays with the one function allowed to send."""
 
+    # API Gateway answers 504 at 29 s: the invoke is given 20 s (and 2 s to connect), once. botocore's
+    # retry after a read timeout would run the escalation a second time while the first still sends.
+    READ_TIMEOUT_SECONDS = 20
+
     def __init__(self, function_name: str) -> None:
         self.function_name = function_name
 
-    def escalate_now(self, invoice_id: str, actor: str) -> dict:
-        response = aws.client("lambda").invoke(
-            FunctionName=self.function_name,
-            Payload=json.dumps({"action": "escalate_now", "invoice_id": invoice_id, "actor": actor}).encode(),
-        )
+    def escalate_now(self, invoice_id: str, actor: str, request_id: str | None = None) -> dict:
+        """The workflow function's answer: {"escalated": ...}, {"refused": ...}, or {"in_progress": True}
+        when it has not answered in time (it goes on; the same request asked again finds its result)."""
+        from botocore.exceptions import ReadTimeoutError
+
+        payload = {"action": "escalate_now", "invoice_id": invoice_id, "actor": actor,
+                   **({"request_id": request_id} if request_id else {})}
+        try:
+            response = aws.single_attempt_client("lambda", self.READ_TIMEOUT_SECONDS).invoke(
+                FunctionName=self.function_name, Payload=json.dumps(payload).encode())
+        except ReadTimeoutError:
+            return {"in_progress": True}
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError") or not isinstance(payload, dict):
             raise RuntimeError(f"the workflow function failed to escalate {invoice_id}: {payload}")

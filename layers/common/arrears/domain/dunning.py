@@ -189,12 +189,42 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
     return _next_decision(invoice, customer, policy, planned, ports, now, not_before)
 
 
-def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
+def escalate_now(invoice_id: str, actor: str, ports: Ports, request_id: str | None = None) -> dict[str, Any]:
     """The finance team sends the next pending step now instead of at its date. The workflow, waiting
-    for that step's date, finds it done when it wakes and moves on; later steps keep their dates."""
+    for that step's date, finds it done when it wakes and moves on; later steps keep their dates.
+
+    Once per request: the request is claimed first, so a second invocation for it (the finance API's
+    invoke retried, or answered "in progress" and asked again) escalates nothing and logs nothing; it
+    answers the first's result when that is logged, else that the request is still in progress."""
     from arrears.domain.holds import ActionRefused
 
     now = ports.clock.now()
+    if request_id is not None:
+        if not ports.store.claim_step(invoice_id, f"{_ESCALATION_REQUEST}{request_id}", ports.clock.now()):
+            return _escalation_of_request(invoice_id, request_id, ports) or {"invoice_id": invoice_id, "in_progress": True}
+        try:
+            return _escalate_now(invoice_id, actor, ports, now, request_id)
+        except ActionRefused:
+            ports.store.release_step(invoice_id, f"{_ESCALATION_REQUEST}{request_id}")  # nothing was done
+            raise
+    return _escalate_now(invoice_id, actor, ports, now, None)
+
+
+_ESCALATION_REQUEST = "escalate-request:"
+
+
+def _escalation_of_request(invoice_id: str, request_id: str, ports: Ports) -> dict[str, Any] | None:
+    """What the escalation asked by `request_id` did, read back from the contact log (None: not logged yet)."""
+    for entry in ports.log.entries(invoice_id):
+        if entry.kind == "escalated" and entry.details.get("request_id") == request_id:
+            return {"invoice_id": invoice_id, "step_id": entry.step_id, "stage": entry.stage,
+                    "planned_at": entry.details.get("planned_at")}
+    return None
+
+
+def _escalate_now(invoice_id: str, actor: str, ports: Ports, now: datetime, request_id: str | None) -> dict[str, Any]:
+    from arrears.domain.holds import ActionRefused
+
     invoice = ports.store.get_invoice(invoice_id)
     if invoice is None:
         raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
@@ -222,7 +252,7 @@ def escalate_now(invoice_id: str, actor: str, ports: Ports) -> dict[str, Any]:
                                                   f"{wait.ahead.invoice_id}); the policy's gap allows the next one from "
                                                   f"{to_iso_z(wait.at)}: escalate then")
     _log(ports, invoice, now, "escalated", policy, step_id=step.step.id, stage=step.step.stage.value,
-         details={"by": actor, "planned_at": to_iso_z(step.at)})
+         details={"by": actor, "planned_at": to_iso_z(step.at), **({"request_id": request_id} if request_id else {})})
     _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now, contact_claimed=wait is None)
     return {"invoice_id": invoice_id, "step_id": step.step.id, "stage": step.step.stage.value, "planned_at": to_iso_z(step.at)}
 

@@ -21,6 +21,8 @@ class WorkflowRequest(BaseModel):
     task_token: str | None = Field(default=None, min_length=1)
     next_at: str | None = None  # wait: the moment the step is due (the task token's timeout ends then)
     actor: str | None = None  # escalate_now: the IAM principal who asked (the finance API passes it)
+    # escalate_now: the finance API's request (API Gateway's request id): one escalation per request
+    request_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, ports: Ports,
@@ -40,9 +42,10 @@ def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, po
         from arrears.domain.holds import ActionRefused
 
         try:
-            return {"escalated": dunning.escalate_now(request.invoice_id, request.actor or "unknown", ports)}
+            result = dunning.escalate_now(request.invoice_id, request.actor or "unknown", ports, request.request_id)
         except ActionRefused as refused:
             return {"refused": {"code": refused.code, "message": refused.message}}
+        return {"in_progress": True} if result.get("in_progress") else {"escalated": result}
     if request.action == "start":
         decision = dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports).as_output()
     elif request.action == "run_due_steps":

@@ -179,10 +179,13 @@ class FinanceApi:
         return self._done(invoice_id, "payment_plan", instalments=len(instalments),
                           next_checkpoint=hold.until.isoformat() if hold.until else None)
 
-    def escalate(self, invoice_id: str, reason: str, actor: str) -> s.ActionResult:
+    def escalate(self, invoice_id: str, reason: str, actor: str, request_id: str | None = None) -> s.ActionResult:
+        """Escalated, refused, or (outcome {"in_progress": true}) still sending when the API cannot wait longer."""
         if self.store.get_invoice(invoice_id) is None:
             raise ActionRefused("unknown_invoice", f"no invoice {invoice_id}")
-        answer = self.escalation.escalate_now(invoice_id, actor)
+        answer = self.escalation.escalate_now(invoice_id, actor, request_id)
+        if answer.get("in_progress"):
+            return self._done(invoice_id, "escalate", reason=reason, in_progress=True)
         if "refused" in answer:
             raise ActionRefused(answer["refused"]["code"], answer["refused"]["message"])
         escalated = {key: value for key, value in answer["escalated"].items() if key != "invoice_id"}
