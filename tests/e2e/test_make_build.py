@@ -30,7 +30,7 @@ def test_make_build_builds_every_function_and_the_layer(build_dir):
     built = {p.name for p in build_dir.iterdir() if p.is_dir()}
     assert {LAYER, "WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction"} <= built
     assert (build_dir / "WebhooksFunction" / "app.py").is_file()
-    assert (build_dir / LAYER / "python" / "arrears" / "workflows.py").is_file()
+    assert (build_dir / LAYER / "python" / "arrears" / "adapters" / "step_functions.py").is_file()
 
 
 def test_the_built_layer_fits_lambda_and_ships_exactly_the_pins(build_dir):

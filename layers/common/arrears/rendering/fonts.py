@@ -17,7 +17,7 @@ with bench/letters.py (the two-page formal notice, fpdf2 2.8.9, fontTools 4.68; 
   - this module, one cut reused:              143-185 letters/s wall clock (5.5-7 ms a letter),
                                               13-21x fpdf2's own in the same run
   - the hand-written TrueType subsetter this module replaced (a subset per letter from the font's
-    tables, in channels/letter_pdf.py until then): 0.84x this module's rate, in CPU time, same
+    tables, in the letter layout module until then): 0.84x this module's rate, in CPU time, same
     process, interleaved (6.5 vs 5.5 ms a letter)
 bench/letters.py measures this module and fpdf2's own side by side on every run ("letters: fpdf2's
 own font embedding"), so the figure stays measured. Reusing a subset needs its own PDF font objects,
