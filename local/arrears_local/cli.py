@@ -77,11 +77,9 @@ def simulate(
                                 help="Render every email and letter too (slower); plan-only still runs every check a contact makes."),
 ) -> None:
     """What a policy would do to a book: every contact and when, totals per stage, referrals. Sends nothing."""
-    import csv
-    from collections import Counter
     from datetime import timedelta
 
-    from arrears.domain.policy import Stage, load_policy_file
+    from arrears.domain.policy import load_policy_file
     from arrears.usecases.simulator import Simulation
     from arrears_local.book import BookError, book_updates, read_book, sample_payments as draw_payments, synthetic_book
     from arrears_local.gctune import tuned_gc
@@ -114,6 +112,17 @@ def simulate(
             simulation.advance(min(end, start + timedelta(days=day)))
             progress.update(task, completed=day)
     result = simulation.result()
+    _print_simulation(result, book, policy, days, end, started)
+    if contacts_csv:
+        _write_contacts(result.contacts(), contacts_csv)
+
+
+def _print_simulation(result, book, policy, days: int, end, started: float) -> None:
+    """The simulation's totals per stage, what was sent, waited and could not be made."""
+    from collections import Counter
+
+    from arrears.domain.policy import Stage
+
     contacts = result.contacts()
     table = Table(title=f"{len(book)} invoices, {days} days, policy {policy.policy_id} v{policy.version}")
     table.add_column("Stage")
@@ -138,14 +147,18 @@ def simulate(
         reasons = Counter(e.details.get("missing", "") for e in blocked)
         console.print(f"[yellow]{len(blocked)} contacts could not be made[/] (a task would open for each): "
                       + "; ".join(f"{count} × {reason}" for reason, count in reasons.most_common(3)))
-    if contacts_csv:
-        with contacts_csv.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["at", "invoice_id", "customer_id", "step_id", "stage", "channel", "recipient"])
-            for entry in contacts:
-                writer.writerow([entry.at.isoformat(), entry.invoice_id, entry.customer_id, entry.step_id, entry.stage,
-                                 entry.channel, entry.recipient or ""])
-        console.print(f"contacts written to {contacts_csv}")
+
+
+def _write_contacts(contacts, path: Path) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["at", "invoice_id", "customer_id", "step_id", "stage", "channel", "recipient"])
+        for entry in contacts:
+            writer.writerow([entry.at.isoformat(), entry.invoice_id, entry.customer_id, entry.step_id, entry.stage,
+                             entry.channel, entry.recipient or ""])
+    console.print(f"contacts written to {path}")
 
 
 @app.command("dry-run")
