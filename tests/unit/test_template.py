@@ -9,20 +9,12 @@ from pathlib import Path
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+from arrears_local.security_scan import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
-
-
-class _OfflineManagedPolicies:
-    """The managed policies SAM attaches by name, so translation needs no IAM call."""
-
-    def load(self) -> dict[str, str]:
-        return {name: f"arn:aws:iam::aws:policy/{path}{name}" for name, path in (
-            ("AWSLambdaBasicExecutionRole", "service-role/"), ("AWSLambdaDynamoDBExecutionRole", "service-role/"),
-            ("AWSXrayWriteOnlyAccess", ""), ("AWSXRayDaemonWriteAccess", ""))}
 
 
 @pytest.fixture(scope="module")
@@ -31,24 +23,9 @@ def sam_template() -> dict:
 
 
 @pytest.fixture(scope="module")
-def translated(sam_template, monkeypatch_module) -> dict:
+def translated() -> dict:
     """What `sam package` then CloudFormation's transform would produce, offline."""
-    template = json.loads(json.dumps(sam_template))
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if key in properties:
-                properties[key] = f"s3://arrears-artifacts/{properties[key].strip('/')}.zip"
-        if "DefinitionUri" in properties:
-            properties["Definition"] = json.loads((ROOT / properties.pop("DefinitionUri")).read_text())
-    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    return transform(template, {}, _OfflineManagedPolicies())
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+    return translate(ROOT)
 
 
 def _problems(template_text: str) -> list[str]:
