@@ -201,7 +201,7 @@ class DynamoStore:
 
     # --- collection state -------------------------------------------------------------------
     def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None,
-                   segment: str | None = None) -> None:
+                   segment: str | None = None, started_at: datetime | None = None) -> None:
         values: dict[str, Any] = {":policy_id": policy_id, ":policy_version": policy_version}
         names: dict[str, str] = {}
         assignments = ["policy_id = if_not_exists(policy_id, :policy_id)",
@@ -214,12 +214,28 @@ class DynamoStore:
         if execution_arn:
             assignments.append("execution_arn = :execution_arn")
             values[":execution_arn"] = execution_arn
+            if started_at is not None:
+                assignments.append("execution_started_at = if_not_exists(execution_started_at, :started_at)")
+                values[":started_at"] = to_iso_z(started_at)
         self._table.update_item(
             Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
             UpdateExpression="SET " + ", ".join(assignments),
             ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=values,
             **({"ExpressionAttributeNames": names} if names else {}),
         )
+
+    def record_renewal(self, invoice_id: str, predecessor_arn: str, successor_arn: str, started_at: datetime) -> bool:
+        """The invoice is carried on by the successor execution: written only over its predecessor (so one renewal
+        is recorded once); True also when a retry finds it recorded already, False when another execution holds it."""
+        if _written(lambda: self._table.update_item(
+                Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                UpdateExpression="SET execution_arn = :successor, execution_started_at = :started_at",
+                ConditionExpression="execution_arn = :predecessor",
+                ExpressionAttributeValues={":successor": successor_arn, ":predecessor": predecessor_arn,
+                                           ":started_at": to_iso_z(started_at)})):
+            return True
+        current = self.get_invoice(invoice_id)
+        return current is not None and current.execution_arn == successor_arn
 
     def save_progress(self, invoice_id: str, completed_step: str | None, next_action_at: datetime | None, closed: bool) -> None:
         assignments, values, names = [], {}, {}

@@ -38,3 +38,14 @@ def execution_name(invoice_id: str, renewal: int = 0) -> str:
         prefix = _INVALID.sub("_", invoice_id)[: _BASE_LENGTH - len("--h") - _HASH_DIGITS]
         base = f"{prefix}--h{digest}"
     return base if renewal == 0 else f"{base}-r{renewal}"
+
+
+def renewal_of(invoice_id: str, name: str) -> int:
+    """Which of the invoice's executions `name` is: 0 the first, n its n-th renewal (ValueError: none of them)."""
+    base = execution_name(invoice_id)
+    if name == base:
+        return 0
+    suffix = name.removeprefix(f"{base}-r")
+    if suffix != name and suffix.isdigit() and name == execution_name(invoice_id, int(suffix)):
+        return int(suffix)
+    raise ValueError(f"{name!r} is not an execution of invoice {invoice_id!r}")

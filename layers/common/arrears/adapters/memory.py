@@ -47,7 +47,8 @@ class MemoryStore:
                 return False
             if invoice.provider_updated_at < stored.provider_updated_at and invoice.status not in TERMINAL_STATUSES:
                 return False
-            keep = {"policy_id", "policy_version", "segment", "completed_steps", "execution_arn", "next_action_at", "closed_at",
+            keep = {"policy_id", "policy_version", "segment", "completed_steps", "execution_arn", "execution_started_at",
+                    "next_action_at", "closed_at",
                     "hold", "schedule_shift_days"}
             invoice = invoice.model_copy(update={name: getattr(stored, name) for name in keep})
         if invoice.status in TERMINAL_STATUSES and invoice.closed_at is None:
@@ -102,14 +103,25 @@ class MemoryStore:
         self.parked.get(subject, {}).pop(key, None)
 
     def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None,
-                   segment: str | None = None) -> None:
+                   segment: str | None = None, started_at: datetime | None = None) -> None:
         invoice = self.invoices[invoice_id]
         update: dict[str, Any] = {"policy_id": invoice.policy_id or policy_id,
                                   "policy_version": invoice.policy_version or policy_version,
                                   "segment": invoice.segment or segment}
         if execution_arn:
             update["execution_arn"] = execution_arn
+            if started_at is not None:
+                update["execution_started_at"] = invoice.execution_started_at or started_at
         self.invoices[invoice_id] = invoice.model_copy(update=update)
+
+    def record_renewal(self, invoice_id: str, predecessor_arn: str, successor_arn: str, started_at: datetime) -> bool:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.execution_arn not in (predecessor_arn, successor_arn):
+            return False
+        if invoice.execution_arn == predecessor_arn:
+            self.invoices[invoice_id] = invoice.model_copy(update={"execution_arn": successor_arn,
+                                                                   "execution_started_at": started_at})
+        return True
 
     def save_progress(self, invoice_id: str, completed_step: str | None, next_action_at: datetime | None, closed: bool) -> None:
         invoice = self.invoices[invoice_id]

@@ -6,17 +6,30 @@ from __future__ import annotations
 import json
 
 from arrears.adapters import aws
-from arrears.adapters.execution_names import execution_name
+from arrears.adapters.execution_names import MAX_RENEWAL, execution_name, renewal_of
 
 
 class StepFunctionsWorkflows:
     def __init__(self, state_machine_arn: str) -> None:
         self.state_machine_arn = state_machine_arn
 
-    def execution_arn(self, invoice_id: str) -> str:
+    def execution_arn(self, invoice_id: str, renewal: int = 0) -> str:
         # arn:aws:states:region:account:stateMachine:machine -> ...:execution:machine:<execution name>
         prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
-        return f"{prefix}:execution:{name}:{execution_name(invoice_id)}"
+        return f"{prefix}:execution:{name}:{execution_name(invoice_id, renewal)}"
+
+    def successor(self, invoice_id: str, execution_arn: str) -> tuple[str, int]:
+        """The execution that carries the invoice on after `execution_arn` (arrears.domain.renewal)."""
+        renewal = renewal_of(invoice_id, execution_arn.rpartition(":")[2])
+        return self.execution_arn(invoice_id, renewal + 1), renewal + 1
+
+    def start_renewal(self, invoice_id: str, renewal: int) -> None:
+        client = aws.client("stepfunctions")
+        try:
+            client.start_execution(stateMachineArn=self.state_machine_arn, name=execution_name(invoice_id, renewal),
+                                   input=json.dumps({"invoice_id": invoice_id, "renewal": renewal}))
+        except client.exceptions.ExecutionAlreadyExists:
+            pass  # a retried renewal: its successor runs already
 
     def start(self, invoice_id: str) -> str | None:
         client = aws.client("stepfunctions")
@@ -36,14 +49,18 @@ class StepFunctionsWorkflows:
             pass  # the workflow already moved on (its hold timed out and it re-read the invoice)
 
     def stop(self, invoice_id: str, reason: str) -> None:
+        """Stop the invoice's running execution: the first, or a renewal carrying it on (each in turn, until a
+        name that never ran; one describe per renewal, and a workflow renews once in about eleven months)."""
         client = aws.client("stepfunctions")
-        try:
-            description = client.describe_execution(executionArn=self.execution_arn(invoice_id))
-        except client.exceptions.ExecutionDoesNotExist:
-            return
-        if description["status"] == "RUNNING":
-            # The error marks a stop Arrears meant (template.yaml's StoppedWorkflowsRule alarms on any other).
-            client.stop_execution(executionArn=self.execution_arn(invoice_id), error="Arrears.Stopped", cause=reason[:256])
+        for renewal in range(MAX_RENEWAL + 1):
+            arn = self.execution_arn(invoice_id, renewal)
+            try:
+                description = client.describe_execution(executionArn=arn)
+            except client.exceptions.ExecutionDoesNotExist:
+                return
+            if description["status"] == "RUNNING":
+                # The error marks a stop Arrears meant (template.yaml's StoppedWorkflowsRule alarms on any other).
+                client.stop_execution(executionArn=arn, error="Arrears.Stopped", cause=reason[:256])
 
 
 class WorkflowFunction:

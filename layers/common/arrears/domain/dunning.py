@@ -88,7 +88,8 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
         # And the segment it starts in: a later change of the customer's segment never re-plans this invoice.
         policy = ports.policies.current(customer.policy_id or default_policy_id)
         segment = collection_segment(invoice, customer, policy)
-        ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn, segment=segment)
+        ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn, segment=segment,
+                              started_at=now)
         invoice = invoice.model_copy(update={"policy_id": policy.policy_id, "policy_version": policy.version,
                                              "segment": invoice.segment or segment})
     else:

@@ -31,8 +31,14 @@ class InvoiceStore(Protocol):
         ...
 
     def pin_policy(self, invoice_id: str, policy_id: str, policy_version: int, execution_arn: str | None,
-                   segment: str | None = None) -> None:
-        """Pin the policy version (and the segment of it) collection starts on; what is pinned stays pinned."""
+                   segment: str | None = None, started_at: datetime | None = None) -> None:
+        """Pin the policy version (and the segment of it) collection starts on; what is pinned stays pinned.
+        `started_at`: when the execution `execution_arn` started (kept from the first pin)."""
+        ...
+
+    def record_renewal(self, invoice_id: str, predecessor_arn: str, successor_arn: str, started_at: datetime) -> bool:
+        """The successor execution carries the invoice on from `started_at`: written only over the predecessor's
+        ARN (True also when it is recorded already; False when another execution carries the invoice)."""
         ...
 
     def save_progress(
@@ -144,6 +150,18 @@ class WorkflowStarter(Protocol):
 
     def stop(self, invoice_id: str, reason: str) -> None:
         """Stop the invoice's workflow if it is running (a settled invoice needs no more steps)."""
+        ...
+
+
+class WorkflowRenewer(Protocol):
+    """A successor execution for an invoice whose execution nears Step Functions' one-year limit."""
+
+    def successor(self, invoice_id: str, execution_arn: str) -> tuple[str, int]:
+        """The successor of the execution `execution_arn`: its ARN and renewal number (deterministic)."""
+        ...
+
+    def start_renewal(self, invoice_id: str, renewal: int) -> None:
+        """Start that successor (its input says `renewal`); a second start of it changes nothing."""
         ...
 
 

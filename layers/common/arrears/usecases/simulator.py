@@ -33,6 +33,7 @@ from arrears.domain.models import Artefact, ContactEntry
 from arrears.domain.policy import Policy
 from arrears.domain.notices import NoticeContext, NoticeIncomplete
 from arrears.domain.ports import Ports
+from arrears.domain.renewal import RENEWED, renew_if_due
 from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
 CONTACT_KINDS = ("email", "letter", "call_task", "referral")
@@ -73,13 +74,25 @@ class _Workflows:
     def __init__(self, simulation: "Simulation") -> None:
         self.simulation = simulation
         self.started: set[str] = set()
+        self.current: dict[str, str] = {}  # invoice -> the execution carrying it (as the invoice's execution_arn)
 
     def start(self, invoice_id: str) -> str | None:
         if invoice_id in self.started:
             return None  # as StartExecution with the invoice id as name
         self.started.add(invoice_id)
+        self.current[invoice_id] = f"simulated:{invoice_id}"
         self.simulation.schedule(self.simulation.clock.at, _START, invoice_id)
         return f"simulated:{invoice_id}"
+
+    def successor(self, invoice_id: str, execution_arn: str) -> tuple[str, int]:
+        _, _, renewal = execution_arn.removeprefix(f"simulated:{invoice_id}").partition("-r")
+        following = int(renewal or 0) + 1
+        return f"simulated:{invoice_id}-r{following}", following
+
+    def start_renewal(self, invoice_id: str, renewal: int) -> None:
+        # As the successor execution: it starts now and re-reads the invoice (a wake-up at this instant).
+        self.current[invoice_id] = f"simulated:{invoice_id}-r{renewal}"
+        self.simulation.wake(invoice_id, self.simulation.clock.at)
 
     def resume(self, task_token: str) -> None:
         # As SendTaskSuccess: the parked workflow re-reads the invoice now.
@@ -259,10 +272,17 @@ class Simulation:
             while decision.status == "active" and decision.next_at and parse_iso(decision.next_at) <= at:
                 # A Wait state whose moment has come does not park: the execution goes on at once.
                 decision = dunning.run_due_steps(invoice_id, self.ports)
+            # As the workflow function: near Step Functions' year, a shorter wait, or a successor execution.
+            decision = renew_if_due(invoice_id, decision, self.workflows.current.get(invoice_id), self.workflows, self.ports)
             decisions[invoice_id] = decision.status
+            if decision.status == RENEWED:
+                continue  # the successor's wake-up is scheduled (start_renewal)
             if decision.status == "active" and decision.next_at:
                 # Wait on a token whose timeout is the step's moment: a hold placed meanwhile wakes it (resume).
-                self.wake(invoice_id, parse_iso(decision.next_at))
+                woken = parse_iso(decision.next_at)
+                if decision.wait_seconds:
+                    woken = min(woken, at + timedelta(seconds=decision.wait_seconds))
+                self.wake(invoice_id, woken)
                 dunning.park_until_next_step(invoice_id, f"simulated-token:{invoice_id}", decision.next_at, self.workflows,
                                              self.ports)
             elif decision.status == "hold" and decision.hold_seconds:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arrears.domain import dunning
 from arrears.domain.ports import Ports
+from arrears.domain.renewal import renew_if_due
 
 
 class WorkflowRequest(BaseModel):
@@ -46,10 +47,13 @@ def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, po
         except ActionRefused as refused:
             return {"refused": {"code": refused.code, "message": refused.message}}
         return {"in_progress": True} if result.get("in_progress") else {"escalated": result}
-    if request.action == "start":
-        decision = dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports).as_output()
-    elif request.action == "run_due_steps":
-        decision = dunning.run_due_steps(request.invoice_id, ports).as_output()
+    if request.action in ("start", "run_due_steps"):
+        decided = (dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports)
+                   if request.action == "start" else dunning.run_due_steps(request.invoice_id, ports))
+        if workflows is not None:
+            # An execution near Step Functions' year waits no longer, or hands the invoice to its successor.
+            decided = renew_if_due(request.invoice_id, decided, request.execution_arn, workflows, ports)
+        decision = decided.as_output()
     else:
         error = request.error or {}
         decision = dunning.record_workflow_failure(

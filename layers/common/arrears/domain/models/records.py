@@ -147,6 +147,8 @@ class Invoice(Record):
     segment: str | None = Field(default=None, max_length=40)
     completed_steps: tuple[str, ...] = ()
     execution_arn: str | None = None
+    # When the execution named by execution_arn started (a workflow renews itself before Step Functions' year).
+    execution_started_at: AwareDatetime | None = None
     next_action_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None  # set only with a terminal status (is_settled covers it)
     hold: Hold | None = None
