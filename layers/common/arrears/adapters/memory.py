@@ -21,6 +21,7 @@ class MemoryStore:
         self.customers: dict[str, Customer] = {}
         self.claims: dict[tuple[str, str], datetime] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
+        self._task_ids_of: dict[str, list[str]] = {}  # invoice -> its task ids, as DynamoDB's GSI2 keys them
         self.logs: dict[str, list[ContactEntry]] = {}
         self.hold_tokens: dict[str, str] = {}
         self.wake_tokens: dict[str, str] = {}
@@ -218,6 +219,8 @@ class MemoryStore:
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
         task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
+        if task_id not in self.tasks:
+            self._task_ids_of.setdefault(invoice_id, []).append(task_id)
         self.tasks[task_id] = {"task_id": task_id, "invoice_id": invoice_id, "kind": kind, "due_at": due_at, "details": details,
                                "status": "open"}
         return task_id
@@ -230,7 +233,9 @@ class MemoryStore:
         return True
 
     def open_tasks_of(self, invoice_id: str) -> list[dict[str, Any]]:
-        return [dict(t) for t in self.tasks.values() if t["invoice_id"] == invoice_id and t["status"] == "open"]
+        # One invoice's tasks, never all of them: a simulated book settles every invoice (linear, not quadratic).
+        tasks = (self.tasks[task_id] for task_id in self._task_ids_of.get(invoice_id, ()))
+        return [dict(task) for task in tasks if task["status"] == "open"]
 
     def close_task(self, task_id: str, at: datetime, actor: str, note: str, status: str = "done") -> dict[str, Any] | None:
         task = self.tasks.get(task_id)

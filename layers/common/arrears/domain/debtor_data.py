@@ -50,29 +50,32 @@ def file_stem(text: str, fallback: str = "invoice") -> str:
     return stem or fallback
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
+def _checked_email(address: str) -> tuple[str | None, str | None]:
+    """(why `address` cannot be mailed, the form it is mailed in): one check per address, whatever asks."""
+    if not address.strip():
+        return "the address is empty", None
+    if any(c in address for c in "\r\n\x00"):
+        return "the address contains a line break or NUL character", None
+    if "<" in address or ">" in address:
+        return "the address has a display name or angle brackets; only the address itself is accepted", None
+    if address.count("@") > 1 or any(c in address for c in ",;"):
+        return "the field holds several addresses; only one is accepted", None
+    try:
+        valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as invalid:
+        return str(invalid), None
+    return None, valid.ascii_email
+
+
 def email_problem(address: str) -> str | None:
     """Why `address` cannot be mailed (None when it can): checked without DNS, so it is safe in a request path."""
-    if not address.strip():
-        return "the address is empty"
-    if any(c in address for c in "\r\n\x00"):
-        return "the address contains a line break or NUL character"
-    if "<" in address or ">" in address:
-        return "the address has a display name or angle brackets; only the address itself is accepted"
-    if address.count("@") > 1 or any(c in address for c in ",;"):
-        return "the field holds several addresses; only one is accepted"
-    try:
-        validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as invalid:
-        return str(invalid)
-    return None
+    return _checked_email(address)[0]
 
 
 def usable_email(address: str) -> str | None:
     """The address as it is mailed (its domain in ASCII, as SES needs it), or None when it is unusable."""
-    if email_problem(address) is not None:
-        return None
-    return validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
+    return _checked_email(address)[1]
 
 
 def entered_email(address: str | None) -> str:
