@@ -419,22 +419,27 @@ def serve(
 
 @app.command()
 def openapi(
-    check: bool = typer.Option(False, help="Only check that openapi/finance.json is up to date."),
+    check: bool = typer.Option(False, help="Only check that openapi/finance.json and openapi/webhooks.json are up to date."),
 ) -> None:
-    """Write the finance API's OpenAPI document (openapi/finance.json) from the API's routes."""
+    """Write the OpenAPI documents: the finance API's (openapi/finance.json) from its routes, the webhooks'
+    (openapi/webhooks.json) from the providers' parsing models."""
     from arrears_local.openapi import FINANCE_DOCUMENT, finance_openapi
+    from arrears_local.webhooks_openapi import WEBHOOKS_DOCUMENT, webhooks_openapi
 
-    document = finance_openapi()
+    documents = {FINANCE_DOCUMENT: finance_openapi(), WEBHOOKS_DOCUMENT: webhooks_openapi()}
     if check:
-        if not FINANCE_DOCUMENT.exists() or FINANCE_DOCUMENT.read_text(encoding="utf-8") != document:
-            console.print(f"[red]{FINANCE_DOCUMENT} is stale[/]: run `arrears openapi`")
+        stale = [path for path, document in documents.items()
+                 if not path.exists() or path.read_text(encoding="utf-8") != document]
+        for path in stale:
+            console.print(f"[red]{path} is stale[/]: run `arrears openapi`")
+        if stale:
             raise typer.Exit(1)
-        console.print(f"{FINANCE_DOCUMENT} is up to date")
+        console.print(" and ".join(str(path) for path in documents) + " are up to date")
         return
-    FINANCE_DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
-    FINANCE_DOCUMENT.write_text(document, encoding="utf-8")
-    console.print(f"wrote {FINANCE_DOCUMENT}")
-
+    for path, document in documents.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document, encoding="utf-8")
+        console.print(f"wrote {path}")
 
 def main() -> None:
     app(prog_name="arrears")

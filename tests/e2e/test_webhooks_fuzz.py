@@ -24,7 +24,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 def test_the_committed_openapi_document_is_up_to_date():
-    # A change to a provider's parsing models must reach openapi/webhooks.json (python -m arrears_local.webhooks_openapi)
+    # A change to a provider's parsing models must reach openapi/webhooks.json (`arrears openapi` writes it)
     assert WEBHOOKS_DOCUMENT.read_text(encoding="utf-8") == webhooks_openapi()
 
 

@@ -31,3 +31,21 @@ def test_every_operation_documents_its_errors():
     for path, item in document["paths"].items():
         for method, operation in item.items():
             assert {"404", "409", "422"} <= set(operation["responses"]), (method, path)
+
+
+def test_openapi_check_names_a_stale_webhooks_document(tmp_path, monkeypatch):
+    # Given the webhooks document on disk no longer matches the providers' parsing models
+    from typer.testing import CliRunner
+
+    from arrears_local import webhooks_openapi
+    from arrears_local.cli import app
+
+    stale = tmp_path / "webhooks.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setattr(webhooks_openapi, "WEBHOOKS_DOCUMENT", stale)
+    # When `arrears openapi --check` runs, it fails naming that file
+    checked = CliRunner().invoke(app, ["openapi", "--check"], env={"COLUMNS": "300"})
+    assert checked.exit_code == 1 and "webhooks.json is stale" in checked.output
+    # And `arrears openapi` rewrites both documents, after which the check passes
+    written = CliRunner().invoke(app, ["openapi"], env={"COLUMNS": "300"})
+    assert written.exit_code == 0 and stale.read_text(encoding="utf-8") == webhooks_openapi.webhooks_openapi()
