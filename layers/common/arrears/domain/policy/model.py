@@ -5,11 +5,11 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Literal
-from zoneinfo import available_timezones
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from arrears.domain.geo import known_timezone
 from arrears.domain.models import Address
 
 
@@ -217,7 +217,7 @@ class Policy(PolicyModel):
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        if value not in available_timezones():
+        if not known_timezone(value):
             raise ValueError(f"unknown timezone {value!r}")
         return value
 

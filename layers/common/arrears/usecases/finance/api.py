@@ -228,9 +228,9 @@ class FinanceApi:
         if not given:
             raise ActionRefused("invalid_field", "give at least one field to change")
         if given.get("timezone"):
-            from zoneinfo import available_timezones
+            from arrears.domain.geo import known_timezone
 
-            if given["timezone"] not in available_timezones():
+            if not known_timezone(given["timezone"]):
                 raise actions.invalid_field("timezone", f"unknown timezone {given['timezone']!r}")
         if given.get("policy_id"):
             try:
