@@ -1,4 +1,4 @@
-"""A step's claim (the send protocol, docs/faults.md), one contract for both adapters: DynamoDB (conditional
+"""A step's claim (the send protocol, docs/architecture.md), one contract for both adapters: DynamoDB (conditional
 writes, on moto) and memory. And DynamoDB's lost answers: a conditional write that was applied, whose answer
 was lost (a timeout; botocore retried it and met its own item: ConditionalCheckFailed), is read back as ours
 for the step claim, its phase changes, the contact log's append and the customer's contact slot."""

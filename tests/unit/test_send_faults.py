@@ -1,5 +1,5 @@
 """A contact's send under faults (issue #14), on in-memory adapters: the workflow function's process dies at
-each named point of the send protocol (docs/faults.md), SES refuses or does not answer, escalate-now and a
+each named point of the send protocol (docs/architecture.md), SES refuses or does not answer, escalate-now and a
 scheduled wake-up meet. Each invoice ends as in the fault-free run, or with a recorded failure and a task for
 a person: no contact is sent twice, none is lost.
 

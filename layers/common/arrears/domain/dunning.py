@@ -428,7 +428,7 @@ def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Port
     invoice = ports.store.get_invoice(invoice_id)
     details = failure_summary(error, cause)
     # Nothing half-done stays claimed, so a person's retry (a redrive) sends it: a step whose message never reached
-    # SES is given back; one that did ("sending", "sent") is finished by the next caller (docs/faults.md), named here.
+    # SES is given back; one that did ("sending", "sent") is finished by the next caller (docs/architecture.md), named here.
     interrupted = []
     for step_id, claim in sorted(ports.store.step_claims(invoice_id).items()):
         if claim.phase == PHASE_CLAIMED:
@@ -525,7 +525,7 @@ def _log_deferral(invoice: Invoice, policy: Policy, step: Step, wait: ContactWai
 def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
                   extra: dict[str, Any] | None = None, contact_claimed: bool = False, owner: str | None = None,
                   claim: StepClaim | None = None) -> ContactWait | None:
-    """Send one step once (the send protocol: docs/faults.md). Returns when a message must wait for the customer's
+    """Send one step once (the send protocol: docs/architecture.md). Returns when a message must wait for the customer's
     gap (nothing was sent). `contact_claimed`: the caller already holds the customer's contact slot for this step
     (escalate now, a broken promise's message), and `claim` the step, so neither is claimed a second time. `owner`:
     who acts; its retry finishes what it began."""

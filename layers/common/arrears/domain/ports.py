@@ -24,7 +24,7 @@ PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT, PHASE_DONE = "claimed", "sending", "se
 
 @dataclass(frozen=True)
 class StepClaim:
-    """A step's claim as one caller found it (arrears.domain.dunning's send protocol, docs/faults.md)."""
+    """A step's claim as one caller found it (arrears.domain.dunning's send protocol, docs/architecture.md)."""
 
     phase: str
     mine: bool  # held by this caller now: its own (same owner), newly taken, or taken over once expired

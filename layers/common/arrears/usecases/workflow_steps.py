@@ -19,7 +19,7 @@ class WorkflowRequest(BaseModel):
     invoice_id: str = Field(min_length=1)
     execution_arn: str | None = None
     # The state that asks ($$.State.Name, $$.State.EnteredTime): its retries share them, so a retry is the same
-    # owner of the steps the dead attempt claimed and finishes them (docs/faults.md).
+    # owner of the steps the dead attempt claimed and finishes them (docs/architecture.md).
     state_name: str | None = Field(default=None, min_length=1, max_length=200)
     state_entered_at: str | None = Field(default=None, min_length=1, max_length=100)
     error: dict[str, Any] | None = None
