@@ -8,13 +8,16 @@ Müller & Söhne (Berlin) owes two invoices due the same day; the policy keeps 3
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from arrears.domain import dunning
 from arrears.domain.holds import ActionRefused
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, Ports
+from arrears.usecases.workflow_steps import WorkflowRequest, step_owner
 from tests.unit.memory_world import memory_ports
 
 SECOND = "in_1QZyXwVuTsRqPo99"
@@ -242,3 +245,46 @@ def test_a_failure_after_ses_had_the_message_names_the_interrupted_step(world, o
     # Then its task names the step, which stays claimed: whoever runs it next confirms it, never resends it
     assert world.store.tasks[result["task_id"]]["details"]["interrupted_steps"] == ["courtesy_reminder"]
     assert world.store.claims[(open_invoice.invoice_id, "courtesy_reminder")]["phase"] == PHASE_SENDING
+
+
+ASL = Path(__file__).resolve().parents[2] / "statemachines" / "dunning.asl.json"
+# What a dying workflow function looks like to Step Functions (a timeout, the process ending, Lambda itself failing).
+CRASHES = ("Lambda.Unknown", "Sandbox.Timedout", "Runtime.ExitError", "Lambda.ServiceException")
+
+
+def _retried(retriers: list[dict], error: str) -> dict | None:
+    for retrier in retriers:
+        names = retrier["ErrorEquals"]
+        if error in names or "States.ALL" in names or ("States.TaskFailed" in names and not error.startswith("States.")):
+            return retrier
+    return None
+
+
+def test_every_task_retries_a_crashed_function_and_the_senders_outlive_another_owners_claim():
+    states = json.loads(ASL.read_text())["States"]
+    tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
+    for name, state in tasks.items():
+        # Every task retries what a dead function looks like, before its Catch records a failure
+        for error in CRASHES:
+            assert _retried(state["Retry"], error) is not None, (name, error)
+        # And a wait's own timeout is never retried: it is the step's moment (its Catch sends the step)
+        if state["Parameters"]["Payload"]["action"] == "wait":
+            assert _retried(state["Retry"], "States.Timeout") is None, name
+        if state["Parameters"]["Payload"]["action"] != "run_due_steps":
+            continue
+        # The sending states name their entry (the owner of the steps they claim) ...
+        payload = state["Parameters"]["Payload"]
+        assert payload["state_name.$"] == "$$.State.Name" and payload["state_entered_at.$"] == "$$.State.EnteredTime"
+        # ... and wait for another owner's claim longer than it can live (the sum of the retries' longest waits)
+        waiting = _retried(state["Retry"], "StepInProgress")
+        assert waiting["ErrorEquals"] == ["StepInProgress"], name
+        longest = [min(waiting["MaxDelaySeconds"], waiting["IntervalSeconds"] * waiting["BackoffRate"] ** n)
+                   for n in range(waiting["MaxAttempts"])]
+        assert sum(longest) > 3 * dunning.STEP_CLAIM_TTL.total_seconds(), name
+
+
+def test_the_owner_of_a_request_is_its_state_entry():
+    request = WorkflowRequest(action="run_due_steps", invoice_id="in_1QAbCdEfGhIjKlMn", execution_arn=EXECUTION,
+                              state_name="Send courtesy reminder", state_entered_at="2026-09-24T08:00:00.123Z")
+    assert step_owner(request) == ATTEMPT
+    assert step_owner(request.model_copy(update={"state_entered_at": None})) is None
