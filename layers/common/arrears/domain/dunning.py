@@ -560,6 +560,9 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
         prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports)
     except NoticeIncomplete as missing:
         return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
+    except Exception:
+        ports.store.release_step(invoice.invoice_id, step.id, claim.holder)  # nothing was sent (DynamoDB, S3 failed)
+        raise
     sends = StepSends(ports, invoice.invoice_id, step.id, claim.holder)
     try:
         fields = prepared(ports, sends)
