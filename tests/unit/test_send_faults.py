@@ -288,3 +288,20 @@ def test_the_owner_of_a_request_is_its_state_entry():
                               state_name="Send courtesy reminder", state_entered_at="2026-09-24T08:00:00.123Z")
     assert step_owner(request) == ATTEMPT
     assert step_owner(request.model_copy(update={"state_entered_at": None})) is None
+
+
+def test_a_crash_after_a_steps_task_was_opened_opens_it_once(world, open_invoice, monkeypatch):
+    # Given the call step's moment, and the process dies just after opening the call task (before its log entry)
+    policy = world.policies.current("default")
+    world.clock.at = {p.step.id: p.at for p in dunning.plan_for(world.store.get_invoice(open_invoice.invoice_id),
+                                                                 world.store.get_customer("cus_QhK2pT5wQm7Yz2"),
+                                                                 policy)}["call_15"]
+    die_once(monkeypatch, world.store, "open_task", after=True, when=lambda invoice_id, kind, *rest: kind == "call_debtor")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # When the state's retry runs half a minute later
+    world.clock.at += timedelta(seconds=30)
+    dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # Then there is one call task (the retry opened the same one), logged once
+    assert [t["kind"] for t in world.store.tasks.values()].count("call_debtor") == 1
+    assert contacts(world, open_invoice.invoice_id).count(("call_task", "call_15")) == 1

@@ -563,7 +563,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
     except Exception:
         ports.store.release_step(invoice.invoice_id, step.id, claim.holder)  # nothing was sent (DynamoDB, S3 failed)
         raise
-    sends = StepSends(ports, invoice.invoice_id, step.id, claim.holder)
+    sends = StepSends(ports, invoice.invoice_id, step.id, claim.holder, claim.claimed_at or now)
     try:
         fields = prepared(ports, sends)
     except Exception:
@@ -583,7 +583,8 @@ def _block_step(invoice: Invoice, policy: Policy, step: Step, common: dict[str, 
     """Not transient: retrying would fail the same way. Record it and hand it to a person."""
     claim = claim or _take_step(invoice, step.id, owner, ports, now)
     if claim.mine and claim.phase == PHASE_CLAIMED:
-        task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, {"step_id": step.id, "missing": str(missing)})
+        task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", claim.claimed_at or now,
+                                        {"step_id": step.id, "missing": str(missing)})
         _record_and_log(invoice, policy, step, common, {"kind": "contact_blocked", "details": {
             "missing": str(missing), "task_id": task_id}}, claim, ports, now, channel=step.channel.value)
         return
@@ -659,7 +660,7 @@ def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[
     ids = claim.record.get("message_ids", [])
     reason = ("the attempt that sent this message died before SES's answer was recorded: it may or may not have "
               "gone out, so it is not sent again")
-    task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", now, {
+    task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", claim.claimed_at or now, {
         "step_id": step.id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
         "artefacts": [a["uri"] for a in fields.get("artefacts", [])], "message_ids": ids, "reason": reason})
     _log(ports, invoice, now, "contact_unconfirmed", policy, **common, **fields,
@@ -670,10 +671,12 @@ def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[
 class StepSends:
     """The mailer a claimed step sends through. Before each message goes to SES the claim's phase becomes
     "sending" (a conditional write: of two attempts, one sends), with what its log entry will say; after, "sent"
-    with SES's message id. SES refusing it (nothing went out) makes it "claimed" again, for the retry."""
+    with SES's message id. SES refusing it (nothing went out) makes it "claimed" again, for the retry.
+    `at`: when the step was first claimed; the tasks a step opens are due then, so a retry opens the same task."""
 
-    def __init__(self, ports: Ports, invoice_id: str, step_id: str, holder: str) -> None:
+    def __init__(self, ports: Ports, invoice_id: str, step_id: str, holder: str, at: datetime) -> None:
         self._ports, self._invoice_id, self._step_id, self._holder = ports, invoice_id, step_id, holder
+        self.at = at
         self._message_ids: list[str] = []
 
     def send(self, message: bytes, recipients: list[str], fields: dict[str, Any], last: bool = True) -> str:
@@ -770,7 +773,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
-            now = ports.clock.now()
+            now = sends.at
             window = call_window(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
                                  customer.address.country)
             task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", now, {
@@ -787,7 +790,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
     if channel is Channel.MANUAL_TASK:
         def open_manual_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
             # The step's template names the task's kind (e.g. review_with_account_owner); nothing goes to the debtor.
-            task_id = ports.store.open_task(invoice.invoice_id, notice.template, ports.clock.now(), {
+            task_id = ports.store.open_task(invoice.invoice_id, notice.template, sends.at, {
                 "customer": customer.name, "reference": notice.reference, "step_id": step_id,
                 "assignee": customer.account_owner or None, "balance": notice.balance_minor, "currency": notice.currency,
             })
@@ -812,7 +815,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                                                           "message/rfc822", "email"))
 
         def refer(ports: Ports, sends: StepSends) -> dict[str, Any]:
-            task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", ports.clock.now(), {
+            task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", sends.at, {
                 "package": stored.uri, "sha256": stored.sha256, "balance": notice.balance_minor,
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
                 "agency": agency.name if agency else None,
@@ -851,7 +854,7 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
         return None
 
     def open_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
-        task_id = ports.store.open_task(invoice.invoice_id, task, now, {
+        task_id = ports.store.open_task(invoice.invoice_id, task, sends.at, {
             "reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
         return {"kind": kind, "details": {"task_id": task_id, "reason": reason, **_claim_details(notice)}}
 

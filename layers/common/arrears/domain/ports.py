@@ -31,6 +31,7 @@ class StepClaim:
     holder: str = ""  # the id its phase changes are conditional on: the owner, or a new id for an anonymous caller
     owner: str | None = None
     expires_at: datetime | None = None
+    claimed_at: datetime | None = None  # when the step was first claimed: the moment its retries act at too
     record: dict[str, Any] = field(default_factory=dict)  # what the send recorded (JSON values)
 
 
