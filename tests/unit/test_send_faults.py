@@ -305,3 +305,28 @@ def test_a_crash_after_a_steps_task_was_opened_opens_it_once(world, open_invoice
     # Then there is one call task (the retry opened the same one), logged once
     assert [t["kind"] for t in world.store.tasks.values()].count("call_debtor") == 1
     assert contacts(world, open_invoice.invoice_id).count(("call_task", "call_15")) == 1
+
+
+@pytest.mark.parametrize("dies_at", ["collection_started", "step_skipped"])
+def test_a_start_that_died_is_finished_by_its_retry_each_entry_once(default_policy, open_invoice, berlin_customer,
+                                                                   monkeypatch, dies_at):
+    # Given an invoice that reaches Arrears 20 days after its due date (its earlier steps are skipped at start)
+    ports = memory_ports(default_policy, berlin_customer, open_invoice, at=open_invoice.due_at + timedelta(days=20))
+    start = f"{EXECUTION}|Start collection|2026-10-21T08:00:00.000Z"
+    fault_free = memory_ports(default_policy, berlin_customer, open_invoice, at=open_invoice.due_at + timedelta(days=20))
+    dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", fault_free, start)
+    # And the process dies just after its first entry of that kind is written
+    die_once(monkeypatch, ports.log, "append", after=True, when=lambda *args, **fields: fields.get("kind") == dies_at)
+    with pytest.raises(ProcessDied):
+        dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", ports, start)
+    # When Step Functions retries the state a little later
+    ports.clock.at += timedelta(seconds=30)
+    decision = dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", ports, start)
+    # Then the log is the fault-free start's (each entry once) and the workflow goes on the same way
+    def entries(world):
+        return [(e.kind, e.step_id) for e in world.log.entries(open_invoice.invoice_id)]
+
+    assert entries(ports) == entries(fault_free) and ("step_skipped", "courtesy_reminder") in entries(ports)
+    assert ports.store.get_invoice(open_invoice.invoice_id).completed_steps == \
+        fault_free.store.get_invoice(open_invoice.invoice_id).completed_steps
+    assert decision.step_id == dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", fault_free, start).step_id

@@ -89,8 +89,9 @@ def _log(ports: Ports, invoice: Invoice, at: datetime, kind: str, policy: Policy
     return ports.log.append(invoice.invoice_id, invoice.customer_id, at, kind=kind, actor=WORKFLOW_ACTOR, **fields)
 
 
-def start_collection(invoice_id: str, execution_arn: str | None, default_policy_id: str, ports: Ports) -> Decision:
-    """First step of an invoice's workflow: pin the policy, skip what is already past, plan."""
+def start_collection(invoice_id: str, execution_arn: str | None, default_policy_id: str, ports: Ports,
+                     owner: str | None = None) -> Decision:
+    """First step of an invoice's workflow: pin the policy, skip what is already past, plan. `owner`: as run_due_steps'."""
     now = ports.clock.now()
     invoice, customer = _load(invoice_id, ports)
     if invoice.policy_id is None or invoice.policy_version is None:
@@ -110,22 +111,40 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
     if insolvency is not None:
         return _hold_for_insolvency(invoice, customer, insolvency, ports, now)
     planned = plan_for(invoice, customer, policy)
-    if ports.store.claim_step(invoice_id, _START_CLAIM, now):
-        _log(ports, invoice, now, "collection_started", policy, details={
+    # Claimed like a contact: a retry of a start that died (the same owner) logs what it did not, once.
+    start = _take_step(invoice, _START_CLAIM, owner, ports, now)
+    if start.mine and start.phase == PHASE_CLAIMED:
+        _log_claimed(invoice, policy, _START_CLAIM, start, "collection_started", {"details": {
             "segment": collection_segment(invoice, customer, policy),
             "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
-        })
-        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, now), ports, now,
-                    "the invoice reached Arrears after this step's date")
+        }}, ports, now)
+    elif start.mine and start.phase == PHASE_SENT:
+        _log_recorded(invoice, policy, _START_CLAIM, start.record["log"], ports, now)
+        _complete_step(invoice, _START_CLAIM, start, ports)
+    elif not start.mine and start.phase != PHASE_DONE:
+        raise StepInProgress(f"the start of {invoice_id} is held by another caller ({start.phase})")
+    if start.mine or (owner is not None and start.owner == owner):
+        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, start.claimed_at or now), ports, now,
+                    "the invoice reached Arrears after this step's date", owner)
         invoice = ports.store.get_invoice(invoice_id) or invoice
     return _next_decision(invoice, customer, policy, planned, ports, now)
 
 
-def _skip_steps(invoice: Invoice, policy: Policy, steps: list[PlannedStep], ports: Ports, now: datetime, reason: str) -> None:
+def _skip_steps(invoice: Invoice, policy: Policy, steps: list[PlannedStep], ports: Ports, now: datetime, reason: str,
+                owner: str | None = None) -> None:
+    """Steps never sent, each logged once: claimed like a contact, so a retry after a crash logs what was skipped."""
     for skipped in steps:
-        if ports.store.claim_step(invoice.invoice_id, skipped.step.id, now):
-            _log(ports, invoice, now, "step_skipped", policy, step_id=skipped.step.id, stage=skipped.step.stage.value,
-                 details={"reason": reason, "planned_at": to_iso_z(skipped.at)})
+        claim = _take_step(invoice, skipped.step.id, owner, ports, now)
+        if claim.mine and claim.phase == PHASE_CLAIMED:
+            _log_claimed(invoice, policy, skipped.step, claim, "step_skipped", {
+                "step_id": skipped.step.id, "stage": skipped.step.stage.value,
+                "details": {"reason": reason, "planned_at": to_iso_z(skipped.at)}}, ports, now)
+            continue
+        if claim.mine:
+            _finish_interrupted_step(invoice, policy, skipped.step, {}, claim, ports, now)
+            continue
+        if claim.phase != PHASE_DONE:
+            raise StepInProgress(f"step {skipped.step.id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
         ports.store.save_progress(invoice.invoice_id, skipped.step.id, None, closed=False)
 
 
@@ -196,7 +215,7 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
         # Steps of different dates due at once (the due date moved earlier, the workflow woke late): never a
         # burst of messages; only the latest, as when an invoice reaches Arrears late.
         superseded = steps_to_skip_at_start(due_now, now + 2 * _DUE_TOLERANCE)
-        _skip_steps(invoice, policy, superseded, ports, now, "superseded by a later step due at the same time")
+        _skip_steps(invoice, policy, superseded, ports, now, "superseded by a later step due at the same time", owner)
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, *(p.step.id for p in superseded))})
         due_now = [p for p in due_now if p not in superseded]
     not_before = None
@@ -602,16 +621,37 @@ def _record_and_log(invoice: Invoice, policy: Policy, step: Step, common: dict[s
     record, once; then logged, the claim done, the step completed."""
     kind = fields.pop("kind", step.channel.value)
     entry = {**common, "channel": fields.pop("channel", channel or step.channel.value), **fields}  # email may go by post
-    if not ports.store.advance_step(invoice.invoice_id, step.id, claim.holder, (PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT), PHASE_SENT,
-                                    {"log": {"kind": kind, **_recordable(entry)}}):
-        raise StepInProgress(f"step {step.id} of {invoice.invoice_id} was taken over while it was being sent")
+    _log_claimed(invoice, policy, step, claim, kind, entry, ports, now)
+
+
+def _log_claimed(invoice: Invoice, policy: Policy | None, step: Step | str, claim: StepClaim, kind: str,
+                 entry: dict[str, Any], ports: Ports, now: datetime) -> None:
+    """Record the entry in the claim ("sent"), log it, complete the step (a policy step; a once-only record's id is
+    only done)."""
+    step_id = step if isinstance(step, str) else step.id
+    if not ports.store.advance_step(invoice.invoice_id, step_id, claim.holder, (PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT),
+                                    PHASE_SENT, {"log": {"kind": kind, **_recordable(entry)}}):
+        raise StepInProgress(f"step {step_id} of {invoice.invoice_id} was taken over while it was being sent")
     _log(ports, invoice, now, kind, policy, **entry)
     _complete_step(invoice, step, claim, ports)
 
 
-def _complete_step(invoice: Invoice, step: Step, claim: StepClaim, ports: Ports) -> None:
-    ports.store.advance_step(invoice.invoice_id, step.id, claim.holder, (PHASE_SENDING, PHASE_SENT), PHASE_DONE)
-    ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
+def _complete_step(invoice: Invoice, step: Step | str, claim: StepClaim, ports: Ports) -> None:
+    step_id = step if isinstance(step, str) else step.id
+    ports.store.advance_step(invoice.invoice_id, step_id, claim.holder, (PHASE_SENDING, PHASE_SENT), PHASE_DONE)
+    if not isinstance(step, str):
+        ports.store.save_progress(invoice.invoice_id, step_id, None, closed=False)
+
+
+def _log_recorded(invoice: Invoice, policy: Policy | None, step_id: str, entry: dict[str, Any], ports: Ports,
+                  now: datetime) -> None:
+    """A recorded entry ({"kind": ..., fields}) logged, unless its attempt logged it before dying."""
+    entry = dict(entry)
+    kind = entry.pop("kind")
+    logged = any(e.step_id == entry.get("step_id") and e.kind == kind and e.message_id == entry.get("message_id")
+                 for e in ports.log.entries(invoice.invoice_id))
+    if not logged:
+        _log(ports, invoice, now, kind, policy, **entry)
 
 
 def _recordable(fields: dict[str, Any]) -> dict[str, Any]:
@@ -631,10 +671,9 @@ def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, commo
     record = claim.record
     if claim.phase == PHASE_SENT and "log" in record:
         entry = dict(record["log"])
-        kind = entry.pop("kind")
     elif claim.phase == PHASE_SENT:  # died between SES's answer and the full record: the send's own record
         entry = {**common, **record.get("fields", {})}
-        kind = entry.pop("kind", step.channel.value)
+        entry["kind"] = entry.get("kind", step.channel.value)
         entry["channel"] = entry.get("channel", step.channel.value)
         ids = record.get("message_ids", [])
         entry["message_id"] = ids[0] if ids else entry.get("message_id")
@@ -644,10 +683,7 @@ def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, commo
         _log_unconfirmed(invoice, policy, step, common, claim, ports, now)
         _complete_step(invoice, step, claim, ports)
         return
-    logged = any(e.step_id == step.id and e.kind == kind and e.message_id == entry.get("message_id")
-                 for e in ports.log.entries(invoice.invoice_id))
-    if not logged:
-        _log(ports, invoice, now, kind, policy, **entry)
+    _log_recorded(invoice, policy, step.id, entry, ports, now)
     _complete_step(invoice, step, claim, ports)
 
 
