@@ -330,3 +330,18 @@ def test_a_start_that_died_is_finished_by_its_retry_each_entry_once(default_poli
     assert ports.store.get_invoice(open_invoice.invoice_id).completed_steps == \
         fault_free.store.get_invoice(open_invoice.invoice_id).completed_steps
     assert decision.step_id == dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", fault_free, start).step_id
+
+
+def test_a_close_that_died_after_its_entry_is_finished_by_its_retry_logged_once(world, open_invoice, monkeypatch):
+    # Given the invoice is paid, and the process dies just after logging that its collection closed
+    world.store.invoices[open_invoice.invoice_id] = world.store.get_invoice(open_invoice.invoice_id).model_copy(
+        update={"amount_paid": open_invoice.amount_due, "amount_remaining": 0})
+    die_once(monkeypatch, world.log, "append", after=True, when=lambda *args, **fields: fields.get("kind") == "collection_closed")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # When the state's retry runs
+    decision = dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # Then the collection is closed, logged once, and nothing was sent
+    assert decision.status == "closed"
+    assert [e.kind for e in world.log.entries(open_invoice.invoice_id)].count("collection_closed") == 1
+    assert world.mailer.sent == []

@@ -106,28 +106,40 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
     else:
         policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
-        return close_collection(invoice, policy, ports, now)
+        return close_collection(invoice, policy, ports, now, owner)
     insolvency = ports.store.insolvency_of(customer.customer_id)
     if insolvency is not None:
         return _hold_for_insolvency(invoice, customer, insolvency, ports, now)
     planned = plan_for(invoice, customer, policy)
-    # Claimed like a contact: a retry of a start that died (the same owner) logs what it did not, once.
-    start = _take_step(invoice, _START_CLAIM, owner, ports, now)
-    if start.mine and start.phase == PHASE_CLAIMED:
-        _log_claimed(invoice, policy, _START_CLAIM, start, "collection_started", {"details": {
-            "segment": collection_segment(invoice, customer, policy),
-            "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
-        }}, ports, now)
-    elif start.mine and start.phase == PHASE_SENT:
-        _log_recorded(invoice, policy, _START_CLAIM, start.record["log"], ports, now)
-        _complete_step(invoice, _START_CLAIM, start, ports)
-    elif not start.mine and start.phase != PHASE_DONE:
-        raise StepInProgress(f"the start of {invoice_id} is held by another caller ({start.phase})")
-    if start.mine or (owner is not None and start.owner == owner):
-        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, start.claimed_at or now), ports, now,
+    # A retry of a start that died (the same owner) logs what it did not, once, and skips the same steps.
+    start = _record_once(invoice, policy, _START_CLAIM, owner, ports, now, lambda at: ("collection_started", {"details": {
+        "segment": collection_segment(invoice, customer, policy),
+        "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
+    }}))
+    if start is not None:
+        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, start), ports, now,
                     "the invoice reached Arrears after this step's date", owner)
         invoice = ports.store.get_invoice(invoice_id) or invoice
     return _next_decision(invoice, customer, policy, planned, ports, now)
+
+
+def _record_once(invoice: Invoice, policy: Policy | None, record_id: str, owner: str | None, ports: Ports, now: datetime,
+                 entry_of: Callable[[datetime], tuple[str, dict[str, Any]]]) -> datetime | None:
+    """A once-only record of the workflow's own (its start, its close): claimed like a contact, its entry recorded
+    in the claim, then logged, so a retry of an attempt that died (the same owner) writes it once. `entry_of(at)`:
+    the entry's kind and fields (it may open a task, due `at`: the first attempt's moment, so the same task). When
+    this call or its dead attempt made the record, that moment; None when another caller made it."""
+    claim = _take_step(invoice, record_id, owner, ports, now)
+    at = claim.claimed_at or now
+    if claim.mine and claim.phase == PHASE_CLAIMED:
+        kind, entry = entry_of(at)
+        _log_claimed(invoice, policy, record_id, claim, kind, entry, ports, now)
+    elif claim.mine:
+        _log_recorded(invoice, policy, record_id, claim.record["log"], ports, now)
+        _complete_step(invoice, record_id, claim, ports)
+    elif claim.phase != PHASE_DONE:
+        raise StepInProgress(f"{record_id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
+    return at if claim.mine or (owner is not None and claim.owner == owner) else None
 
 
 def _skip_steps(invoice: Invoice, policy: Policy, steps: list[PlannedStep], ports: Ports, now: datetime, reason: str,
@@ -170,7 +182,7 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
     if invoice.is_settled:
         # Before anything else: settled before its workflow even pinned a policy, it still just closes.
         pinned = _pinned_policy(invoice, ports) if invoice.policy_id and invoice.policy_version else None
-        return close_collection(invoice, pinned, ports, now)
+        return close_collection(invoice, pinned, ports, now, owner)
     policy = _pinned_policy(invoice, ports)
     if invoice.hold is not None:
         if invoice.hold.active_at(now):
@@ -427,11 +439,11 @@ def park_for_hold(invoice_id: str, task_token: str, workflows: Any, ports: Ports
     return {"parked": True}
 
 
-def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
+def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime,
+                     owner: str | None = None) -> Decision:
     # Open with nothing left to pay means it was paid in full (e.g. out of band); otherwise the status says why.
     reason = settlement_reason(invoice)
-    if ports.store.claim_step(invoice.invoice_id, _CLOSE_CLAIM, now):
-        _log(ports, invoice, now, "collection_closed", policy, details={"reason": reason})
+    _record_once(invoice, policy, _CLOSE_CLAIM, owner, ports, now, lambda at: ("collection_closed", {"details": {"reason": reason}}))
     ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
     # A task for a person never outlives its reason (those the settlement itself did not close already).
     close_tasks_of_settled_invoice(invoice, reason, WORKFLOW_ACTOR, ports.store, ports.log, now)  # type: ignore[arg-type]
