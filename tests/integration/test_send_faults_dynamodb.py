@@ -88,3 +88,18 @@ def test_a_send_ses_may_have_taken_is_never_resent_and_a_person_confirms_it(worl
     tasks = world.store.open_tasks_of(open_invoice.invoice_id)
     assert [t["kind"] for t in tasks] == ["confirm_contact_sent"] and unconfirmed.details["task_id"] == tasks[0]["task_id"]
     assert tasks[0]["details"]["artefacts"] == [f"s3://memory/emails/{open_invoice.invoice_id}/courtesy_reminder.eml"]
+
+
+def test_ses_is_called_once_and_its_refusal_is_a_delivery_refused(stack):
+    from arrears.adapters import aws, ses
+    from arrears.domain.ports import DeliveryRefused
+
+    # Given the mailer's SES client: botocore never sends SendEmail a second time (a retry after a timeout could
+    # deliver the message twice); the workflow's own retry does, knowing what went out
+    client = aws.single_attempt_client("sesv2", ses._READ_TIMEOUT_SECONDS)
+    assert client.meta.config.retries["total_max_attempts"] == 1
+    # When SES refuses a message (a sender it has no identity for)
+    with pytest.raises(DeliveryRefused) as refused:
+        ses.SesMailer().send(b"Subject: hello\r\n\r\nhello", "nobody@unverified.example", ["ap@example.com"])
+    # Then the refusal says so: nothing went out, a retry may send it
+    assert "SES refused the message" in str(refused.value)
