@@ -345,3 +345,28 @@ def test_a_close_that_died_after_its_entry_is_finished_by_its_retry_logged_once(
     assert decision.status == "closed"
     assert [e.kind for e in world.log.entries(open_invoice.invoice_id)].count("collection_closed") == 1
     assert world.mailer.sent == []
+
+
+@pytest.mark.parametrize("dies", ["before_the_log_entry", "while_ses_had_it"])
+def test_a_contact_interrupted_before_the_invoice_was_paid_is_in_the_log_when_it_closes(world, open_invoice, monkeypatch,
+                                                                                     dies):
+    # Given the reminder was handed to SES and the process died (before its log entry, or before SES's answer)
+    if dies == "before_the_log_entry":
+        die_once(monkeypatch, world.log, "append", when=lambda *args, **fields: fields.get("kind") == "email")
+    else:
+        die_once(monkeypatch, world.mailer, "send", after=True)
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # And the invoice is paid before the state's retry runs
+    world.store.invoices[open_invoice.invoice_id] = world.store.get_invoice(open_invoice.invoice_id).model_copy(
+        update={"amount_paid": open_invoice.amount_due, "amount_remaining": 0})
+    # When the retry runs
+    decision = dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # Then the collection closes with the contact in the log before it (as sent, or unconfirmed: its task then
+    # closes with the invoice's others), and nothing more is sent
+    kinds = [e.kind for e in world.log.entries(open_invoice.invoice_id)]
+    expected = "email" if dies == "before_the_log_entry" else "contact_unconfirmed"
+    assert decision.status == "closed" and kinds.count(expected) == 1
+    assert kinds.index(expected) < kinds.index("collection_closed")
+    assert len(world.mailer.sent) == 1
+    assert world.store.open_tasks_of(open_invoice.invoice_id) == []

@@ -182,6 +182,7 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
     if invoice.is_settled:
         # Before anything else: settled before its workflow even pinned a policy, it still just closes.
         pinned = _pinned_policy(invoice, ports) if invoice.policy_id and invoice.policy_version else None
+        _finish_interrupted_steps(invoice, customer, pinned, owner, ports, now)
         return close_collection(invoice, pinned, ports, now, owner)
     policy = _pinned_policy(invoice, ports)
     if invoice.hold is not None:
@@ -675,31 +676,48 @@ def _recordable(fields: dict[str, Any]) -> dict[str, Any]:
     return plain if artefacts else {name: value for name, value in plain.items() if name != "artefacts"}
 
 
-def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], claim: StepClaim,
-                             ports: Ports, now: datetime) -> None:
+def _finish_interrupted_step(invoice: Invoice, policy: Policy | None, step: Step | str, common: dict[str, Any],
+                             claim: StepClaim, ports: Ports, now: datetime) -> None:
     """An earlier attempt died after handing the step's message to SES. Never sent again: with what it recorded
     ("sent"), its log entry is written (unless it was already: it died just after); unsure whether SES took it
     ("sending"), the log says so and a person confirms it (`confirm_contact_sent`)."""
     record = claim.record
+    step_id, channel = (step, common.get("channel", Channel.EMAIL.value)) if isinstance(step, str) else (step.id, step.channel.value)
     if claim.phase == PHASE_SENT and "log" in record:
         entry = dict(record["log"])
     elif claim.phase == PHASE_SENT:  # died between SES's answer and the full record: the send's own record
-        entry = {**common, **record.get("fields", {})}
-        entry["kind"] = entry.get("kind", step.channel.value)
-        entry["channel"] = entry.get("channel", step.channel.value)
+        entry = {"step_id": step_id, **common, **record.get("fields", {})}
+        entry["kind"] = entry.get("kind", channel)
+        entry["channel"] = entry.get("channel", channel)
         ids = record.get("message_ids", [])
         entry["message_id"] = ids[0] if ids else entry.get("message_id")
         if len(ids) > 1:
             entry["details"] = {**entry.get("details", {}), "message_ids": ids}
     else:
-        _log_unconfirmed(invoice, policy, step, common, claim, ports, now)
+        _log_unconfirmed(invoice, policy, step_id, {"step_id": step_id, **common}, claim, ports, now)
         _complete_step(invoice, step, claim, ports)
         return
-    _log_recorded(invoice, policy, step.id, entry, ports, now)
+    _log_recorded(invoice, policy, step_id, entry, ports, now)
     _complete_step(invoice, step, claim, ports)
 
 
-def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], claim: StepClaim,
+def _finish_interrupted_steps(invoice: Invoice, customer: Customer, policy: Policy | None, owner: str | None,
+                              ports: Ports, now: datetime) -> None:
+    """Before a settled invoice's collection closes: a contact its own dead attempt (or one whose claim expired)
+    handed to SES is logged (or logged as unconfirmed, for a person), never left out of the log."""
+    steps = {p.step.id: p.step for p in plan_for(invoice, customer, policy)} if policy is not None else {}
+    for step_id, found in sorted(ports.store.step_claims(invoice.invoice_id).items()):
+        if found.phase not in (PHASE_SENDING, PHASE_SENT) or step_id.startswith("-"):
+            continue
+        claim = _take_step(invoice, step_id, owner, ports, now)
+        if claim.mine and claim.phase in (PHASE_SENDING, PHASE_SENT):
+            step = steps.get(step_id)
+            common = ({"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
+                      if step is not None else {})
+            _finish_interrupted_step(invoice, policy, step or step_id, common, claim, ports, now)
+
+
+def _log_unconfirmed(invoice: Invoice, policy: Policy | None, step_id: str, common: dict[str, Any], claim: StepClaim,
                      ports: Ports, now: datetime) -> None:
     fields = dict(claim.record.get("fields", {}))
     for name in ("kind", "channel", "message_id"):
@@ -709,7 +727,7 @@ def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[
     reason = ("the attempt that sent this message died before SES's answer was recorded: it may or may not have "
               "gone out, so it is not sent again")
     task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", claim.claimed_at or now, {
-        "step_id": step.id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
+        "step_id": step_id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
         "artefacts": [a["uri"] for a in fields.get("artefacts", [])], "message_ids": ids, "reason": reason})
     _log(ports, invoice, now, "contact_unconfirmed", policy, **common, **fields,
          details={**details, "reason": reason, "task_id": task_id,
