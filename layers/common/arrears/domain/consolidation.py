@@ -79,6 +79,7 @@ class InvoiceLine:
     hold: HoldKind | None = None
     coming_due: bool = False  # not yet due, listed because it falls due within the window
     covered_step: str | None = None  # the step this message does for the invoice
+    pay_url: str = ""  # the invoice's own payment page, when the billing platform gave one
 
     @property
     def aging(self) -> AgingBucket:
@@ -156,7 +157,8 @@ def invoice_line(invoice: Invoice, today: date, zone: ZoneInfo, stage: Stage | N
         issued_on=invoice.issued_at.astimezone(zone).date(), due_on=due_on, amount_minor=amount,
         paid_minor=invoice.amount_paid, credited_minor=amount - invoice.amount_paid - invoice.amount_remaining,
         balance_minor=invoice.amount_remaining, days_overdue=(today - due_on).days, stage=stage,
-        hold=invoice.hold.kind if invoice.hold is not None else None, coming_due=coming_due, covered_step=covered_step)
+        hold=invoice.hold.kind if invoice.hold is not None else None, coming_due=coming_due, covered_step=covered_step,
+        pay_url=invoice.pay_url if invoice.pay_url.startswith(("https://", "http://")) else "")
 
 
 def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenInvoice], policy: Policy,

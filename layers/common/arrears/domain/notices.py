@@ -200,9 +200,16 @@ def build_consolidated_notice(
             interest = _interest(policy, step, line.balance_minor, line.currency, line.due_on, notice.letter_date,
                                  payments.get(line.invoice_id, ()), notice.language)
         items.append(NoticeItem(line=replace(line, number=number), interest=interest))
-    if not any(item.line.asked and item.line.currency == notice.currency for item in items):
-        raise NoticeIncomplete(f"the message carried by {notice.invoice_number} asks for nothing in {notice.currency}")
-    return replace(notice, items=tuple(items), totals=message.totals)
+    claimed = [item for item in items if item.line.asked and item.line.currency == notice.currency]
+    if not claimed and not any(item.line.coming_due and item.line.hold is None for item in items):
+        raise NoticeIncomplete(f"the message carried by {notice.invoice_number} lists nothing due or coming due")
+    if len(items) == 1:
+        return replace(notice, items=tuple(items), totals=message.totals)
+    # Several invoices: each line carries its own pay link; the carrying invoice's would pay only it.
+    unpayable = [item.line.number for item in claimed if not item.line.pay_url]
+    if unpayable and not policy.creditor.iban:
+        raise NoticeIncomplete(f"no way to pay {', '.join(unpayable)}: no pay link and no bank account")
+    return replace(notice, items=tuple(items), totals=message.totals, pay_url="")
 
 
 def build_statement_notice(statement: Statement, customer: Customer, policy: Policy, now: datetime) -> NoticeContext:

@@ -89,7 +89,7 @@ def render_reminder_letter(ctx: NoticeContext) -> bytes:
     subject, message = render_email_message(ctx)
     say = wording_for(ctx.language)
     pdf = _new_document(ctx, say, subject)
-    _ReminderWriter(pdf, ctx, say, subject, message).write()
+    (_ConsolidatedReminderWriter if ctx.consolidated else _ReminderWriter)(pdf, ctx, say, subject, message).write()
     return _finish(pdf, ctx, "letter")
 
 
@@ -753,3 +753,20 @@ class _ConsolidatedWriter(_Writer):
                         align=Align.R)
             self.pdf.ln(4.6)
         self.pdf.ln(3)
+
+
+class _ConsolidatedReminderWriter(_ReminderWriter, _ConsolidatedWriter):
+    """A reminder by post covering several invoices: the email's message, then the itemised table of the
+    consolidated demand letter (its other open invoices too), with the reminder's own facts and wording."""
+
+    def facts(self) -> list[tuple[str, str, bool]]:
+        ctx, say = self.ctx, self.say
+        facts = [
+            (say("letter.facts.date"), self.date(ctx.letter_date), False),
+            (say("letter.facts.reference"), ctx.reference, False),
+            (say("consolidated.facts.invoices"), str(len(ctx.claimed_items)), False),
+            (say("reminder.balance_due"), self.money(ctx.total_claimed_minor), True),
+        ]
+        if ctx.deadline is not None:
+            facts.append((say("letter.facts.pay_by"), self.date(ctx.deadline), True))
+        return facts
