@@ -538,7 +538,8 @@ class _Writer:
             self.put(line, _WIDTH - 8, 6, x=_LEFT + 4, newline=True)
         pdf.set_y(top + height + 3)
 
-    def how_to_pay(self) -> None:
+    def how_to_pay(self, quote: str = "") -> None:
+        """`quote`: what to quote instead of the one reference (a letter or statement about several invoices)."""
         pdf, ctx = self.pdf, self.ctx
         creditor, say = ctx.creditor, self.say
         self.section(say("letter.pay.title"))
@@ -551,7 +552,8 @@ class _Writer:
             rows.append((say("letter.pay.iban"), creditor.iban, True, False))
             if creditor.bic:
                 rows.append((say("letter.pay.bic"), creditor.bic, False, False))
-        rows.append((say("letter.pay.reference"), ctx.reference, True, False))
+        if not quote:
+            rows.append((say("letter.pay.reference"), ctx.reference, True, False))
         label_width = 32.0
         for label, value, bold, link in rows:
             self.keep(4.8)
@@ -563,7 +565,7 @@ class _Writer:
                 self.font(9, bold=bold)
                 self.text(value, _WIDTH - label_width, 4.8, x=_LEFT + label_width)
         self.font(8, color=_MUTED)
-        self.text(say("letter.pay.quote_reference"), _WIDTH - label_width, 4.2, x=_LEFT + label_width)
+        self.text(quote or say("letter.pay.quote_reference"), _WIDTH - label_width, 4.2, x=_LEFT + label_width)
         pdf.ln(2.5)
 
     def disputes(self) -> None:
@@ -673,6 +675,9 @@ class _ConsolidatedWriter(_Writer):
     def introduction(self) -> None:
         self.paragraph(self.say("letter.salutation"))
         self.paragraph(self.say(f"consolidated.introduction.{self.ctx.stage.value}"), gap=2.5)
+
+    def how_to_pay(self, quote: str = "") -> None:
+        super().how_to_pay(quote or self.say("consolidated.quote_numbers"))
 
     def debt_table(self) -> None:
         pdf, say = self.pdf, self.say

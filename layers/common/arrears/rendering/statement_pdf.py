@@ -143,8 +143,8 @@ class _StatementWriter(_ConsolidatedWriter):
         pdf.line(_LEFT, pdf.get_y(), 210 - _RIGHT, pdf.get_y())
         pdf.ln(4)
 
-    def how_to_pay(self) -> None:
-        super().how_to_pay()
+    def how_to_pay(self, quote: str = "") -> None:
+        super().how_to_pay(quote)
         statement = self.ctx.statement
         if statement is not None and not statement.empty:
             amounts = ", ".join(self.money_in(c.balance_minor, c.currency) for c in statement.currencies)
