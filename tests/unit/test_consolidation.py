@@ -166,6 +166,20 @@ def test_a_referral_is_never_brought_forward():
     assert next(line for line in message.lines if line.number == "HF-502").stage is Stage.FINAL_NOTICE
 
 
+def test_referrals_go_together_and_never_with_another_message():
+    # Given two invoices whose referrals are due now, and one whose +15 reminder is due in 2 days
+    first, second, reminder = invoice("HF-511", -90), invoice("HF-512", -90), invoice("HF-513", -13)
+    book = [item(r) for r in (first, second, reminder)]
+    # When the first's referral is consolidated, Then it covers and lists the two referrals only
+    message = consolidate(item(first), due_now(first), book, POLICY, NOW, LONDON)
+    assert message.covered_invoice_ids() == {"in_HF-511", "in_HF-512"}
+    assert {line.number for line in message.lines} == {"HF-511", "HF-512"}
+    # And a reminder due now leaves a due referral to its own workflow
+    early = invoice("HF-514", -7)
+    reminder_message = consolidate(item(early), due_now(early), [item(early), *book], POLICY, NOW, LONDON)
+    assert {c.stage for c in reminder_message.covered} == {Stage.OVERDUE_REMINDER}
+
+
 def test_a_version_without_consolidation_sends_each_message_alone():
     policy = POLICY.model_copy(update={"consolidation": POLICY.consolidation.model_copy(update={"enabled": False})})
     carrier = invoice("HF-601", -7)
@@ -267,6 +281,10 @@ def test_properties_of_any_consolidated_message(specs, terms, pick):
         assert total.asked_minor == sum(line.balance_minor for line in message.lines_in(total.currency) if line.asked)
     if {c.stage for c in message.covered} & {Stage.FORMAL_NOTICE, Stage.FINAL_NOTICE, Stage.REFERRAL}:
         assert len(message.currencies) == 1
+    # a referral goes with referrals only, and lists only what it refers
+    if Stage.REFERRAL in {c.stage for c in message.covered}:
+        assert {c.stage for c in message.covered} == {Stage.REFERRAL}
+        assert {line.invoice_id for line in message.lines} == message.covered_invoice_ids()
     assert len(message.lines) <= terms["max_invoices"]
     assert message.covered_invoice_ids() <= {line.invoice_id for line in message.lines}
     # a held invoice is never asked for

@@ -17,7 +17,8 @@ each with its figures and stage; totals are per currency, never summed across cu
 - Only an invoice's next pending message step (email, letter, referral) can be covered, and only
   one per invoice; call and manual tasks are a person's, never covered.
 - A referral is never brought forward: covered only when it is itself due (its notice period and
-  minimum run per invoice).
+  minimum run per invoice). Referrals go with referrals only, and a referral lists only what it refers;
+  any other message leaves a due referral to its own workflow.
 - A not-yet-due invoice is listed as coming due only with `coming_due`: when its courtesy reminder
   falls within the window (it is covered) or its due date does.
 
@@ -192,6 +193,10 @@ def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenIn
             continue  # its courtesy reminder goes alone
         coverable[invoice.invoice_id] = nxt
 
+    # A referral goes with referrals only: its notice says the debt was referred, and its package claims it.
+    referring = step.step.stage is Stage.REFERRAL
+    coverable = {invoice_id: p for invoice_id, p in coverable.items() if (p.step.stage is Stage.REFERRAL) == referring}
+
     # The currencies of the message: the candidate's; with separate totals, every currency of a reminder.
     currencies = {candidate.invoice.currency}
     if settings.currencies == "separate_totals":
@@ -212,6 +217,8 @@ def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenIn
         is_candidate = item is candidate
         if invoice.hold is not None and settings.holds == "omit" and not is_candidate:
             continue
+        if referring and invoice.invoice_id not in steps_of:
+            continue  # a referral lists what it refers
         covered = steps_of.get(invoice.invoice_id)
         coming = not_yet_due(invoice)
         due_in_window = settings.coming_due and invoice.due_at.astimezone(zone).date() <= last_due_day
