@@ -436,17 +436,7 @@ class _Writer:
         widths = _COLUMNS
         label_width = sum(widths[:-1])
         row = 5.5
-        self.keep(3 * row)
-        top = pdf.get_y()
-        pdf.set_fill_color(240, 242, 245)
-        pdf.set_draw_color(*_RULE)
-        pdf.rect(_LEFT, top, _WIDTH, row, style="F")
-        pdf.line(_LEFT, top + row, 210 - _RIGHT, top + row)
-        headers = tuple(self.say(f"letter.table.{column}") for column in ("invoice_number", "issued", "due", "amount", "paid", "balance"))
-        self.font(8, bold=True, color=_MUTED)
-        for i, (width, header) in enumerate(zip(widths, headers)):
-            self.put(header, width, row, align=Align.L if i < 3 else Align.R)
-        pdf.ln(row)
+        self.table_header(("invoice_number", "issued", "due", "amount", "paid", "balance"), "letter.table")
         values = (
             ctx.invoice_number,
             self.date(ctx.issued_on, "medium"),
@@ -484,6 +474,21 @@ class _Writer:
         pdf.set_line_width(0.2)
         summary(self.total_label, ctx.total_claimed_minor, bold=True)
         pdf.ln(3)
+
+    def table_header(self, columns: tuple[str, ...], prefix: str, widths: tuple[float, ...] = _COLUMNS) -> None:
+        """A table's shaded header row, the column titles `prefix.column` of the catalogue (first three left)."""
+        pdf, row = self.pdf, 5.5
+        self.keep(3 * row)
+        top = pdf.get_y()
+        pdf.set_fill_color(240, 242, 245)
+        pdf.set_draw_color(*_RULE)
+        pdf.rect(_LEFT, top, _WIDTH, row, style="F")
+        pdf.line(_LEFT, top + row, 210 - _RIGHT, top + row)
+        self.font(8, bold=True, color=_MUTED)
+        for i, (width, column) in enumerate(zip(widths, columns)):
+            self.fitted(self.say(f"{prefix}.{column}"), width, row, 8, bold=True, color=_MUTED,
+                        align=Align.L if i < 3 else Align.R)
+        pdf.ln(row)
 
     def interest_note(self, interest: InterestClaim) -> str:
         """How the interest was computed: one line per period of one rate and principal, then the method and basis."""
@@ -711,20 +716,6 @@ class _ConsolidatedWriter(_Writer):
         self.fitted(self.money(self.ctx.total_claimed_minor), widths[-1], row, 9, bold=True, align=Align.R)
         pdf.ln(row + 3)
         self.other_invoices()
-
-    def table_header(self, columns: tuple[str, ...], prefix: str, widths: tuple[float, ...] = _COLUMNS) -> None:
-        pdf, row = self.pdf, 5.5
-        self.keep(3 * row)
-        top = pdf.get_y()
-        pdf.set_fill_color(240, 242, 245)
-        pdf.set_draw_color(*_RULE)
-        pdf.rect(_LEFT, top, sum(widths), row, style="F")
-        pdf.line(_LEFT, top + row, _LEFT + sum(widths), top + row)
-        self.font(8, bold=True, color=_MUTED)
-        for i, (width, column) in enumerate(zip(widths, columns)):
-            self.fitted(self.say(f"{prefix}.{column}"), width, row, 8, bold=True, color=_MUTED,
-                        align=Align.L if i < 3 else Align.R)
-        pdf.ln(row)
 
     def sub_row(self, label: str, amount_minor: int, note: str = "") -> None:
         pdf = self.pdf
