@@ -204,8 +204,8 @@ def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenIn
         channels = {step.step.channel, *(p.step.channel for p in coverable.values())}
         if not stages & DEMAND_STAGES and Channel.LETTER not in channels and Channel.REFERRAL not in channels:
             currencies |= {item.invoice.currency for item in others}
-    coverable = {invoice_id: p for invoice_id, p in coverable.items()
-                 if next(i for i in others if i.invoice.invoice_id == invoice_id).invoice.currency in currencies}
+    currency_of = {item.invoice.invoice_id: item.invoice.currency for item in others}
+    coverable = {invoice_id: p for invoice_id, p in coverable.items() if currency_of[invoice_id] in currencies}
 
     # Every listed invoice, as a line.
     lines: dict[str, InvoiceLine] = {}
