@@ -19,10 +19,7 @@ from arrears.domain.holds import ActionRefused
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, Ports
 from arrears.usecases.workflow_steps import WorkflowRequest, step_owner
 from tests.unit.memory_world import memory_ports
-
-SECOND = "in_1QZyXwVuTsRqPo99"
-ACTOR = "arn:aws:iam::123456789012:user/finance-jane"
-COURTESY_AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)  # Thursday 10:00 in Berlin: both reminders due
+from tests.unit.test_contact_gap import ACTOR, COURTESY_AT, SECOND, two_invoices
 EXECUTION = "arn:aws:states:eu-central-1:123456789012:execution:arrears-dunning:in_1QAbCdEfGhIjKlMn"
 # One entry of the state "Send courtesy reminder": its Step Functions retries are the same owner.
 ATTEMPT = f"{EXECUTION}|Send courtesy reminder|2026-09-24T08:00:00.123Z"
@@ -34,12 +31,8 @@ class ProcessDied(BaseException):
 
 @pytest.fixture
 def world(default_policy, open_invoice, berlin_customer):
-    policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
-    ports = memory_ports(policy, berlin_customer, open_invoice,
-                         open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
-    for invoice_id in (open_invoice.invoice_id, SECOND):
-        dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
-    ports.clock.at = COURTESY_AT
+    ports = two_invoices(default_policy, open_invoice, berlin_customer)
+    ports.clock.at = COURTESY_AT  # Thursday 10:00 in Berlin: both courtesy reminders are due
     return ports
 
 
@@ -65,11 +58,7 @@ def contacts(ports: Ports, invoice_id: str) -> list[tuple[str, str]]:
 
 
 def fault_free_log(default_policy, open_invoice, berlin_customer) -> list[tuple]:
-    policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
-    ports = memory_ports(policy, berlin_customer, open_invoice,
-                         open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
-    for invoice_id in (open_invoice.invoice_id, SECOND):
-        dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
+    ports = two_invoices(default_policy, open_invoice, berlin_customer)
     ports.clock.at = COURTESY_AT
     dunning.run_due_steps(open_invoice.invoice_id, ports)
     return [(e.kind, e.step_id, e.recipient, e.subject) for e in ports.log.entries(open_invoice.invoice_id)]
