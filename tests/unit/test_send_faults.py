@@ -359,3 +359,29 @@ def test_a_contact_interrupted_before_the_invoice_was_paid_is_in_the_log_when_it
     assert kinds.index(expected) < kinds.index("collection_closed")
     assert len(world.mailer.sent) == 1
     assert world.store.open_tasks_of(open_invoice.invoice_id) == []
+
+
+def test_a_referral_that_died_between_the_debtors_and_the_agencys_message_sends_neither_again(
+        default_policy, open_invoice, berlin_customer, monkeypatch):
+    # Given an invoice walked through the whole policy, whose process dies as the agency's copy goes to SES
+    ports = memory_ports(default_policy, berlin_customer, open_invoice)
+    die_once(monkeypatch, ports.mailer, "send", when=lambda message, sender, recipients: recipients == ["referrals@lambertcole.example"])
+    decision = dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", ports)
+    died = False
+    while decision.status == "active":
+        ports.clock.at = max(ports.clock.at, datetime.fromisoformat(decision.next_at.replace("Z", "+00:00")))
+        owner = f"{EXECUTION}|{decision.stage}|{decision.next_at}"
+        try:
+            decision = dunning.run_due_steps(open_invoice.invoice_id, ports, owner)
+        except ProcessDied:
+            died = True
+            ports.clock.at += timedelta(seconds=20)
+            decision = dunning.run_due_steps(open_invoice.invoice_id, ports, owner)  # the state's retry
+    assert died and decision.status == "complete"
+    # Then the debtor's referral notice went once and the agency's copy never twice (here: never)
+    recipients = [sent[1] for sent in ports.mailer.sent]
+    assert recipients.count(["referrals@lambertcole.example"]) == 0
+    assert [e.kind for e in ports.log.entries(open_invoice.invoice_id) if e.step_id == "referral"] == ["contact_unconfirmed"]
+    # And a person confirms what went out: the task has the debtor's message id (the agency's was never answered)
+    [task] = [t for t in ports.store.tasks.values() if t["kind"] == "confirm_contact_sent"]
+    assert task["details"]["step_id"] == "referral" and len(task["details"]["message_ids"]) == 1
