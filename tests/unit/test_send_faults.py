@@ -385,3 +385,17 @@ def test_a_referral_that_died_between_the_debtors_and_the_agencys_message_sends_
     # And a person confirms what went out: the task has the debtor's message id (the agency's was never answered)
     [task] = [t for t in ports.store.tasks.values() if t["kind"] == "confirm_contact_sent"]
     assert task["details"]["step_id"] == "referral" and len(task["details"]["message_ids"]) == 1
+
+
+def test_escalating_a_step_its_workflow_just_sent_is_refused_and_the_next_escalation_moves_on(world, open_invoice,
+                                                                                              monkeypatch):
+    # Given the workflow sent the courtesy reminder and died before saving the invoice's progress
+    die_once(monkeypatch, world.store, "save_progress", when=lambda invoice_id, step, *rest, **kw: step == "courtesy_reminder")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # When a person escalates the invoice
+    with pytest.raises(ActionRefused) as refused:
+        dunning.escalate_now(open_invoice.invoice_id, ACTOR, world, "req-1")
+    # Then it is refused (nothing sent twice), and the step is recorded done: the next escalation is about the next step
+    assert refused.value.code == "step_in_progress" and len(world.mailer.sent) == 1
+    assert "courtesy_reminder" in world.store.get_invoice(open_invoice.invoice_id).completed_steps

@@ -306,6 +306,8 @@ def _escalate_now(invoice_id: str, actor: str, ports: Ports, now: datetime, requ
     # The step first (a scheduled wake-up may be sending it this moment), then the customer's slot.
     claim = _take_step(invoice, step.step.id, _escalation_owner(actor, request_id, now), ports, now)
     if not claim.mine:
+        if claim.phase == PHASE_DONE:  # its workflow sent it a moment ago (and has not recorded its progress yet)
+            ports.store.save_progress(invoice_id, step.step.id, None, closed=False)
         raise ActionRefused("step_in_progress", f"step {step.step.id} of invoice {invoice_id} is being sent by its "
                                                 "workflow right now: look at its contact log in a minute")
     gapped = claim.phase == PHASE_CLAIMED and step.step.channel in _GAPPED_CHANNELS
