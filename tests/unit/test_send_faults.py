@@ -399,3 +399,23 @@ def test_escalating_a_step_its_workflow_just_sent_is_refused_and_the_next_escala
     # Then it is refused (nothing sent twice), and the step is recorded done: the next escalation is about the next step
     assert refused.value.code == "step_in_progress" and len(world.mailer.sent) == 1
     assert "courtesy_reminder" in world.store.get_invoice(open_invoice.invoice_id).completed_steps
+
+
+def test_an_unusable_address_recorded_by_an_attempt_that_died_is_logged_once_with_one_task(
+        default_policy, berlin_customer, open_invoice, monkeypatch):
+    # Given a billing email that is not one address, and the process dies just after its task was opened
+    customer = berlin_customer.model_copy(update={"email": "ap@mueller-soehne.example, mahnung@mueller-soehne.example"})
+    ports = memory_ports(default_policy, customer, open_invoice)
+    dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", ports)
+    ports.clock.at = COURTESY_AT
+    die_once(monkeypatch, ports.store, "open_task", after=True, when=lambda invoice_id, kind, *rest: kind == "complete_debtor_data")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, ports, ATTEMPT)
+    # When the state's retry runs
+    ports.clock.at += timedelta(seconds=20)
+    dunning.run_due_steps(open_invoice.invoice_id, ports, ATTEMPT)
+    # Then the address is recorded as unusable once, with one task (the same one the dead attempt opened)
+    entries = ports.log.entries(open_invoice.invoice_id)
+    [unusable] = [e for e in entries if e.kind == "debtor_data_unusable"]
+    assert [t["task_id"] for t in ports.store.tasks.values() if t["kind"] == "complete_debtor_data"] == [
+        unusable.details["task_id"]]

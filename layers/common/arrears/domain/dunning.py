@@ -124,11 +124,12 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
 
 
 def _record_once(invoice: Invoice, policy: Policy | None, record_id: str, owner: str | None, ports: Ports, now: datetime,
-                 entry_of: Callable[[datetime], tuple[str, dict[str, Any]]]) -> datetime | None:
+                 entry_of: Callable[[datetime], tuple[str, dict[str, Any]]], wait: bool = True) -> datetime | None:
     """A once-only record of the workflow's own (its start, its close): claimed like a contact, its entry recorded
     in the claim, then logged, so a retry of an attempt that died (the same owner) writes it once. `entry_of(at)`:
     the entry's kind and fields (it may open a task, due `at`: the first attempt's moment, so the same task). When
-    this call or its dead attempt made the record, that moment; None when another caller made it."""
+    this call or its dead attempt made the record, that moment; None when another caller made it (`wait`: while
+    another caller is making it, StepInProgress, for the workflow's Retry)."""
     claim = _take_step(invoice, record_id, owner, ports, now)
     at = claim.claimed_at or now
     if claim.mine and claim.phase == PHASE_CLAIMED:
@@ -137,7 +138,7 @@ def _record_once(invoice: Invoice, policy: Policy | None, record_id: str, owner:
     elif claim.mine:
         _log_recorded(invoice, policy, record_id, claim.record["log"], ports, now)
         _complete_step(invoice, record_id, claim, ports)
-    elif claim.phase != PHASE_DONE:
+    elif claim.phase != PHASE_DONE and wait:
         raise StepInProgress(f"{record_id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
     return at if claim.mine or (owner is not None and claim.owner == owner) else None
 
@@ -591,7 +592,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
                 ports.store.release_step(invoice.invoice_id, step.id, claim.holder)
                 _log_deferral(invoice, policy, step, wait, ports, now)
                 return wait
-        prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports)
+        prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports, owner)
     except NoticeIncomplete as missing:
         return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
     except Exception:
@@ -774,8 +775,8 @@ Delivery = Callable[[Ports, StepSends], dict[str, Any]]
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, step_id: str,
                     ports: Ports, attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = (),
-                    last: bool = True) -> Delivery:
-    _record_unusable_emails(invoice, customer, policy, ports)
+                    last: bool = True, owner: str | None = None) -> Delivery:
+    _record_unusable_emails(invoice, customer, policy, ports, owner)
     recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
     if recipient is None:
         unreachable = unreachable_by_email(customer, policy)
@@ -799,16 +800,20 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
     return deliver
 
 
-def _record_unusable_emails(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> None:
+def _record_unusable_emails(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, owner: str | None) -> None:
     """An address the billing platform gave that is not one valid address is never mailed (the contact goes to
     the escalation contact, by post, or is blocked): once per invoice and address, a person gets a task to fix it."""
     now = ports.clock.now()
     for field, address, problem in unusable_emails(customer):
         digest = hashlib.sha256(f"{field}|{address}".encode()).hexdigest()[:16]
-        if ports.store.claim_step(invoice.invoice_id, f"-unusable-{field}-{digest}", now):
-            details = {"customer_id": customer.customer_id, "field": field, "address": address, "problem": problem}
-            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, details)
-            _log(ports, invoice, now, "debtor_data_unusable", policy, details={**details, "task_id": task_id})
+        details = {"customer_id": customer.customer_id, "field": field, "address": address, "problem": problem}
+
+        def unusable(at: datetime, details: dict[str, Any] = details) -> tuple[str, dict[str, Any]]:
+            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", at, details)
+            return "debtor_data_unusable", {"details": {**details, "task_id": task_id}}
+
+        # Another caller recording it this moment (escalate-now and the wake-up at once) records it: not waited for.
+        _record_once(invoice, policy, f"-unusable-{field}-{digest}", owner, ports, now, unusable, wait=False)
 
 
 def _claim_details(notice: NoticeContext) -> dict[str, Any]:
@@ -829,15 +834,16 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
     return details
 
 
-def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> Delivery:
+def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports,
+             owner: str | None = None) -> Delivery:
     step_id = notice.step_id
     if channel is Channel.EMAIL:
-        return _email_delivery(notice, invoice, customer, policy, step_id, ports)
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner)
     if channel is Channel.LETTER:
         pdf = ports.renderer.letter(notice)
         letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
         filename = f"{notice.invoice_number}-{notice.stage.value.replace('_', '-')}.pdf"
-        return _email_delivery(notice, invoice, customer, policy, step_id, ports,
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner,
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
@@ -870,7 +876,8 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         agency = policy.referral.agency
-        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,), last=agency is None)
+        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,), last=agency is None,
+                                owner=owner)
         agency_email = None
         if agency is not None:
             agency_notice = replace(notice, template="agency_referral", language=agency.language, extra={"agency": agency.name})
