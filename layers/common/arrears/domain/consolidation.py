@@ -28,8 +28,8 @@ credits and balance, and the aging per currency.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -163,9 +163,10 @@ def invoice_line(invoice: Invoice, today: date, zone: ZoneInfo, stage: Stage | N
 
 
 def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenInvoice], policy: Policy,
-                now: datetime, zone: ZoneInfo) -> ConsolidatedMessage | None:
+                now: datetime, zone: ZoneInfo, exclude: Collection[str] = ()) -> ConsolidatedMessage | None:
     """The message the candidate's `step` (due now) becomes, under the candidate's pinned `policy`.
     `book`: the customer's invoices (the candidate's own entry and settled ones are passed over).
+    `exclude`: invoices whose step this message may not cover (their own workflow holds it): still listed.
     None when the policy does not consolidate: the step goes out alone, as before #15."""
     settings = policy.consolidation
     if not settings.enabled:
@@ -185,6 +186,8 @@ def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenIn
     for item in others:
         invoice = item.invoice
         nxt = next_message_step(item)
+        if invoice.invoice_id in exclude:
+            continue
         if invoice.hold is not None or nxt is None or nxt.step.stage not in settings.stages or nxt.at > horizon:
             continue
         if nxt.step.stage is Stage.REFERRAL and nxt.at > now + _DUE_TOLERANCE:
@@ -245,6 +248,10 @@ def consolidate(candidate: OpenInvoice, step: PlannedStep, book: Sequence[OpenIn
         lines = {invoice_id: line for invoice_id, line in lines.items() if invoice_id in kept}
         steps_of = {invoice_id: p for invoice_id, p in steps_of.items() if invoice_id in kept}
 
+    if steps_of[carrying_id].step.stage in DEMAND_STAGES:
+        # A demand claims only what is overdue on its date: an invoice due today is listed as coming due, not claimed.
+        lines = {invoice_id: replace(line, coming_due=True) if line.days_overdue <= 0 and not line.coming_due else line
+                 for invoice_id, line in lines.items()}
     carrying_currency = lines[carrying_id].currency
     ordered = tuple(sorted(lines.values(), key=lambda line: (line.due_on, line.number, line.invoice_id)))
     covered = tuple(CoveredStep(invoice_id=i, step_id=p.step.id, stage=p.step.stage, at=p.at)

@@ -34,6 +34,8 @@ _MAX_RELEASES = 20  # settled invoices' places freed in one claim (a customer's 
 WORKFLOW_ACTOR = "arrears-workflow"
 # What counts against the policy's minimum gap between contacts to one customer: messages to the debtor.
 _GAPPED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER, Channel.REFERRAL})
+# The steps a policy's `consolidation` makes one message per customer (docs/consolidation.md); a referral goes alone.
+_CONSOLIDATED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER})
 
 
 # A step's claim expires this long after it was taken: longer than any Lambda runs (its maximum timeout), so a
@@ -592,6 +594,11 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
                 ports.store.release_step(invoice.invoice_id, step.id, claim.holder)
                 _log_deferral(invoice, policy, step, wait, ports, now)
                 return wait
+        if withheld is None and extra is None and policy.consolidation.enabled and step.channel in _CONSOLIDATED_CHANNELS:
+            from arrears.domain.consolidated_send import send_consolidated
+
+            if send_consolidated(invoice, customer, policy, due, claim, owner, ports, now):
+                return None  # one message for the customer's invoices due within the window, this one's step with them
         prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports, owner)
     except NoticeIncomplete as missing:
         return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
@@ -699,9 +706,19 @@ def _finish_interrupted_step(invoice: Invoice, policy: Policy | None, step: Step
     else:
         _log_unconfirmed(invoice, policy, step_id, {"step_id": step_id, **common}, claim, ports, now)
         _complete_step(invoice, step, claim, ports)
+        _finish_covered(claim, ports, now)
         return
     _log_recorded(invoice, policy, step_id, entry, ports, now)
     _complete_step(invoice, step, claim, ports)
+    _finish_covered(claim, ports, now)
+
+
+def _finish_covered(claim: StepClaim, ports: Ports, now: datetime) -> None:
+    """A consolidated message's attempt that died: the other invoices' steps it covered, finished alike."""
+    if claim.record.get("covers"):
+        from arrears.domain.consolidated_send import finish_covered
+
+        finish_covered(claim, ports, now)
 
 
 def _finish_interrupted_steps(invoice: Invoice, customer: Customer, policy: Policy | None, owner: str | None,
@@ -747,12 +764,13 @@ class StepSends:
         self._ports, self._invoice_id, self._step_id, self._holder = ports, invoice_id, step_id, holder
         self.at = at
         self._message_ids: list[str] = []
+        self._record: dict[str, Any] = {}  # more the claim's record keeps (a consolidated message: what it covers)
 
     def send(self, message: bytes, recipients: list[str], fields: dict[str, Any], last: bool = True) -> str:
         """Send one of the step's messages (`last`: the step sends no other); `fields`: its log entry so far."""
         store = self._ports.store
         expected = (PHASE_SENDING,) if self._message_ids else (PHASE_CLAIMED,)
-        record = {"fields": _recordable(fields), "message_ids": self._message_ids}
+        record = {**self._record, "fields": _recordable(fields), "message_ids": self._message_ids}
         if not store.advance_step(self._invoice_id, self._step_id, self._holder, expected, PHASE_SENDING, record):
             raise StepInProgress(f"step {self._step_id} of {self._invoice_id} was taken over before it was sent")
         try:
@@ -764,7 +782,7 @@ class StepSends:
         self._message_ids = [*self._message_ids, message_id]
         store.advance_step(self._invoice_id, self._step_id, self._holder, (PHASE_SENDING,),
                            PHASE_SENT if last else PHASE_SENDING,
-                           {"fields": _recordable(fields), "message_ids": self._message_ids})
+                           {**self._record, "fields": _recordable(fields), "message_ids": self._message_ids})
         return message_id
 
 
@@ -835,16 +853,19 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
 
 
 def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports,
-             owner: str | None = None) -> Delivery:
+             owner: str | None = None, attachments: tuple[tuple[str, bytes, str], ...] = (),
+             artefacts: tuple[Artefact, ...] = ()) -> Delivery:
+    """`attachments` (and their stored `artefacts`): more for an email or letter (a statement of account)."""
     step_id = notice.step_id
     if channel is Channel.EMAIL:
-        return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner)
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner, attachments=attachments,
+                               artefacts=artefacts)
     if channel is Channel.LETTER:
         pdf = ports.renderer.letter(notice)
         letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
         filename = f"{notice.invoice_number}-{notice.stage.value.replace('_', '-')}.pdf"
         return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner,
-                               attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
+                               attachments=((filename, pdf, "application/pdf"), *attachments), artefacts=(letter, *artefacts))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
             now = sends.at

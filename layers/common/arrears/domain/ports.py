@@ -221,6 +221,10 @@ class Renderer(Protocol):
         """The letter posted when no email reaches the debtor: the step's message on paper."""
         ...
 
+    def statement(self, notice: NoticeContext) -> bytes:
+        """A customer's statement of account (notices.build_statement_notice), as a PDF."""
+        ...
+
     def compose(self, rendered: RenderedEmail, *, sender: str, sender_name: str, recipient: str, recipient_name: str,
                 reference: str, reply_to: str, sent_at: datetime,
                 attachments: tuple[tuple[str, bytes, str], ...] = ()) -> bytes: ...

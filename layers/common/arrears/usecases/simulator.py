@@ -152,6 +152,11 @@ class PlanOnlyRenderer:
         if missing:
             raise NoticeIncomplete(f"{what} {notice.reference}: the letter font cannot print {''.join(missing[:20])!r}")
 
+    def statement(self, notice: NoticeContext) -> bytes:
+        """A statement attached to a message: its letter's checks (names and addresses the font prints)."""
+        self._check_printable(notice, "statement")
+        return b""
+
     def compose(self, rendered: object, **fields: object) -> bytes:
         return b""
 
