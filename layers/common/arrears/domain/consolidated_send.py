@@ -19,11 +19,10 @@ covered claims to expire: their own workflows then finish them the same way (or 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
-from arrears.domain import dunning
 from arrears.domain.consolidation import ConsolidatedMessage, OpenInvoice, consolidate, statement_of_account
 from arrears.domain.models import Customer, Invoice
 from arrears.domain.notices import NoticeIncomplete, build_consolidated_notice, build_statement_notice, partial_payments
@@ -33,6 +32,22 @@ from arrears.domain.policy.schedule import PlannedStep
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, DeliveryRefused, Ports, StepClaim
 
 
+@dataclass(frozen=True)
+class SendPath:
+    """The send protocol's pieces of `arrears.domain.dunning` this module uses (passed in by dunning, which calls
+    this module: no import circle). Each is dunning's function of the same name without its underscore."""
+
+    plan_for: Callable[..., Any]
+    take_step: Callable[..., StepClaim]
+    log_claimed: Callable[..., None]
+    finish_interrupted_step: Callable[..., None]
+    prepare: Callable[..., Any]
+    claim_details: Callable[..., dict[str, Any]]
+    recordable: Callable[[dict[str, Any]], dict[str, Any]]
+    step_sends: Callable[..., Any]  # StepSends(ports, invoice_id, step_id, holder, at)
+    in_progress: type[Exception]  # StepInProgress
+
+
 class _Covered:
     """Another invoice's step the message covers, claimed by this attempt."""
 
@@ -40,7 +55,7 @@ class _Covered:
         self.invoice, self.policy, self.step, self.claim = invoice, policy, step, claim
 
 
-def _book(customer: Customer, candidate: Invoice, ports: Ports) -> tuple[list[OpenInvoice], dict[str, Policy]]:
+def _book(customer: Customer, candidate: Invoice, ports: Ports, path: SendPath) -> tuple[list[OpenInvoice], dict[str, Policy]]:
     """The customer's open invoices, each planned with its own pinned policy (the candidate as the caller read it)."""
     book, policies = [], {}
     for invoice in ports.store.invoices_of(customer.customer_id):
@@ -51,19 +66,19 @@ def _book(customer: Customer, candidate: Invoice, ports: Ports) -> tuple[list[Op
         planned: tuple[PlannedStep, ...] = ()
         if invoice.policy_id is not None and invoice.policy_version is not None:
             policies[invoice.invoice_id] = ports.policies.get(invoice.policy_id, invoice.policy_version)
-            planned = tuple(dunning.plan_for(invoice, customer, policies[invoice.invoice_id]))
+            planned = tuple(path.plan_for(invoice, customer, policies[invoice.invoice_id]))
         book.append(OpenInvoice(invoice, planned))
     return book, policies
 
 
 def send_consolidated(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, claim: StepClaim,
-                      owner: str | None, ports: Ports, now: datetime) -> bool:
+                      owner: str | None, ports: Ports, now: datetime, path: SendPath) -> bool:
     """Send the lead's step as one message with the customer's other steps due within the window. False (nothing
     done, every other claim given back) when it covers nothing else: the caller sends it alone, as before #15."""
     zone = zone_of(customer.timezone, policy.default_timezone)
-    book, policies = _book(customer, invoice, ports)
+    book, policies = _book(customer, invoice, ports, path)
     by_id = {item.invoice.invoice_id: item for item in book}
-    candidate = by_id.get(invoice.invoice_id) or OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, policy)))
+    candidate = by_id.get(invoice.invoice_id) or OpenInvoice(invoice, tuple(path.plan_for(invoice, customer, policy)))
     taken: dict[str, _Covered] = {}
     exclude: set[str] = set()
     lead = {"invoice_id": invoice.invoice_id, "step_id": due.step.id}
@@ -78,7 +93,7 @@ def send_consolidated(invoice: Invoice, customer: Customer, policy: Policy, due:
                 continue
             other = by_id[covered.invoice_id]
             step = next(p.step for p in other.planned if p.step.id == covered.step_id)
-            found = _take_covered(other.invoice, policies[covered.invoice_id], step, owner, lead, claim, ports, now)
+            found = _take_covered(other.invoice, policies[covered.invoice_id], step, owner, lead, claim, ports, now, path)
             if found is None:
                 exclude.add(covered.invoice_id)  # its own workflow holds it (or did it): the message goes without it
                 dropped = True
@@ -90,7 +105,7 @@ def send_consolidated(invoice: Invoice, customer: Customer, policy: Policy, due:
     _give_back([c for i, c in taken.items() if i not in in_message], ports)
     others = [taken[c.invoice_id] for c in message.covered if c.invoice_id != invoice.invoice_id]
     try:
-        delivery = _prepare_message(message, invoice, customer, policy, due.step, others, book, owner, ports, now)
+        delivery = _prepare_message(message, invoice, customer, policy, others, book, owner, ports, now, path)
     except NoticeIncomplete:
         _give_back(others, ports)  # something one listed invoice lacks: each goes alone (and is blocked alone if it must)
         return False
@@ -98,8 +113,8 @@ def send_consolidated(invoice: Invoice, customer: Customer, policy: Policy, due:
         _give_back(others, ports)
         raise
     prepared, notice_details = delivery
-    sends = _CoveredSends(ports, invoice.invoice_id, due.step.id, claim.holder, claim.claimed_at or now,
-                          lead=_shape(invoice, due.step, message, notice_details),
+    sends = _CoveredSends(path.step_sends(ports, invoice.invoice_id, due.step.id, claim.holder, claim.claimed_at or now),
+                          path, lead=_shape(invoice, due.step, message, notice_details), lead_id=lead,
                           others=[(c, _shape(c.invoice, c.step, message, notice_details)) for c in others])
     try:
         fields = prepared(ports, sends)
@@ -111,20 +126,20 @@ def send_consolidated(invoice: Invoice, customer: Customer, policy: Policy, due:
     for other in others:
         entry = _message_entry(fields, sends.shapes[other.invoice.invoice_id], message_id)
         kind = entry.pop("kind")
-        dunning._log_claimed(other.invoice, other.policy, other.step, other.claim, kind, entry, ports, now)
+        path.log_claimed(other.invoice, other.policy, other.step, other.claim, kind, entry, ports, now)
         # Its place in the customer's queue (a message it was deferred with) will never be used: it is done.
         ports.store.release_contact_reservation(customer.customer_id, other.invoice.invoice_id, now)
     entry = _message_entry(fields, sends.lead, message_id)
     kind = entry.pop("kind")
-    dunning._log_claimed(invoice, policy, due.step, claim, kind, entry, ports, now)
+    path.log_claimed(invoice, policy, due.step, claim, kind, entry, ports, now)
     return True
 
 
 def _take_covered(other: Invoice, policy: Policy, step: Step, owner: str | None, lead: dict[str, str],
-                  lead_claim: StepClaim, ports: Ports, now: datetime) -> _Covered | None:
+                  lead_claim: StepClaim, ports: Ports, now: datetime, path: SendPath) -> _Covered | None:
     """Claim another invoice's step for the message; None when it cannot be covered: its own workflow holds it or
     did it, or an attempt of ours that died may have handed it to SES (finished now: never sent again)."""
-    found = dunning._take_step(other, step.id, owner, ports, now)
+    found = path.take_step(other, step.id, owner, ports, now)
     if not found.mine:
         if found.phase == PHASE_DONE:
             ports.store.save_progress(other.invoice_id, step.id, None, closed=False)
@@ -137,7 +152,7 @@ def _take_covered(other: Invoice, policy: Policy, step: Step, owner: str | None,
         if ports.store.advance_step(other.invoice_id, step.id, found.holder, (PHASE_SENDING,), PHASE_CLAIMED, {}):
             return _Covered(other, policy, step, replace(found, phase=PHASE_CLAIMED, record={}))
         return None
-    dunning._finish_interrupted_step(other, policy, step, _common(step), found, ports, now)
+    path.finish_interrupted_step(other, policy, step, _common(step), found, ports, now)
     return None
 
 
@@ -151,8 +166,9 @@ def _give_back(covered: Any, ports: Ports) -> None:
         ports.store.release_step(other.invoice.invoice_id, other.step.id, other.claim.holder)
 
 
-def _prepare_message(message: ConsolidatedMessage, invoice: Invoice, customer: Customer, policy: Policy, step: Step,
-                     others: list[_Covered], book: list[OpenInvoice], owner: str | None, ports: Ports, now: datetime):
+def _prepare_message(message: ConsolidatedMessage, invoice: Invoice, customer: Customer, policy: Policy,
+                     others: list[_Covered], book: list[OpenInvoice], owner: str | None, ports: Ports, now: datetime,
+                     path: SendPath):
     """The message rendered and stored (the carrying invoice's channel), with the statement attached when the
     policy says so for the carrying stage."""
     invoices = {item.invoice.invoice_id: item.invoice for item in book}
@@ -173,9 +189,9 @@ def _prepare_message(message: ConsolidatedMessage, invoice: Invoice, customer: C
         stored = ports.artefacts.put(f"letters/{carrier.invoice_id}/{carrier_step.id}-statement.pdf", pdf,
                                      "application/pdf", "statement")
         attachments, artefacts = ((f"statement-{statement.as_of.isoformat()}.pdf", pdf, "application/pdf"),), (stored,)
-    prepared = dunning._prepare(carrier_step.channel, notice, carrier, customer, carrier_policy, ports, owner,
+    prepared = path.prepare(carrier_step.channel, notice, carrier, customer, carrier_policy, ports, owner,
                                 attachments=attachments, artefacts=artefacts)
-    return prepared, dunning._claim_details(notice)
+    return prepared, path.claim_details(notice)
 
 
 def _covers(message: ConsolidatedMessage) -> list[dict[str, str]]:
@@ -224,39 +240,43 @@ def _message_entry(fields: dict[str, Any], shape: dict[str, Any], message_id: st
     return entry
 
 
-class _CoveredSends(dunning.StepSends):
-    """The lead's StepSends for a message covering other invoices' steps: before SES has it, each other claim becomes
-    "sending" (recording its log entry and the lead), then the lead's (recording the other claims it covers)."""
+class _CoveredSends:
+    """The lead's sends (dunning.StepSends) for a message covering other invoices' steps: before SES has it, each
+    other claim becomes "sending" (recording its log entry and the lead), then the lead's (recording the other
+    claims it covers); SES refusing it makes them all "claimed" again."""
 
-    def __init__(self, ports: Ports, invoice_id: str, step_id: str, holder: str, at: datetime, lead: dict[str, Any],
+    def __init__(self, sends: Any, path: SendPath, lead: dict[str, Any], lead_id: dict[str, str],
                  others: list[tuple[_Covered, dict[str, Any]]]) -> None:
-        super().__init__(ports, invoice_id, step_id, holder, at)
+        self._sends, self._path, self._lead_id, self._others = sends, path, lead_id, others
+        self.at = sends.at
         self.lead = lead
-        self._others = others
         self.shapes = {c.invoice.invoice_id: shape for c, shape in others}
-        self._record = {"covers": [{"invoice_id": c.invoice.invoice_id, "step_id": c.step.id} for c, _ in others]}
+        sends._record = {"covers": [{"invoice_id": c.invoice.invoice_id, "step_id": c.step.id} for c, _ in others]}
+        self._sent = False
 
     def send(self, message: bytes, recipients: list[str], fields: dict[str, Any], last: bool = True) -> str:
-        if not self._message_ids:
+        store = self._sends._ports.store
+        if not self._sent:
             for other, shape in self._others:
-                entry = _message_entry(fields, shape, None)
-                record = {"fields": dunning._recordable(entry), "message_ids": [],
-                          "lead": {"invoice_id": self._invoice_id, "step_id": self._step_id}}
-                if not self._ports.store.advance_step(other.invoice.invoice_id, other.step.id, other.claim.holder,
-                                                      (PHASE_CLAIMED,), PHASE_SENDING, record):
-                    raise dunning.StepInProgress(f"step {other.step.id} of {other.invoice.invoice_id} was taken over "
+                record = {"fields": self._path.recordable(_message_entry(fields, shape, None)), "message_ids": [],
+                          "lead": self._lead_id}
+                if not store.advance_step(other.invoice.invoice_id, other.step.id, other.claim.holder,
+                                          (PHASE_CLAIMED,), PHASE_SENDING, record):
+                    raise self._path.in_progress(f"step {other.step.id} of {other.invoice.invoice_id} was taken over "
                                                  "before the message covering it was sent")
         try:
-            return super().send(message, recipients, _message_entry(fields, self.lead, None), last=last)
+            message_id = self._sends.send(message, recipients, _message_entry(fields, self.lead, None), last=last)
         except DeliveryRefused:
-            if not self._message_ids:  # nothing went out: the covered steps are "claimed" again, given back by the caller
+            if not self._sent:  # nothing went out: the covered steps are "claimed" again, given back by the caller
                 for other, _ in self._others:
-                    self._ports.store.advance_step(other.invoice.invoice_id, other.step.id, other.claim.holder,
-                                                   (PHASE_SENDING,), PHASE_CLAIMED, {})
+                    store.advance_step(other.invoice.invoice_id, other.step.id, other.claim.holder, (PHASE_SENDING,),
+                                       PHASE_CLAIMED, {})
             raise
+        self._sent = True
+        return message_id
 
 
-def finish_covered(lead: StepClaim, ports: Ports, now: datetime) -> None:
+def finish_covered(lead: StepClaim, ports: Ports, now: datetime, path: SendPath) -> None:
     """The lead's attempt died after the message covering other steps was handed to SES (or may have been): each
     covered step its attempt made "sending" is finished, never sent again: logged as done by the message when SES's
     message id is recorded, else logged as unconfirmed (a person confirms it)."""
@@ -269,11 +289,11 @@ def finish_covered(lead: StepClaim, ports: Ports, now: datetime) -> None:
             continue
         customer = ports.store.get_customer(invoice.customer_id)
         policy = ports.policies.get(invoice.policy_id, invoice.policy_version)
-        step = next((p.step for p in dunning.plan_for(invoice, customer, policy) if p.step.id == covered["step_id"]),
+        step = next((p.step for p in path.plan_for(invoice, customer, policy) if p.step.id == covered["step_id"]),
                     None) if customer is not None else None
         if step is None:
             continue
-        found = dunning._take_step(invoice, step.id, lead.owner, ports, now)
+        found = path.take_step(invoice, step.id, lead.owner, ports, now)
         if not found.mine:
             continue
         if found.phase == PHASE_CLAIMED:
@@ -286,6 +306,6 @@ def finish_covered(lead: StepClaim, ports: Ports, now: datetime) -> None:
             details = dict(entry.get("details", {}))
             details["covered_by"] = {**details.get("covered_by", {}), "message_id": message_ids[0]}
             entry["details"] = details
-            dunning._log_claimed(invoice, policy, step, found, kind, entry, ports, now)
+            path.log_claimed(invoice, policy, step, found, kind, entry, ports, now)
             continue
-        dunning._finish_interrupted_step(invoice, policy, step, _common(step), found, ports, now)
+        path.finish_interrupted_step(invoice, policy, step, _common(step), found, ports, now)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from arrears.domain import consolidated_send
 from arrears.domain.clock import to_iso_z
 from arrears.domain.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email, unusable_emails
 from arrears.domain.models import Artefact, Customer, Hold, HoldKind, Invoice, RecentContact
@@ -595,9 +596,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
                 _log_deferral(invoice, policy, step, wait, ports, now)
                 return wait
         if withheld is None and extra is None and policy.consolidation.enabled and step.channel in _CONSOLIDATED_CHANNELS:
-            from arrears.domain.consolidated_send import send_consolidated
-
-            if send_consolidated(invoice, customer, policy, due, claim, owner, ports, now):
+            if consolidated_send.send_consolidated(invoice, customer, policy, due, claim, owner, ports, now, _SEND_PATH):
                 return None  # one message for the customer's invoices due within the window, this one's step with them
         prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports, owner)
     except NoticeIncomplete as missing:
@@ -716,9 +715,7 @@ def _finish_interrupted_step(invoice: Invoice, policy: Policy | None, step: Step
 def _finish_covered(claim: StepClaim, ports: Ports, now: datetime) -> None:
     """A consolidated message's attempt that died: the other invoices' steps it covered, finished alike."""
     if claim.record.get("covers"):
-        from arrears.domain.consolidated_send import finish_covered
-
-        finish_covered(claim, ports, now)
+        consolidated_send.finish_covered(claim, ports, now, _SEND_PATH)
 
 
 def _finish_interrupted_steps(invoice: Invoice, customer: Customer, policy: Policy | None, owner: str | None,
@@ -955,3 +952,9 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
         return {"kind": kind, "details": {"task_id": task_id, "reason": reason, **_claim_details(notice)}}
 
     return open_task
+
+
+# What the consolidated send (one message per customer) uses of the send protocol.
+_SEND_PATH = consolidated_send.SendPath(
+    plan_for=plan_for, take_step=_take_step, log_claimed=_log_claimed, finish_interrupted_step=_finish_interrupted_step,
+    prepare=_prepare, claim_details=_claim_details, recordable=_recordable, step_sends=StepSends, in_progress=StepInProgress)
