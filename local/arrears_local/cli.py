@@ -154,10 +154,11 @@ def _write_contacts(contacts, path: Path) -> None:
 
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["at", "invoice_id", "customer_id", "step_id", "stage", "channel", "recipient"])
+        # covered_by: the invoice whose message did this step (one message per customer), empty when its own did
+        writer.writerow(["at", "invoice_id", "customer_id", "step_id", "stage", "channel", "recipient", "covered_by"])
         for entry in contacts:
             writer.writerow([entry.at.isoformat(), entry.invoice_id, entry.customer_id, entry.step_id, entry.stage,
-                             entry.channel, entry.recipient or ""])
+                             entry.channel, entry.recipient or "", entry.details.get("covered_by", {}).get("invoice_id", "")])
     console.print(f"contacts written to {path}")
 
 

@@ -1,7 +1,7 @@
 """The policy's minimum gap between messages to one customer, across its invoices (in-memory adapters).
 
-Müller & Söhne (Berlin) owes two invoices due the same day. The policy keeps 3 days between
-messages: the second invoice's reminder waits (it moves, it is not dropped), call tasks are not held
+Müller & Söhne (Berlin) owes two invoices due the same day. The policy (one message per invoice: consolidation
+off, tests/unit/test_consolidated_send.py has it on) keeps 3 days between messages: the second invoice's reminder waits (it moves, it is not dropped), call tasks are not held
 back, a retried step still goes out, and a person's "escalate now" is refused inside the gap.
 """
 
@@ -26,9 +26,12 @@ COURTESY_AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)
 AFTER_GAP = datetime(2026, 9, 28, 8, 0, tzinfo=timezone.utc)
 
 
-def two_invoices(default_policy, open_invoice, berlin_customer) -> Ports:
-    """Both invoices' collections started, under the policy with a 3-day gap."""
+def two_invoices(default_policy, open_invoice, berlin_customer, consolidate: bool = False) -> Ports:
+    """Both invoices' collections started, under the policy with a 3-day gap: by default one message per invoice
+    (the queue behind the gap, as a policy published before consolidation keeps it; `consolidate`: as v3 does)."""
     policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
+    if not consolidate:
+        policy = policy.model_copy(update={"consolidation": policy.consolidation.model_copy(update={"enabled": False})})
     ports = memory_ports(policy, berlin_customer, open_invoice,
                          open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
     for invoice_id in (open_invoice.invoice_id, SECOND):

@@ -99,11 +99,16 @@ def test_the_simulate_command_says_how_many_messages_waited_for_the_gap(tmp_path
     out = tmp_path / "contacts.csv"
     # When the default policy (a 2-day gap) is simulated
     result = CliRunner().invoke(app, ["simulate", "--book", str(book_file(tmp_path, *same_customer)), "--contacts", str(out)])
-    # Then it says how many messages waited, and no two messages are within 2 days of each other
+    # Then it says how many messages waited (the referrals: each goes alone), and no two messages are within 2 days
+    # of each other (a step another invoice's message covered is that message, not one more)
     assert result.exit_code == 0, result.output
     assert "messages waited for the policy's 2-day gap" in result.output
-    moments = sorted(datetime.fromisoformat(r["at"]) for r in csv.DictReader(out.open()) if r["channel"] != "call_task")
+    rows = list(csv.DictReader(out.open()))
+    moments = sorted(datetime.fromisoformat(r["at"]) for r in rows if r["channel"] != "call_task" and not r["covered_by"])
     assert min(b - a for a, b in zip(moments, moments[1:])) >= timedelta(days=2)
+    # And the two invoices' reminders went as one message per customer: the second's steps covered by the first's
+    assert {r["covered_by"] for r in rows if r["invoice_id"] == "in_2" and r["stage"] == "overdue_reminder"
+            and r["channel"] == "email"} == {"in_1"}
 
 
 def test_the_simulate_command_refuses_a_bad_book(tmp_path):
