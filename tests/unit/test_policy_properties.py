@@ -6,6 +6,11 @@ settlement; none while a hold is on; each step at most once; a referral only aft
 final notice at least the notice period earlier; never two messages to one customer within the
 policy's gap, across its invoices; and no step of a still-owed invoice vanishes (each is sent,
 or logged as skipped, blocked or withheld, by the end).
+
+With several invoices per customer (issue #15, one message per customer, the default policy's
+consolidation on): no two messages to one customer within the gap; every due message step of an unpaid
+invoice is sent alone or covered by a message sent no later than the gap plus one business day after its
+moment; nothing after settlement or during a hold; no message covers invoices of another currency.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def _book(specs):
             "invoice_id": f"in_prop{index}", "number": f"P-{index}", "customer_id": f"cus_prop{spec['customer']}",
             "customer_name": f"Customer {spec['customer']} Ltd", "customer_email": f"ap{spec['customer']}@example.com",
             "country": country, "address_line1": "1 High Street", "postal_code": "AB1 2CD", "city": "Town",
-            "currency": "EUR", "amount": spec["amount"], "issued_at": issued.isoformat(), "due_at": due.isoformat(),
+            "currency": spec.get("currency", "EUR"), "amount": spec["amount"], "issued_at": issued.isoformat(), "due_at": due.isoformat(),
             "paid_at": paid.isoformat() if paid else ""}))
     return book
 
@@ -112,7 +117,7 @@ def test_any_book_respects_the_rules_that_keep_the_customer(default_policy, spec
     by_customer: dict[str, list] = {}
     for entries in result.logs.values():
         for entry in entries:
-            if entry.kind in MESSAGE_KINDS:
+            if entry.kind in MESSAGE_KINDS and "covered_by" not in entry.details:  # a covered step is its carrier's message
                 by_customer.setdefault(entry.customer_id, []).append(entry)
     for messages in by_customer.values():
         messages.sort(key=lambda e: e.at)
@@ -146,3 +151,95 @@ def test_any_book_respects_the_rules_that_keep_the_customer(default_policy, spec
         if item.paid_at is None and not [e for e in entries if e.kind == "hold_placed"]:
             accounted = {e.step_id for e in entries if e.kind in (*CONTACT_KINDS, *NOT_SENT_KINDS)}
             assert {s.id for s in policy.segment_for("standard").steps} <= accounted, sorted(accounted)
+
+
+several_per_customer = st.fixed_dictionaries({
+    "customer": st.integers(0, 1),
+    "issued_day": st.integers(0, 30),
+    "terms": st.sampled_from([14, 30, 45]),
+    "amount": st.integers(5_000, 900_000),
+    "currency": st.sampled_from(["EUR", "EUR", "EUR", "USD"]),
+    "paid_after_due": st.one_of(st.none(), st.none(), st.integers(-10, 90)),
+    "hold": st.one_of(st.none(), st.none(), st.none(), st.tuples(st.sampled_from(["dispute", "pause", "promise"]),
+                                                               st.integers(-5, 60), st.integers(1, 30))),
+})
+
+
+def _book_of(specs):
+    return _book([{**spec, "country": "GB", "paid_hour": 11} for spec in specs])
+
+
+def _latest_allowed(moment, gap, calendar, country, zone):
+    """The end of the first business day after the moment plus the gap (the debtor's calendar)."""
+    day = (moment + gap).astimezone(zone).date() + timedelta(days=1)
+    while not is_business_day(day, calendar, country):
+        day += timedelta(days=1)
+    return datetime.combine(day, calendar.contact_hours_end, zone)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=st.lists(several_per_customer, min_size=2, max_size=8), gap_days=st.sampled_from([1, 2, 3, 7]))
+# Four invoices of one customer at different stages, never paid.
+@example(specs=[{"customer": 0, "issued_day": day, "terms": 30, "amount": 120_000, "currency": "EUR", "paid_after_due": None,
+                 "hold": None} for day in (0, 9, 17, 26)], gap_days=2)
+def test_one_message_per_customer_covers_what_is_due_without_breaking_a_rule(default_policy, specs, gap_days):
+    from arrears.domain import dunning
+
+    # Given a book with several invoices per customer, some in another currency, some paid, some held
+    book = _book_of(specs)
+    policy = default_policy.model_copy(update={"minimum_contact_gap_days": gap_days})
+    assert policy.consolidation.enabled
+    simulation = Simulation(policy, render=False)
+    simulation.add_updates(book_updates(book))
+    for item, spec in zip(book, specs):
+        if spec["hold"]:
+            _hold_actions(simulation, item, spec["hold"])
+    # When it is collected for 400 days
+    result = simulation.run(START + timedelta(days=400))
+    currency = {item.invoice.invoice_id: item.invoice.currency for item in book}
+    entries = [e for log in result.logs.values() for e in log]
+    messages = sorted((e for e in entries if e.kind in MESSAGE_KINDS and "covered_by" not in e.details), key=lambda e: e.at)
+    # Then no two messages to one customer within the gap
+    for customer in {e.customer_id for e in messages}:
+        mine = [e for e in messages if e.customer_id == customer]
+        for earlier, later in zip(mine, mine[1:]):
+            assert later.at - earlier.at >= policy.contact_gap, (earlier.invoice_id, earlier.step_id, later.invoice_id,
+                                                                 later.step_id)
+    # And a covered step is done by a message its carrying invoice sent at that moment, in that invoice's currency
+    carried = {(e.invoice_id, e.step_id): e for e in messages}
+    for entry in (e for e in entries if "covered_by" in e.details):
+        by = entry.details["covered_by"]
+        carrier = carried[(by["invoice_id"], by["step_id"])]
+        assert (carrier.at, carrier.message_id, carrier.customer_id) == (entry.at, entry.message_id, entry.customer_id)
+        assert currency[entry.invoice_id] == currency[carrier.invoice_id], (entry.invoice_id, carrier.invoice_id)
+        assert {"invoice_id": entry.invoice_id, "step_id": entry.step_id} in carrier.details["covers"]
+    for item in book:
+        log = result.logs.get(item.invoice.invoice_id, [])
+        contacts = [e for e in log if e.kind in CONTACT_KINDS]
+        # And nothing at or after settlement, nor while a hold is on, each step once
+        if item.paid_at is not None:
+            assert all(e.at < item.paid_at for e in contacts), item.invoice.invoice_id
+        placed = [e.at for e in log if e.kind == "hold_placed"]
+        released = [e.at for e in log if e.kind == "hold_released"]
+        for since, until in zip(placed, released + [datetime.max.replace(tzinfo=timezone.utc)] * len(placed)):
+            assert not [e for e in contacts if since <= e.at < until and e.template != "broken_promise"], (since, until)
+        assert len([e.step_id for e in contacts]) == len({e.step_id for e in contacts})
+        # And every due message step of a never-paid, never-held invoice went no later than the gap plus a business day
+        # (of a customer owing in one currency: a second currency is a second message, which waits for the gap)
+        if item.paid_at is not None or placed or len({currency[i.invoice.invoice_id] for i in book
+                                                      if i.customer.customer_id == item.customer.customer_id}) > 1:
+            continue
+        zone = ZoneInfo(item.customer.timezone or policy.default_timezone)
+        sent = {e.step_id: e for e in contacts}
+        invoice = simulation.store.get_invoice(item.invoice.invoice_id)
+        for planned in dunning.plan_for(invoice, item.customer, policy):
+            if planned.step.channel.value not in ("email", "letter"):
+                continue
+            entry = sent.get(planned.step.id)
+            if entry is None:  # not sent: skipped as overtaken, or blocked, never silently dropped
+                assert any(e.step_id == planned.step.id and e.kind in NOT_SENT_KINDS for e in log), planned.step.id
+                continue
+            latest = _latest_allowed(planned.at, policy.contact_gap, policy.calendar, item.customer.address.country, zone)
+            if entry.at > latest:
+                import json; open("/tmp/wire/fail.json", "w").write(json.dumps([specs, gap_days]))
+            assert entry.at <= latest, (item.invoice.invoice_id, planned.step.id, planned.at, entry.at)
