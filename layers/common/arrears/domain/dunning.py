@@ -737,7 +737,7 @@ def _finish_interrupted_steps(invoice: Invoice, customer: Customer, policy: Poli
 def _log_unconfirmed(invoice: Invoice, policy: Policy | None, step_id: str, common: dict[str, Any], claim: StepClaim,
                      ports: Ports, now: datetime) -> None:
     fields = dict(claim.record.get("fields", {}))
-    for name in ("kind", "channel", "message_id"):
+    for name in ("kind", "channel", "message_id", "step_id", "stage", "template"):  # the step's own (common) say these
         fields.pop(name, None)
     details = fields.pop("details", {})
     ids = claim.record.get("message_ids", [])

@@ -1,0 +1,161 @@
+"""One message per customer in the workflow (issue #15), on in-memory adapters, fault-free and under faults.
+
+Müller & Söhne (Berlin) owes two invoices due the same day, under the default policy (v3: consolidation on)
+with a 3-day gap. Their courtesy reminders fall due at the same moment: the first invoice's workflow sends one
+message covering both, and the second's workflow finds its step done. Under the send protocol
+(docs/architecture.md): the process dies at each point of the consolidated send, SES refuses, the other
+invoice's own workflow holds its step. Nothing is sent twice; each covered step is either done by that message
+(or logged as unconfirmed for a person) or free to go alone, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from arrears.domain import dunning
+from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, DeliveryRefused, Ports
+from tests.unit.test_contact_gap import COURTESY_AT, SECOND, two_invoices
+from tests.unit.test_send_faults import ATTEMPT, ProcessDied, die_once
+
+FIRST_STEP = "courtesy_reminder"
+SECOND_ATTEMPT = f"{ATTEMPT.replace('in_1QAbCdEfGhIjKlMn', SECOND)}"
+
+
+@pytest.fixture
+def world(default_policy, open_invoice, berlin_customer):
+    ports = two_invoices(default_policy, open_invoice, berlin_customer, consolidate=True)
+    ports.clock.at = COURTESY_AT  # Thursday 10:00 in Berlin: both courtesy reminders are due
+    return ports
+
+
+def messages(ports: Ports, invoice_id: str) -> list[tuple]:
+    return [(e.kind, e.step_id, e.message_id, e.details.get("covered_by", {}).get("invoice_id"))
+            for e in ports.log.entries(invoice_id) if e.kind in ("email", "letter", "contact_unconfirmed")]
+
+
+def phase(ports: Ports, invoice_id: str, step_id: str = FIRST_STEP) -> str | None:
+    claim = ports.store.claims.get((invoice_id, step_id))
+    return claim["phase"] if claim else None
+
+
+def test_two_invoices_due_together_get_one_message_and_the_second_finds_its_step_done(world, open_invoice):
+    first = open_invoice.invoice_id
+    # When the first invoice's workflow wakes
+    dunning.run_due_steps(first, world, ATTEMPT)
+    # Then one email went, listing both invoices, and both logs record the step as done by it
+    assert len(world.mailer.sent) == 1
+    message_id = world.log.entries(first)[-1].message_id
+    assert messages(world, first) == [("email", FIRST_STEP, message_id, None)]
+    assert messages(world, SECOND) == [("email", FIRST_STEP, message_id, first)]
+    carrier = [e for e in world.log.entries(first) if e.kind == "email"][0]
+    assert carrier.details["covers"] == [{"invoice_id": SECOND, "step_id": FIRST_STEP}]
+    covered = [e for e in world.log.entries(SECOND) if e.kind == "email"][0]
+    assert covered.details["covered_by"] == {"invoice_id": first, "step_id": FIRST_STEP, "message_id": message_id}
+    assert covered.details["reference"] == "NW-2026-0043" and covered.subject == carrier.subject
+    raw = world.mailer.sent[0][2].decode("utf-8", "replace")
+    assert "NW-2026-0042" in raw and "NW-2026-0043" in raw
+    # And when the second invoice's workflow wakes at the same moment, nothing more goes out and nothing waits
+    decision = dunning.run_due_steps(SECOND, world, SECOND_ATTEMPT)
+    assert len(world.mailer.sent) == 1 and decision.step_id != FIRST_STEP
+    assert FIRST_STEP in world.store.get_invoice(SECOND).completed_steps
+    assert "contact_deferred" not in [e.kind for e in world.log.entries(SECOND)]
+
+
+def test_a_step_its_own_workflow_holds_drops_out_and_the_message_goes_without_it(world, open_invoice):
+    # Given the second invoice's workflow holds its courtesy reminder (claimed, sending it itself this moment)
+    held = world.store.take_step(SECOND, FIRST_STEP, SECOND_ATTEMPT, COURTESY_AT, COURTESY_AT + dunning.STEP_CLAIM_TTL)
+    # When the first invoice's workflow wakes
+    dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # Then its message covers only its own step; the second's claim is untouched, for its own workflow
+    assert len(world.mailer.sent) == 1
+    assert messages(world, SECOND) == []
+    assert world.store.claims[(SECOND, FIRST_STEP)]["holder"] == held.holder
+    assert phase(world, SECOND) == PHASE_CLAIMED
+
+
+def test_a_crash_before_ses_sends_one_message_on_the_retry(world, open_invoice, monkeypatch):
+    first = open_invoice.invoice_id
+    # Given the process dies as the first invoice's claim moves to "sending" (the second's is "sending" already)
+    die_once(monkeypatch, world.store, "advance_step",
+             when=lambda invoice_id, step_id, holder, expected, new_phase, *rest: invoice_id == first and new_phase == PHASE_SENDING)
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(first, world, ATTEMPT)
+    assert world.mailer.sent == [] and phase(world, SECOND) == PHASE_SENDING and phase(world, first) == PHASE_CLAIMED
+    # When Step Functions retries the state (the same owner)
+    world.clock.at = COURTESY_AT + timedelta(seconds=20)
+    dunning.run_due_steps(first, world, ATTEMPT)
+    # Then one message goes, covering both (nothing had gone out), and nothing is left unconfirmed
+    assert len(world.mailer.sent) == 1
+    assert [m[3] for m in messages(world, SECOND)] == [first]
+    assert phase(world, first) == phase(world, SECOND) == PHASE_DONE
+
+
+def test_a_crash_after_ses_took_it_logs_both_once_from_the_record(world, open_invoice, monkeypatch):
+    first = open_invoice.invoice_id
+    # Given SES took the message and the process died before any log entry
+    die_once(monkeypatch, world.log, "append", when=lambda *args, **fields: fields.get("kind") == "email")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(first, world, ATTEMPT)
+    assert len(world.mailer.sent) == 1 and messages(world, SECOND) == []
+    # When the state is retried
+    world.clock.at = COURTESY_AT + timedelta(seconds=20)
+    dunning.run_due_steps(first, world, ATTEMPT)
+    # Then nothing is sent again, and each log has the message once, the second's as covered by it
+    assert len(world.mailer.sent) == 1
+    message_id = messages(world, first)[0][2]
+    assert messages(world, first) == [("email", FIRST_STEP, message_id, None)]
+    assert messages(world, SECOND) == [("email", FIRST_STEP, message_id, first)]
+
+
+def test_a_crash_while_ses_had_it_is_unconfirmed_for_both_and_never_resent(world, open_invoice, monkeypatch):
+    first = open_invoice.invoice_id
+    # Given the process died while SES had the message (its answer never recorded)
+    die_once(monkeypatch, world.mailer, "send", after=True)
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(first, world, ATTEMPT)
+    # When the state is retried
+    world.clock.at = COURTESY_AT + timedelta(seconds=20)
+    dunning.run_due_steps(first, world, ATTEMPT)
+    # Then nothing is sent again; both steps are logged as unconfirmed, each with a task for a person
+    assert len(world.mailer.sent) == 1
+    assert [m[0] for m in messages(world, first)] == ["contact_unconfirmed"]
+    assert [m[0] for m in messages(world, SECOND)] == ["contact_unconfirmed"]
+    tasks = [t for t in world.store.tasks.values() if t["kind"] == "confirm_contact_sent"]
+    assert sorted(t["invoice_id"] for t in tasks) == sorted([first, SECOND])
+    # And the second invoice's workflow finds its step done: it never sends it alone
+    dunning.run_due_steps(SECOND, world, SECOND_ATTEMPT)
+    assert len(world.mailer.sent) == 1
+
+
+def test_an_attempt_that_died_and_never_came_back_leaves_the_covered_step_to_its_own_workflow(world, open_invoice,
+                                                                                               monkeypatch):
+    first = open_invoice.invoice_id
+    # Given the process died while SES had the message, and that attempt is never retried
+    die_once(monkeypatch, world.mailer, "send", after=True)
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(first, world, ATTEMPT)
+    # When the second invoice's workflow wakes after the claim expired
+    world.clock.at = COURTESY_AT + dunning.STEP_CLAIM_TTL + timedelta(minutes=1)
+    dunning.run_due_steps(SECOND, world, SECOND_ATTEMPT)
+    # Then it does not send its step again: it is logged as unconfirmed, for a person
+    assert len(world.mailer.sent) == 1
+    assert [m[0] for m in messages(world, SECOND)] == ["contact_unconfirmed"]
+
+
+def test_ses_refusing_the_message_gives_every_covered_step_back(world, open_invoice, monkeypatch):
+    first = open_invoice.invoice_id
+
+    def refuse(*args, **kwargs):
+        raise DeliveryRefused("MessageRejected")
+
+    monkeypatch.setattr(world.mailer, "send", refuse)
+    # When SES refuses the message
+    with pytest.raises(DeliveryRefused):
+        dunning.run_due_steps(first, world, ATTEMPT)
+    # Then neither step stays claimed: the retry (or the second's own workflow) may send them
+    assert phase(world, first) is None and phase(world, SECOND) is None
+    monkeypatch.undo()
+    dunning.run_due_steps(first, world, ATTEMPT)
+    assert len(world.mailer.sent) == 1 and [m[3] for m in messages(world, SECOND)] == [first]
