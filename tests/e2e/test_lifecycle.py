@@ -232,6 +232,8 @@ def _comparable(entry) -> dict:
     """An entry without what only the engine decides: provider message ids, storage locations, and so the hashes."""
     data = entry.model_dump(mode="json", exclude={"message_id", "hash", "prev_hash"})
     data["details"].pop("agency_message_id", None)  # a provider message id too
+    if "covered_by" in data["details"]:  # and the message that covered a step (one message per customer)
+        data["details"]["covered_by"] = {k: v for k, v in data["details"]["covered_by"].items() if k != "message_id"}
     # A referral package embeds the contact history, message ids included, and so does the agency's email
     # that carries it: only their kind can match.
     data["artefacts"] = [{"kind": a["kind"], "sha256": None if a["kind"] == "referral_package" or a["uri"].endswith("-agency.eml")
