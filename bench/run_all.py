@@ -36,6 +36,7 @@ SCRIPTS: list[tuple[str, list[str], list[str], str]] = [
     ("letters.py", [], ["--seconds", "2"], "b"),
     ("webhooks.py", [], ["--invoices", "20"], "b"),
     ("simulator_scale.py", [], ["--sizes", "300", "1000", "3000"], "b"),
+    ("consolidation.py", [], ["--customers", "100"], "b"),  # issue 15: one message per customer, off and on
 ]
 
 
