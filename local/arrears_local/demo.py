@@ -179,6 +179,8 @@ def letters(run: BookRun) -> list[LetterRow]:
     for item in run.portfolio:
         customer = run.customers.get(item.invoice.customer.customer_id)
         for entry in run.logs[item.invoice.invoice_id]:
+            if "covered_by" in entry.details:
+                continue  # another invoice's letter (one message per customer): listed under the invoice that carried it
             for artefact in entry.artefacts:
                 if artefact.kind == "letter":
                     key = artefact.uri.split("/", 3)[3]  # s3://bucket/letters/<invoice>/<step>.pdf

@@ -146,6 +146,8 @@ def _comparable(entry) -> dict[str, Any]:
     """An entry without what only SES decides (its message ids) and so without the hashes that cover them."""
     data = entry.model_dump(mode="json", exclude={"message_id", "hash", "prev_hash"})
     data["artefacts"] = [{"kind": a["kind"], "sha256": a["sha256"]} for a in data["artefacts"]]
+    if "covered_by" in data["details"]:  # the message that covered the step: its SES message id too
+        data["details"]["covered_by"] = {k: v for k, v in data["details"]["covered_by"].items() if k != "message_id"}
     return data
 
 

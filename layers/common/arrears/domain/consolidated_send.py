@@ -186,7 +186,7 @@ def _prepare_message(message: ConsolidatedMessage, invoice: Invoice, customer: C
         zone = zone_of(customer.timezone, policy.default_timezone)
         statement = statement_of_account(customer.customer_id, book, now, zone)
         pdf = ports.renderer.statement(build_statement_notice(statement, customer, carrier_policy, now))
-        stored = ports.artefacts.put(f"letters/{carrier.invoice_id}/{carrier_step.id}-statement.pdf", pdf,
+        stored = ports.artefacts.put(f"statements/{carrier.invoice_id}/{carrier_step.id}.pdf", pdf,
                                      "application/pdf", "statement")
         attachments, artefacts = ((f"statement-{statement.as_of.isoformat()}.pdf", pdf, "application/pdf"),), (stored,)
     prepared = path.prepare(carrier_step.channel, notice, carrier, customer, carrier_policy, ports, owner,
