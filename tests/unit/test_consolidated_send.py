@@ -159,3 +159,44 @@ def test_ses_refusing_the_message_gives_every_covered_step_back(world, open_invo
     monkeypatch.undo()
     dunning.run_due_steps(first, world, ATTEMPT)
     assert len(world.mailer.sent) == 1 and [m[3] for m in messages(world, SECOND)] == [first]
+
+
+def _referral_book(amounts):
+    from datetime import datetime, timezone
+
+    from arrears_local.book import book_invoice
+
+    issued = datetime(2026, 6, 1, 7, tzinfo=timezone.utc)
+    return [book_invoice({
+        "invoice_id": f"in_ref{index}", "number": f"REF-{index}", "customer_id": "cus_ref", "customer_name": "Acme Ltd",
+        "customer_email": "ap@acme.example", "country": "GB", "address_line1": "1 High Street", "postal_code": "AB1 2CD",
+        "city": "Town", "currency": "EUR", "amount": amount, "issued_at": issued.isoformat(),
+        "due_at": (issued + timedelta(days=30)).isoformat(), "paid_at": ""}) for index, amount in enumerate(amounts)]
+
+
+def test_invoices_referred_together_go_to_the_agency_as_one_package_each_checked_first(default_policy):
+    import io
+    import zipfile
+    from datetime import datetime, timezone
+
+    from arrears.usecases.simulator import Simulation
+    from arrears_local.book import book_updates
+
+    # Given three never-paid invoices of one customer due the same day, one below the referral minimum
+    simulation = Simulation(default_policy)
+    simulation.add_updates(book_updates(_referral_book([480_000, 125_000, 9_000])))
+    # When they are collected to the end
+    result = simulation.run(datetime(2027, 1, 31, tzinfo=timezone.utc))
+    referrals = [e for log in result.logs.values() for e in log if e.kind == "referral"]
+    # Then the two worth referring go as one referral (one package, one task naming both), the small one alone
+    carrier = next(e for e in referrals if "covered_by" not in e.details)
+    covered = [e for e in referrals if "covered_by" in e.details]
+    assert len(referrals) == 2 and [e.details["covered_by"]["invoice_id"] for e in covered] == [carrier.invoice_id]
+    tasks = [t for t in simulation.store.tasks.values() if t["kind"] == "hand_over_to_agency"]
+    assert len(tasks) == 1 and sorted(tasks[0]["details"]["invoices"]) == ["in_ref0", "in_ref1"]
+    package = next(a for a in carrier.artefacts if a.kind == "referral_package")
+    names = zipfile.ZipFile(io.BytesIO(simulation.ports.artefacts.get(package.uri))).namelist()
+    assert {"invoices/REF-0/invoice.json", "invoices/REF-1/invoice.json"} <= set(names)
+    assert not any(name.startswith("invoices/REF-2/") for name in names)
+    declined = [e for e in result.logs["in_ref2"] if e.kind == "referral_declined"]
+    assert len(declined) == 1 and "covered_by" not in declined[0].details

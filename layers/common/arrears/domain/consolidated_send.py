@@ -25,8 +25,9 @@ from typing import Any, Callable
 
 from arrears.domain.consolidation import ConsolidatedMessage, OpenInvoice, consolidate, statement_of_account
 from arrears.domain.models import Customer, Invoice
-from arrears.domain.notices import NoticeIncomplete, build_consolidated_notice, build_statement_notice, partial_payments
-from arrears.domain.policy import Policy, Step
+from arrears.domain.notices import (NoticeIncomplete, build_consolidated_notice, build_notice, build_statement_notice,
+                                    partial_payments)
+from arrears.domain.policy import Channel, Policy, Step
 from arrears.domain.policy.calendar import zone_of
 from arrears.domain.policy.schedule import PlannedStep
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, DeliveryRefused, Ports, StepClaim
@@ -46,6 +47,7 @@ class SendPath:
     recordable: Callable[[dict[str, Any]], dict[str, Any]]
     step_sends: Callable[..., Any]  # StepSends(ports, invoice_id, step_id, holder, at)
     in_progress: type[Exception]  # StepInProgress
+    referral_withheld: Callable[..., Any]  # _referral_withheld(invoice, notice, policy, ports): None when it may go
 
 
 class _Covered:
@@ -93,6 +95,11 @@ def send_consolidated(invoice: Invoice, customer: Customer, policy: Policy, due:
                 continue
             other = by_id[covered.invoice_id]
             step = next(p.step for p in other.planned if p.step.id == covered.step_id)
+            if step.channel is Channel.REFERRAL and _withheld(other.invoice, customer, policies[covered.invoice_id], step,
+                                                             ports, now, path):
+                exclude.add(covered.invoice_id)  # below its minimum or without its final notice: its own task, alone
+                dropped = True
+                continue
             found = _take_covered(other.invoice, policies[covered.invoice_id], step, owner, lead, claim, ports, now, path)
             if found is None:
                 exclude.add(covered.invoice_id)  # its own workflow holds it (or did it): the message goes without it
@@ -156,6 +163,17 @@ def _take_covered(other: Invoice, policy: Policy, step: Step, owner: str | None,
     return None
 
 
+def _withheld(invoice: Invoice, customer: Customer, policy: Policy, step: Step, ports: Ports, now: datetime,
+              path: SendPath) -> bool:
+    """Whether an invoice's referral may not go (each is checked for itself: its minimum, its final notice)."""
+    try:
+        notice = build_notice(invoice, customer, policy, step, now,
+                              partial_payments(invoice, customer, policy, step, ports.log.entries))
+    except NoticeIncomplete:
+        return True  # its own workflow blocks it, alone
+    return path.referral_withheld(invoice, notice, policy, ports) is not None
+
+
 def _common(step: Step) -> dict[str, str]:
     return {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
 
@@ -189,8 +207,10 @@ def _prepare_message(message: ConsolidatedMessage, invoice: Invoice, customer: C
         stored = ports.artefacts.put(f"statements/{carrier.invoice_id}/{carrier_step.id}.pdf", pdf,
                                      "application/pdf", "statement")
         attachments, artefacts = ((f"statement-{statement.as_of.isoformat()}.pdf", pdf, "application/pdf"),), (stored,)
+    # A referral: the invoices referred together go to the agency as one package (one customer, one currency).
+    referred = tuple(invoices[c.invoice_id] for c in message.covered) if carrier_step.channel is Channel.REFERRAL else ()
     prepared = path.prepare(carrier_step.channel, notice, carrier, customer, carrier_policy, ports, owner,
-                                attachments=attachments, artefacts=artefacts)
+                            attachments=attachments, artefacts=artefacts, referred=referred)
     return prepared, path.claim_details(notice)
 
 

@@ -35,8 +35,8 @@ _MAX_RELEASES = 20  # settled invoices' places freed in one claim (a customer's 
 WORKFLOW_ACTOR = "arrears-workflow"
 # What counts against the policy's minimum gap between contacts to one customer: messages to the debtor.
 _GAPPED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER, Channel.REFERRAL})
-# The steps a policy's `consolidation` makes one message per customer (docs/consolidation.md); a referral goes alone.
-_CONSOLIDATED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER})
+# The steps a policy's `consolidation` makes one message per customer (docs/consolidation.md).
+_CONSOLIDATED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER, Channel.REFERRAL})
 
 
 # A step's claim expires this long after it was taken: longer than any Lambda runs (its maximum timeout), so a
@@ -851,8 +851,9 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
 
 def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports,
              owner: str | None = None, attachments: tuple[tuple[str, bytes, str], ...] = (),
-             artefacts: tuple[Artefact, ...] = ()) -> Delivery:
-    """`attachments` (and their stored `artefacts`): more for an email or letter (a statement of account)."""
+             artefacts: tuple[Artefact, ...] = (), referred: tuple[Invoice, ...] = ()) -> Delivery:
+    """`attachments` (and their stored `artefacts`): more for an email or letter (a statement of account).
+    `referred`: a referral's invoices of one customer referred together (one package, one task naming each)."""
     step_id = notice.step_id
     if channel is Channel.EMAIL:
         return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner, attachments=attachments,
@@ -891,7 +892,8 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
 
         return open_manual_task
     if channel is Channel.REFERRAL:
-        package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
+        package = (ports.renderer.customer_referral_package(referred, customer, policy, notice, ports) if referred
+                   else ports.renderer.referral_package(invoice, customer, policy, notice, ports))
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         agency = policy.referral.agency
         email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,), last=agency is None,
@@ -912,6 +914,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                 "package": stored.uri, "sha256": stored.sha256, "balance": notice.balance_minor,
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
                 "agency": agency.name if agency else None,
+                **({"invoices": [i.invoice_id for i in referred]} if referred else {}),
             })
             fields = email(ports, sends)
             if fields.pop("channel", None) == "letter":  # the debtor's notice went by post: the step is still the referral
@@ -957,4 +960,5 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
 # What the consolidated send (one message per customer) uses of the send protocol.
 _SEND_PATH = consolidated_send.SendPath(
     plan_for=plan_for, take_step=_take_step, log_claimed=_log_claimed, finish_interrupted_step=_finish_interrupted_step,
-    prepare=_prepare, claim_details=_claim_details, recordable=_recordable, step_sends=StepSends, in_progress=StepInProgress)
+    prepare=_prepare, claim_details=_claim_details, recordable=_recordable, step_sends=StepSends, in_progress=StepInProgress,
+    referral_withheld=_referral_withheld)

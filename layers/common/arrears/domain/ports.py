@@ -3,6 +3,8 @@ the local runtime, in-memory ones for the policy simulator and unit tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -231,6 +233,11 @@ class Renderer(Protocol):
 
     def referral_package(self, invoice: Invoice, customer: Customer, policy: Policy, notice: NoticeContext,
                          ports: Ports) -> bytes: ...
+
+    def customer_referral_package(self, invoices: Sequence[Invoice], customer: Customer, policy: Policy,
+                                  notice: NoticeContext, ports: Ports) -> bytes:
+        """The invoices of one customer referred together, as one package (`notice`: the consolidated notice)."""
+        ...
 
 
 def full_renderer() -> Renderer:

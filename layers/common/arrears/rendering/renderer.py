@@ -3,6 +3,7 @@ Each renderer is imported on first use: Jinja, babel and fpdf2 load only when a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,3 +48,9 @@ class FullRenderer:
         from arrears.rendering.referral_package import build_referral_package
 
         return build_referral_package(invoice, customer, policy, notice, ports)
+
+    def customer_referral_package(self, invoices: Sequence[Invoice], customer: Customer, policy: Policy,
+                                  notice: NoticeContext, ports: Ports) -> bytes:
+        from arrears.rendering.referral_package import build_customer_referral_package
+
+        return build_customer_referral_package(invoices, customer, policy, notice, ports)

@@ -163,6 +163,9 @@ class PlanOnlyRenderer:
     def referral_package(self, *args: object) -> bytes:
         return b""
 
+    def customer_referral_package(self, *args: object) -> bytes:
+        return b""
+
 
 class PlannedArtefacts:
     """Where a dry run's artefacts would be stored: kind, place and content type; no content, no hash."""
