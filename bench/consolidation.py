@@ -118,7 +118,7 @@ def run(customers: int) -> list[dict[str, Any]]:
             figure(f"{name}: max lateness of a due step", f"{before['max_lateness_days']} -> {after['max_lateness_days']}",
                    "days (off -> on)", f"<= gap + one business day with consolidation on ({gap_days + 1}; {gap_days + 3} over a weekend)",
                    after["max_lateness_days"] <= gap_days + 3,  # + a weekend: one business day after the gap
-                   note="a referral goes alone and may wait for the gap behind another invoice's message"),
+                   note="a referral is never brought forward: one due a day after another waits for the gap"),
         ]
     return figures
 
