@@ -93,22 +93,32 @@ def test_the_simulate_command_reports_totals_and_writes_every_contact(tmp_path):
     assert len(rows) == 9 and {r["invoice_id"] for r in rows} == {"in_1", "in_2"}  # 8 steps + one courtesy reminder
 
 
-def test_the_simulate_command_says_how_many_messages_waited_for_the_gap(tmp_path):
+@pytest.mark.parametrize("consolidation", ["off", "on"])
+def test_the_simulate_command_keeps_the_gap_and_says_how_many_messages_waited(tmp_path, consolidation):
     # Given one customer with two invoices due the same day, neither ever paid
     same_customer = ROW.format(n=1, paid=""), ROW.format(n=2, paid="").replace("cus_2", "cus_1")
     out = tmp_path / "contacts.csv"
-    # When the default policy (a 2-day gap) is simulated
-    result = CliRunner().invoke(app, ["simulate", "--book", str(book_file(tmp_path, *same_customer)), "--contacts", str(out)])
-    # Then it says how many messages waited (the referrals: each goes alone), and no two messages are within 2 days
-    # of each other (a step another invoice's message covered is that message, not one more)
+    policy = tmp_path / "policy.yaml"
+    text = (Path(__file__).resolve().parents[2] / "policies" / "default.yaml").read_text()
+    assert "consolidation:\n  enabled: true" in text
+    policy.write_text(text if consolidation == "on" else text.replace("consolidation:\n  enabled: true",
+                                                                      "consolidation:\n  enabled: false"))
+    # When the default policy (a 2-day gap) is simulated, one message per invoice (off) or per customer (on)
+    result = CliRunner().invoke(app, ["simulate", "--policy", str(policy), "--book",
+                                      str(book_file(tmp_path, *same_customer)), "--contacts", str(out)])
     assert result.exit_code == 0, result.output
-    assert "messages waited for the policy's 2-day gap" in result.output
+    # Then no two messages are within 2 days of each other (a step another invoice's message covered is that
+    # message, not one more)
     rows = list(csv.DictReader(out.open()))
     moments = sorted(datetime.fromisoformat(r["at"]) for r in rows if r["channel"] != "call_task" and not r["covered_by"])
     assert min(b - a for a, b in zip(moments, moments[1:])) >= timedelta(days=2)
-    # And the two invoices' reminders went as one message per customer: the second's steps covered by the first's
-    assert {r["covered_by"] for r in rows if r["invoice_id"] == "in_2" and r["stage"] == "overdue_reminder"
-            and r["channel"] == "email"} == {"in_1"}
+    covered = {r["covered_by"] for r in rows if r["invoice_id"] == "in_2" and r["channel"] != "call_task"}
+    if consolidation == "off":
+        # And it says how many messages waited for the gap: the second invoice's, each time
+        assert "messages waited for the policy's 2-day gap" in result.output and covered == {""}
+    else:
+        # And nothing waited: every message of the second invoice went in the first's
+        assert "messages waited" not in result.output and covered == {"in_1"}
 
 
 def test_the_simulate_command_refuses_a_bad_book(tmp_path):
