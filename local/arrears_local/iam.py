@@ -29,6 +29,7 @@ on-failure destination, X-Ray (off locally). docs/local-runtime.md, "IAM enforce
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -93,10 +95,9 @@ class RolePolicies:
 
 def translated_roles(resolver: Any, root: Any) -> dict[str, RolePolicies]:
     """Source logical id (function or state machine) -> its SAM-generated role, resolved locally."""
-    from arrears_local.security_scan import source_of, translate
+    from arrears_local.security_scan import source_of
 
-    translated = translate(root)
-    resources = translated["Resources"]
+    resources = _translated(Path(root), (Path(root) / "template.yaml").read_text(encoding="utf-8"))["Resources"]
     sources = {lid for lid, r in resources.items() if r["Type"] in ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine")}
     roles: dict[str, RolePolicies] = {}
     for logical_id, resource in resources.items():
@@ -111,15 +112,29 @@ def translated_roles(resolver: Any, root: Any) -> dict[str, RolePolicies]:
     return roles
 
 
+@functools.lru_cache(maxsize=4)
+def _translated(root: Path, template_text: str) -> dict[str, Any]:
+    """SAM's translation, once per template text (each runtime of a test session would redo it: ~0.5 s).
+    Callers resolve copies of its parts, never change it."""
+    from arrears_local.security_scan import translate
+
+    return translate(root)
+
+
 def managed_policy_document(arn: str) -> dict[str, Any]:
     """An AWS managed policy's document, from moto's copy of them."""
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
     name = arn.rpartition("/")[2]
-    data = json.loads(aws_managed_policies_data)
+    data = _managed_policies()
     if name not in data:
         raise KeyError(f"moto has no copy of the managed policy {arn}")
     return data[name]["Document"]
+
+
+@functools.lru_cache(maxsize=1)
+def _managed_policies() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return json.loads(aws_managed_policies_data)
 
 
 class IamEnforcement:
@@ -135,6 +150,10 @@ class IamEnforcement:
         self._by_key: dict[str, RoleSession] = {}
         self.denials: list[Denial] = []
         self.checked = 0  # calls checked against a role's policies
+        self.allowed: set[tuple[str, str, str]] = set()  # (function, action, resource) of each call allowed
+        # (function, what) of each invocation that failed as Lambda would count it: raised, answered 5xx,
+        # or reported failed batch items (how a refused call surfaces).
+        self.failures: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._patches: list[Patch] = []
         self._policies: dict[str, list[Any]] = {}
@@ -197,11 +216,23 @@ class IamEnforcement:
         def invoke_as_role(event: Any, context: Any) -> Any:
             token = _CURRENT.set(session)
             try:
-                return invoke(event, context)
+                result = invoke(event, context)
+            except Exception as exc:
+                self._failed(source, f"raised {type(exc).__name__}: {exc}")
+                raise
             finally:
                 _CURRENT.reset(token)
+            if isinstance(result, dict) and int(result.get("statusCode") or 0) >= 500:
+                self._failed(source, f"answered {result['statusCode']}")
+            elif isinstance(result, dict) and result.get("batchItemFailures"):
+                self._failed(source, f"reported {len(result['batchItemFailures'])} failed batch item(s)")
+            return result
 
         return invoke_as_role
+
+    def _failed(self, source: str, what: str) -> None:
+        with self._lock:
+            self.failures.append((source, what))
 
     @contextmanager
     def as_role(self, source: str) -> Iterator[None]:
@@ -222,6 +253,10 @@ class IamEnforcement:
     def uninstall(self) -> None:
         while self._patches:
             self._patches.pop().uninstall()
+        report = os.environ.get("ARREARS_LOCAL_IAM_LOG")
+        if report and self.allowed:
+            with open(report, "a", encoding="utf-8") as out:
+                out.writelines(f"allowed\t{source}\t{action}\t{resource}\n" for source, action, resource in sorted(self.allowed))
 
     # --- checking ---------------------------------------------------------------------------
     def session_of(self, access_key_id: str) -> RoleSession | None:
@@ -251,14 +286,16 @@ class IamEnforcement:
     def record(self, session: RoleSession, action: str, resource: str, allowed: bool) -> None:
         with self._lock:
             self.checked += 1
-            if not allowed:
+            if allowed:
+                self.allowed.add((session.logical_id, action, resource))
+            else:
                 self.denials.append(Denial(session.logical_id, action, resource))
         if not allowed:
             _log.warning("IAM: %s may not %s on %s", session.logical_id, action, resource)
             report = os.environ.get("ARREARS_LOCAL_IAM_LOG")
             if report:  # every denial of a run (or a whole suite), one line each, for a review
                 with open(report, "a", encoding="utf-8") as out:
-                    out.write(f"{session.logical_id}\t{action}\t{resource}\n")
+                    out.write(f"denied\t{session.logical_id}\t{action}\t{resource}\n")
 
 
 class RoleCredentials(Patch):
@@ -299,6 +336,8 @@ class RoleAuthorizer(Patch):
         Target("moto.iam.access_control", "S3IAMRequest"),
         Target("moto.core.exceptions", "AccessDeniedError"),
         Target("moto.core.exceptions", "JsonRESTError"),
+        Target("moto.stepfunctions.parser.models", "stepfunctions_parser_backends"),
+        Target("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackPoolManager.get", ("self", "callback_id")),
         Target("moto.s3.exceptions", "S3AccessDeniedError"),
         Target("moto.s3.exceptions", "BucketAccessDeniedError"),
     )
@@ -366,7 +405,7 @@ def request_checks(service: str, response: Any, default: str) -> list[tuple[str,
         if "stateMachineArn" in body:
             return [(action, body["stateMachineArn"])]
         if "taskToken" in body:
-            return [(action, _state_machine_of_token(body["taskToken"]) or f"{prefix}:stateMachine:*")]
+            return [(action, _state_machine_of_token(body["taskToken"], region) or f"{prefix}:stateMachine:*")]
         return [(action, default)]
     if service == "lambda":
         path = urlparse(response.uri).path
@@ -415,20 +454,22 @@ def _dynamodb_checks(operation: str, body: dict[str, Any], prefix: str) -> list[
     return [(f"dynamodb:{operation}", "*")]
 
 
-def _state_machine_of_token(token: str) -> str | None:
+def _state_machine_of_token(token: str, region: str) -> str | None:
     """The state machine whose execution issued `token` (SendTaskSuccess is authorized on it)."""
-    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     from arrears_local.runtime import ACCOUNT
 
-    for backend in stepfunctions_backends[ACCOUNT].values():
-        for machine in backend.state_machines:
-            for execution in machine.executions:
-                env = getattr(getattr(execution, "exec_worker", None), "env", None)
-                pool = getattr(env, "callback_pool_manager", None)
-                if pool is not None and pool.get(token) is not None:
-                    return machine.arn
-    return None
+    # The interpreter's backend (moto runs executions there when execute_state_machine is on).
+    for machine in stepfunctions_parser_backends[ACCOUNT][region].state_machines:
+        for execution in machine.executions:
+            env = getattr(getattr(execution, "exec_worker", None), "env", None)
+            pool = getattr(env, "callback_pool_manager", None)
+            if pool is not None and pool.get(token) is not None:
+                return machine.arn
+    # A token no execution holds (any more): AWS answers InvalidToken; the stack has one machine it could name.
+    machines = stepfunctions_parser_backends[ACCOUNT][region].state_machines
+    return machines[0].arn if len(machines) == 1 else None
 
 
 def _json_body(response: Any) -> dict[str, Any]:
