@@ -72,6 +72,13 @@ class Tour:
     audit_objects: int = 0
     ses_entries: int = 0
 
+    def failed(self) -> list[str]:
+        """What the other side saw fail: a platform or a person answered 5xx, a finance link that does not open."""
+        out = [f"{what} answered {status}" for what, status in self.statuses if status >= 500]
+        if self.link_status not in (None, 200):
+            out.append(f"the presigned link answered {self.link_status}")
+        return out
+
 
 def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
     """Three invoices of the sample book through webhooks (one dispute arriving before the payment it is
@@ -266,13 +273,14 @@ STATEMENTS = sorted(ACTIONS)
 
 def refusals(without: set[tuple[Any, ...]], source: str, actions: list[str], scenarios: tuple[Any, ...]):
     """Run each scenario on a stack whose roles lack `without`, until one has `source` refused one of
-    `actions`: (that scenario's refusals of them, its failed invocations), or ([], []) if none did."""
+    `actions`: (that scenario's refusals of them, what failed: invocations, and what its callers saw), or
+    ([], []) if none did."""
     for scenario in scenarios:
         with LocalRuntime(start=DEMO_START, iam_without=without) as runtime:
-            scenario(runtime)
+            seen = scenario(runtime)
         refused = [d for d in runtime.iam.denials if d.function == source and d.action in actions]
         if refused:
-            return refused, runtime.iam.failures
+            return refused, [f"{f}: {what}" for f, what in runtime.iam.failures] + (seen.failed() if seen else [])
     return [], []
 
 
@@ -284,7 +292,8 @@ def test_each_statement_removed_makes_the_tour_fail(source, policy, index):
     # Given the stack with this one statement left out of its role; When the tour runs (then, if nothing
     # needed it there, the renewal run, for what only a year-long workflow does)
     refused, failures = refusals({(source, policy, index)}, source, ACTIONS[(source, policy, index)], (tour, renewal))
-    # Then a call of that function needing it was refused, and the refusal surfaced as a failed invocation
+    # Then a call of that function needing it was refused, and the refusal surfaced: a failed invocation,
+    # or what its caller saw (a presigned link is opened by a person, with the function's role)
     assert refused, f"nothing needed {source}'s {policy}[{index}] {ACTIONS[(source, policy, index)]}: remove it from template.yaml"
     assert failures, f"{source} was refused {refused[0]} and no invocation failed: an AccessDenied went unnoticed"
 
@@ -414,7 +423,7 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_definition_names
     assert {a for a in actions if not a.startswith("logs:")} == {"lambda:InvokeFunction"}
 
 
-def lifecycle(runtime: LocalRuntime) -> None:
+def lifecycle(runtime: LocalRuntime) -> Tour | None:
     """The sample book's whole lifecycle, as tests/e2e/test_lifecycle.py runs it."""
     from arrears.domain.policy import load_policy_file
     from arrears_local.demo import run_book
