@@ -144,8 +144,10 @@ class IamEnforcement:
     docstring). `without` removes statements before the roles are created: {(source, policy, index)} a
     whole statement, {(source, policy, index, action)} one action of it (the statement-removal test)."""
 
-    def __init__(self, runtime: Any, without: set[tuple[Any, ...]] | None = None) -> None:
+    def __init__(self, runtime: Any, without: set[tuple[Any, ...]] | None = None, *, account: str, stack: str) -> None:
         self.runtime = runtime
+        self.account = account
+        self.stack = stack  # roles are named <stack>-<logical id>, as the runtime names the state machine's
         self.without = without or set()
         self.roles: dict[str, RolePolicies] = {}
         self.sessions: dict[str, RoleSession] = {}  # source logical id -> session
@@ -163,12 +165,10 @@ class IamEnforcement:
     # --- roles ------------------------------------------------------------------------------
     def provision(self) -> None:
         """Create every role and its session (with the deployer's credentials: nothing is enforced yet)."""
-        from arrears_local.runtime import STACK
-
         self.roles = translated_roles(self.runtime.resolver, self.runtime.root)
         iam, sts = self.runtime.client("iam"), self.runtime.client("sts")
         for source, role in self.roles.items():
-            name = f"{STACK}-{source}"[:64]
+            name = f"{self.stack}-{source}"[:64]
             arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(role.trust))["Role"]["Arn"]
             for policy_name, document in self._trimmed(source, role).items():
                 iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
@@ -267,11 +267,9 @@ class IamEnforcement:
         from moto.iam.access_control import IAMPolicy, PermissionResult
         from moto.iam.models import iam_backends
 
-        from arrears_local.runtime import ACCOUNT
-
         policies = self._policies.get(session.role_name)
         if policies is None:  # the roles do not change once enforcement starts: parsed once
-            backend = iam_backends[ACCOUNT]["aws"]
+            backend = iam_backends[self.account]["aws"]
             policies = [IAMPolicy(backend.get_role_policy(session.role_name, name)[1])
                         for name in backend.list_role_policies(session.role_name)]
             self._policies[session.role_name] = policies
@@ -391,28 +389,27 @@ def _credential_of(response: Any) -> tuple[str | None, str]:
 
 def request_checks(service: str, response: Any, default: str) -> list[tuple[str, str]]:
     """(IAM action, resource ARN) pairs one request needs, as AWS authorizes it."""
-    from arrears_local.runtime import ACCOUNT
-
     operation = response._get_action()
+    account = response.current_account
     region = response.region
     action = f"{service}:{_SCOPE_SERVICE_ACTIONS.get((service, operation), operation)}"
     body = _json_body(response)
-    prefix = f"arn:aws:{service}:{region}:{ACCOUNT}"
+    prefix = f"arn:aws:{service}:{region}:{account}"
     if service == "dynamodb":
-        return _dynamodb_checks(operation, body, f"arn:aws:dynamodb:{region}:{ACCOUNT}")
+        return _dynamodb_checks(operation, body, f"arn:aws:dynamodb:{region}:{account}")
     if service == "states":
         if "executionArn" in body:
             return [(action, body["executionArn"])]
         if "stateMachineArn" in body:
             return [(action, body["stateMachineArn"])]
         if "taskToken" in body:
-            return [(action, _state_machine_of_token(body["taskToken"], region) or f"{prefix}:stateMachine:*")]
+            return [(action, _state_machine_of_token(body["taskToken"], account, region) or f"{prefix}:stateMachine:*")]
         return [(action, default)]
     if service == "lambda":
         path = urlparse(response.uri).path
         if "/functions/" in path:
             name = unquote(path.split("/functions/")[1].split("/")[0])
-            arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+            arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}"
             return [(action, arn)]
         return [(action, default)]
     if service == "ssm":
@@ -455,21 +452,19 @@ def _dynamodb_checks(operation: str, body: dict[str, Any], prefix: str) -> list[
     return [(f"dynamodb:{operation}", "*")]
 
 
-def _state_machine_of_token(token: str, region: str) -> str | None:
+def _state_machine_of_token(token: str, account: str, region: str) -> str | None:
     """The state machine whose execution issued `token` (SendTaskSuccess is authorized on it)."""
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    from arrears_local.runtime import ACCOUNT
-
     # The interpreter's backend (moto runs executions there when execute_state_machine is on).
-    for machine in stepfunctions_parser_backends[ACCOUNT][region].state_machines:
+    for machine in stepfunctions_parser_backends[account][region].state_machines:
         for execution in machine.executions:
             env = getattr(getattr(execution, "exec_worker", None), "env", None)
             pool = getattr(env, "callback_pool_manager", None)
             if pool is not None and pool.get(token) is not None:
                 return machine.arn
     # A token no execution holds (any more): AWS answers InvalidToken; the stack has one machine it could name.
-    machines = stepfunctions_parser_backends[ACCOUNT][region].state_machines
+    machines = stepfunctions_parser_backends[account][region].state_machines
     return machines[0].arn if len(machines) == 1 else None
 
 

@@ -106,7 +106,8 @@ class LocalRuntime:
         self._saved_gc: tuple[int, ...] | None = None
         if iam is None:
             iam = os.environ.get("ARREARS_LOCAL_IAM", "") == "1"
-        self.iam: IamEnforcement | None = IamEnforcement(self, iam_without) if iam or iam_without else None
+        self.iam: IamEnforcement | None = IamEnforcement(self, iam_without, account=ACCOUNT, stack=STACK) \
+            if iam or iam_without else None
 
     # --- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:

@@ -182,6 +182,109 @@ def renewal(runtime: LocalRuntime) -> Tour:
     return seen
 
 
+def _statements() -> dict[tuple[str, str, int], list[str]]:
+    """(role's source, policy name, index) -> actions, of every inline statement SAM generates (read from
+    the translation: listing them needs no runtime)."""
+    from arrears_local.security_scan import translate
+
+    found = {}
+    for logical_id, resource in translate(project_root())["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            statements = policy["PolicyDocument"]["Statement"]
+            for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
+                actions = statement["Action"]
+                found[(logical_id.removesuffix("Role"), policy["PolicyName"], index)] = actions if isinstance(actions, list) else [actions]
+    return found
+
+
+ACTIONS = _statements()
+STATEMENTS = sorted(ACTIONS)
+
+
+def refusals(without: set[tuple[Any, ...]], source: str, actions: list[str], scenarios: tuple[Any, ...]):
+    """Run each scenario on a stack whose roles lack `without`, until one has `source` refused one of
+    `actions`: (that scenario's refusals of them, what failed: invocations, and what its callers saw), or
+    ([], []) if none did."""
+    for scenario in scenarios:
+        with LocalRuntime(start=DEMO_START, iam_without=without) as runtime:
+            seen = scenario(runtime)
+        refused = [d for d in runtime.iam.denials if d.function == source and d.action in actions]
+        if refused:
+            return refused, [f"{f}: {what}" for f, what in runtime.iam.failures] + (seen.failed() if seen else [])
+    return [], []
+
+
+# (function, action, the resource's logical id): why only a failure nothing here provokes needs it.
+FAILURE_PATHS_ONLY = {
+    ("SesEventsFunction", "dynamodb:DeleteItem", "ArrearsTable"):
+        "releases an SES event's claim when recording it failed, so SNS's retry records it (arrears.domain.ses_events)",
+    ("WebhooksFunction", "dynamodb:GetItem", "IdempotencyTable"):
+        "Powertools reads the idempotency record only when DynamoDB's refusal of its conditional put does not carry "
+        "the record (ReturnValuesOnConditionCheckFailure); its documented permissions include it",
+}
+
+
+def _failure_path_only(runtime: LocalRuntime, source: str, action: str, statement: dict[str, Any]) -> bool:
+    resources = json.dumps(statement["Resource"])
+    return any((source, action) == (s, a) and json.dumps(runtime.resolver.resolve({"Fn::GetAtt": [lid, "Arn"]}))[1:-1] in resources
+               for s, a, lid in FAILURE_PATHS_ONLY)
+
+
+@pytest.fixture(scope="module")
+def provoked(renewal_baseline):
+    """The tour with the webhooks function unable to start workflows: its failures take the paths a healthy
+    run never does (Powertools removes the in-progress idempotency record of an event it failed to apply)."""
+    statement = next(k for k, actions in ACTIONS.items() if k[0] == "WebhooksFunction" and actions == ["states:StartExecution"])
+    with LocalRuntime(start=DEMO_START, iam_without={statement}) as runtime:
+        tour(runtime)
+    return runtime
+
+
+
+
+# The removal tests come first: each runs its own stacks, and only one can be active (the baselines' come after).
+@pytest.mark.parametrize(("source", "policy", "index"), STATEMENTS, ids=[f"{s}.{p}[{i}]" for s, p, i in STATEMENTS])
+def test_each_statement_removed_makes_the_tour_fail(source, policy, index):
+    reason = NOT_MADE_BY_FUNCTION_CODE.get((source, policy))
+    if reason:
+        pytest.skip(f"not exercised locally: {reason}")
+    # Given the stack with this one statement left out of its role; When the tour runs (then, if nothing
+    # needed it there, the renewal run, for what only a year-long workflow does)
+    refused, failures = refusals({(source, policy, index)}, source, ACTIONS[(source, policy, index)], (tour, renewal))
+    # Then a call of that function needing it was refused, and the refusal surfaced: a failed invocation,
+    # or what its caller saw (a presigned link is opened by a person, with the function's role)
+    assert refused, f"nothing needed {source}'s {policy}[{index}] {ACTIONS[(source, policy, index)]}: remove it from template.yaml"
+    assert failures, f"{source} was refused {refused[0]} and no invocation failed: an AccessDenied went unnoticed"
+
+
+# Actions only a failure path needs (nothing the tour or the renewal can provoke without breaking something):
+# the per-action check names them and why, instead of passing over them.
+def lifecycle(runtime: LocalRuntime) -> Tour | None:
+    """The sample book's whole lifecycle, as tests/e2e/test_lifecycle.py runs it."""
+    from arrears.domain.policy import load_policy_file
+    from arrears_local.demo import run_book
+    from arrears_local.portfolio import DEMO_DAYS
+
+    run_book(runtime, sample_portfolio(DEMO_START, 24), load_policy_file(project_root() / "policies" / "default.yaml"), DEMO_DAYS)
+
+
+@pytest.mark.skipif(not FULL, reason="ARREARS_IAM_FULL=1: each action removed in turn, the sample book's whole lifecycle first")
+@pytest.mark.parametrize(("source", "policy", "index"), STATEMENTS, ids=[f"{s}.{p}[{i}]" for s, p, i in STATEMENTS])
+def test_each_action_removed_makes_the_lifecycle_or_a_scenario_fail(source, policy, index):
+    if (source, policy) in NOT_MADE_BY_FUNCTION_CODE:
+        pytest.skip(f"not exercised locally: {NOT_MADE_BY_FUNCTION_CODE[(source, policy)]}")
+    unnoticed = []
+    for action in ACTIONS[(source, policy, index)]:
+        if any((source, action) == (s, a) for s, a, _ in FAILURE_PATHS_ONLY) and len(ACTIONS[(source, policy, index)]) > 1:
+            continue  # its statement's other actions are needed on the same resource; see FAILURE_PATHS_ONLY
+        refused, failures = refusals({(source, policy, index, action)}, source, [action], (lifecycle, tour, renewal))
+        if not refused or not failures:
+            unnoticed.append(f"{action}: {len(refused)} refused, {len(failures)} failed invocations")
+    assert unnoticed == []
+
+
 @pytest.fixture(scope="module")
 def renewal_baseline():
     """The renewal run with every role whole, done and closed (one engine at a time: before the tour's)."""
@@ -248,84 +351,6 @@ def test_the_resource_is_checked_not_only_the_action(baseline):
     # Then both are refused: moto matches the statement's Resource against the one the request names
     assert s3_refused.value.response["Error"]["Code"] == "AccessDenied"
     assert index_refused.value.response["Error"]["Code"] == "AccessDeniedException"
-
-
-def _statements() -> dict[tuple[str, str, int], list[str]]:
-    """(role's source, policy name, index) -> actions, of every inline statement SAM generates (read from
-    the translation: listing them needs no runtime)."""
-    from arrears_local.security_scan import translate
-
-    found = {}
-    for logical_id, resource in translate(project_root())["Resources"].items():
-        if resource["Type"] != "AWS::IAM::Role":
-            continue
-        for policy in resource["Properties"].get("Policies", []):
-            statements = policy["PolicyDocument"]["Statement"]
-            for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
-                actions = statement["Action"]
-                found[(logical_id.removesuffix("Role"), policy["PolicyName"], index)] = actions if isinstance(actions, list) else [actions]
-    return found
-
-
-ACTIONS = _statements()
-STATEMENTS = sorted(ACTIONS)
-
-
-def refusals(without: set[tuple[Any, ...]], source: str, actions: list[str], scenarios: tuple[Any, ...]):
-    """Run each scenario on a stack whose roles lack `without`, until one has `source` refused one of
-    `actions`: (that scenario's refusals of them, what failed: invocations, and what its callers saw), or
-    ([], []) if none did."""
-    for scenario in scenarios:
-        with LocalRuntime(start=DEMO_START, iam_without=without) as runtime:
-            seen = scenario(runtime)
-        refused = [d for d in runtime.iam.denials if d.function == source and d.action in actions]
-        if refused:
-            return refused, [f"{f}: {what}" for f, what in runtime.iam.failures] + (seen.failed() if seen else [])
-    return [], []
-
-
-@pytest.mark.parametrize(("source", "policy", "index"), STATEMENTS, ids=[f"{s}.{p}[{i}]" for s, p, i in STATEMENTS])
-def test_each_statement_removed_makes_the_tour_fail(source, policy, index):
-    reason = NOT_MADE_BY_FUNCTION_CODE.get((source, policy))
-    if reason:
-        pytest.skip(f"not exercised locally: {reason}")
-    # Given the stack with this one statement left out of its role; When the tour runs (then, if nothing
-    # needed it there, the renewal run, for what only a year-long workflow does)
-    refused, failures = refusals({(source, policy, index)}, source, ACTIONS[(source, policy, index)], (tour, renewal))
-    # Then a call of that function needing it was refused, and the refusal surfaced: a failed invocation,
-    # or what its caller saw (a presigned link is opened by a person, with the function's role)
-    assert refused, f"nothing needed {source}'s {policy}[{index}] {ACTIONS[(source, policy, index)]}: remove it from template.yaml"
-    assert failures, f"{source} was refused {refused[0]} and no invocation failed: an AccessDenied went unnoticed"
-
-
-# Actions only a failure path needs (nothing the tour or the renewal can provoke without breaking something):
-# the per-action check names them and why, instead of passing over them.
-# (function, action, the resource's logical id): why only a failure nothing here provokes needs it.
-FAILURE_PATHS_ONLY = {
-    ("SesEventsFunction", "dynamodb:DeleteItem", "ArrearsTable"):
-        "releases an SES event's claim when recording it failed, so SNS's retry records it (arrears.domain.ses_events)",
-    ("WebhooksFunction", "dynamodb:GetItem", "IdempotencyTable"):
-        "Powertools reads the idempotency record only when DynamoDB's refusal of its conditional put does not carry "
-        "the record (ReturnValuesOnConditionCheckFailure); its documented permissions include it",
-}
-
-
-def _failure_path_only(runtime: LocalRuntime, source: str, action: str, statement: dict[str, Any]) -> bool:
-    resources = json.dumps(statement["Resource"])
-    return any((source, action) == (s, a) and json.dumps(runtime.resolver.resolve({"Fn::GetAtt": [lid, "Arn"]}))[1:-1] in resources
-               for s, a, lid in FAILURE_PATHS_ONLY)
-
-
-@pytest.fixture(scope="module")
-def provoked(renewal_baseline):
-    """The tour with the webhooks function unable to start workflows: its failures take the paths a healthy
-    run never does (Powertools removes the in-progress idempotency record of an event it failed to apply)."""
-    statement = next(k for k, actions in ACTIONS.items() if k[0] == "WebhooksFunction" and actions == ["states:StartExecution"])
-    with LocalRuntime(start=DEMO_START, iam_without={statement}) as runtime:
-        tour(runtime)
-    return runtime
-
-
 
 
 def test_the_renewal_run_passes_with_none_refused(renewal_baseline):
@@ -421,27 +446,3 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_definition_names
     actions = {a for _, _, statement in runtime.iam.roles["DunningStateMachine"].statements()
                for a in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])}
     assert {a for a in actions if not a.startswith("logs:")} == {"lambda:InvokeFunction"}
-
-
-def lifecycle(runtime: LocalRuntime) -> Tour | None:
-    """The sample book's whole lifecycle, as tests/e2e/test_lifecycle.py runs it."""
-    from arrears.domain.policy import load_policy_file
-    from arrears_local.demo import run_book
-    from arrears_local.portfolio import DEMO_DAYS
-
-    run_book(runtime, sample_portfolio(DEMO_START, 24), load_policy_file(project_root() / "policies" / "default.yaml"), DEMO_DAYS)
-
-
-@pytest.mark.skipif(not FULL, reason="ARREARS_IAM_FULL=1: each action removed in turn, the sample book's whole lifecycle first")
-@pytest.mark.parametrize(("source", "policy", "index"), STATEMENTS, ids=[f"{s}.{p}[{i}]" for s, p, i in STATEMENTS])
-def test_each_action_removed_makes_the_lifecycle_or_a_scenario_fail(source, policy, index):
-    if (source, policy) in NOT_MADE_BY_FUNCTION_CODE:
-        pytest.skip(f"not exercised locally: {NOT_MADE_BY_FUNCTION_CODE[(source, policy)]}")
-    unnoticed = []
-    for action in ACTIONS[(source, policy, index)]:
-        if any((source, action) == (s, a) for s, a, _ in FAILURE_PATHS_ONLY) and len(ACTIONS[(source, policy, index)]) > 1:
-            continue  # its statement's other actions are needed on the same resource; see FAILURE_PATHS_ONLY
-        refused, failures = refusals({(source, policy, index, action)}, source, [action], (lifecycle, tour, renewal))
-        if not refused or not failures:
-            unnoticed.append(f"{action}: {len(refused)} refused, {len(failures)} failed invocations")
-    assert unnoticed == []
