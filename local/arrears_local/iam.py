@@ -155,6 +155,7 @@ class IamEnforcement:
         self.denials: list[Denial] = []
         self.checked = 0  # calls checked against a role's policies
         self.allowed: set[tuple[str, str, str]] = set()  # (function, action, resource) of each call allowed
+        self.unresolved: set[tuple[str, str]] = set()  # (function, action) of calls whose resource was not worked out
         # (function, what) of each invocation that failed as Lambda would count it: raised, answered 5xx,
         # or reported failed batch items (how a refused call surfaces).
         self.failures: list[tuple[str, str]] = []
@@ -284,6 +285,8 @@ class IamEnforcement:
     def record(self, session: RoleSession, action: str, resource: str, allowed: bool) -> None:
         with self._lock:
             self.checked += 1
+            if resource == "*":  # no resource worked out: only a Resource "*" statement could allow it
+                self.unresolved.add((session.logical_id, action))
             if allowed:
                 self.allowed.add((session.logical_id, action, resource))
             else:

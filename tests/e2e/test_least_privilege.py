@@ -307,6 +307,8 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
     # Then every function made calls that were checked, none was refused and nothing failed
     assert enforcement.denials == []
     assert enforcement.failures == []
+    # And each call was checked on the resource it names (moto alone would have checked the action on "*")
+    assert enforcement.unresolved == set()
     assert {source for source, _, _ in enforcement.allowed} == set(FUNCTIONS)
     assert [(what, status) for what, status in seen.statuses if status >= 300] == [("escalate too early", 409)]
     assert seen.answers["escalate too early"]["error"] == "outside_contact_hours"
@@ -355,7 +357,7 @@ def test_the_resource_is_checked_not_only_the_action(baseline):
 
 def test_the_renewal_run_passes_with_none_refused(renewal_baseline):
     runtime, seen = renewal_baseline
-    assert runtime.iam.denials == [] and runtime.iam.failures == []
+    assert runtime.iam.denials == [] and runtime.iam.failures == [] and runtime.iam.unresolved == set()
     assert [status for _, status in seen.statuses] == [200, 200, 200]
     assert {"workflow_renewed", "hold_released", "referral"} <= set(seen.answers["entries"])
 

@@ -38,6 +38,7 @@ class Observed:
     sender_email: str
     refused: list  # calls a function's role refused (arrears_local.iam): none
     failed_invocations: list
+    unresolved: set  # calls checked without the resource they name worked out: none
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +59,11 @@ def observed() -> Observed:
             return {o["Key"]: s3.get_object(Bucket=runtime.letters_bucket, Key=o["Key"])["Body"].read() for o in listed}
 
         yield Observed(run, executions, histories, runtime.sent_emails(), audit_lines, objects("letters/"), objects("referrals/"),
-                       runtime.sender_email, runtime.iam.denials, runtime.iam.failures)
+                       runtime.sender_email, runtime.iam.denials, runtime.iam.failures, runtime.iam.unresolved)
 
 
 def test_the_whole_lifecycle_runs_with_each_function_as_its_own_role_and_no_call_refused(observed):
-    assert observed.refused == [] and observed.failed_invocations == []
+    assert observed.refused == [] and observed.failed_invocations == [] and observed.unresolved == set()
 
 
 def expected_steps(item, settled_at: datetime | None) -> list[str]:
