@@ -20,6 +20,8 @@ fails when the template starts to rely on it):
   statically instead), Lambda polling the DynamoDB stream (AWSLambdaDynamoDBExecutionRole), writing
   logs (AWSLambdaBasicExecutionRole), delivering to a dead-letter queue or an on-failure destination
   (the SQS statements SAM adds), X-Ray (off locally), Step Functions' vended log delivery;
+- who may invoke a function (Lambda's resource policy for API Gateway, SNS and Step Functions; the finance
+  team's execute-api:Invoke);
 - SigV4 signatures: the access key id picks the role; the signature itself is a placeholder.
 """
 
