@@ -159,6 +159,9 @@ class IamEnforcement:
         # (function, what) of each invocation that failed as Lambda would count it: raised, answered 5xx,
         # or reported failed batch items (how a refused call surfaces).
         self.failures: list[tuple[str, str]] = []
+        self._refusing: set[tuple[str, str]] = set()  # (function, action) refused on purpose (`refusing`)
+        self.deliberate: list[Denial] = []
+        self.deliberate_failures: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._patches: list[Patch] = []
         self._policies: dict[str, list[Any]] = {}
@@ -233,7 +236,7 @@ class IamEnforcement:
 
     def _failed(self, source: str, what: str) -> None:
         with self._lock:
-            self.failures.append((source, what))
+            (self.deliberate_failures if self._refusing else self.failures).append((source, what))
 
     @contextmanager
     def as_role(self, source: str) -> Iterator[None]:
@@ -263,8 +266,23 @@ class IamEnforcement:
     def session_of(self, access_key_id: str) -> RoleSession | None:
         return self._by_key.get(access_key_id)
 
+    @contextmanager
+    def refusing(self, source: str, action: str) -> Iterator[None]:
+        """Refuse `source` `action` during the block whatever its role says: a transient failure (as a
+        throttle or a briefly missing grant would cause) for a test of what happens next. Those refusals, and
+        the invocations they fail, are kept apart (`deliberate`), not in `denials` and `failures`."""
+        with self._lock:
+            self._refusing.add((source, action))
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._refusing.discard((source, action))
+
     def permitted(self, session: RoleSession, action: str, resource: str) -> bool:
         """moto's evaluator over the role's policies: an explicit Deny wins, else any Allow."""
+        if (session.logical_id, action) in self._refusing:
+            return False
         from moto.iam.access_control import IAMPolicy, PermissionResult
         from moto.iam.models import iam_backends
 
@@ -285,6 +303,9 @@ class IamEnforcement:
     def record(self, session: RoleSession, action: str, resource: str, allowed: bool) -> None:
         with self._lock:
             self.checked += 1
+            if not allowed and (session.logical_id, action) in self._refusing:
+                self.deliberate.append(Denial(session.logical_id, action, resource))
+                return
             if resource == "*":  # no resource worked out: only a Resource "*" statement could allow it
                 self.unresolved.add((session.logical_id, action))
             if allowed:

@@ -79,6 +79,8 @@ class Tour:
         out = [f"{what} answered {status}" for what, status in self.statuses if status >= 500]
         if self.link_status not in (None, 200):
             out.append(f"the presigned link answered {self.link_status}")
+        if self.answers.get("executions") == 0:
+            out.append("the retried delivery started no workflow")
         return out
 
 
@@ -184,6 +186,29 @@ def renewal(runtime: LocalRuntime) -> Tour:
     return seen
 
 
+def retried_delivery(runtime: LocalRuntime) -> Tour:
+    """A delivery that fails once (the webhooks function is refused starting the workflow, as a throttle would
+    make it fail), then the platform's retry five seconds later: it is applied, because Powertools removed the
+    failed attempt's idempotency record (else the record stays in progress until the function's timeout, and
+    the retry answers 503)."""
+    invoice = next(item.invoice for item in sample_portfolio(DEMO_START, 10) if item.behaviour == "pays before due")
+    event = invoice_event(invoice, "invoice.finalized", invoice.created)
+    seen = Tour()
+
+    def deliver() -> int:
+        body, headers = signed_delivery(event, LOCAL_STRIPE_SECRET, runtime.now())
+        return runtime.request("POST", "/webhooks/stripe", body, headers).status_code
+
+    def first() -> None:
+        with runtime.iam.refusing("WebhooksFunction", "states:StartExecution"):
+            seen.answers["first attempt"] = deliver()
+
+    runtime.run_until(invoice.created + timedelta(hours=1), external=[
+        (invoice.created, first), (invoice.created + timedelta(seconds=5), lambda: seen.statuses.append(("retry", deliver())))])
+    seen.answers["executions"] = len(runtime.client("stepfunctions").list_executions(stateMachineArn=runtime.state_machine_arn)["executions"])
+    return seen
+
+
 def _statements() -> dict[tuple[str, str, int], dict[str, Any]]:
     """(role's source, policy name, index) -> statement, of every inline statement SAM generates (read from
     the translation: listing them needs no runtime)."""
@@ -236,12 +261,11 @@ def _failure_path_only(source: str, policy: str, index: int, action: str) -> boo
 
 @pytest.fixture(scope="module")
 def provoked(renewal_baseline):
-    """The tour with the webhooks function unable to start workflows: its failures take the paths a healthy
-    run never does (Powertools removes the in-progress idempotency record of an event it failed to apply)."""
-    statement = next(k for k, actions in ACTIONS.items() if k[0] == "WebhooksFunction" and actions == ["states:StartExecution"])
-    with LocalRuntime(start=DEMO_START, iam_without={statement}) as runtime:
-        tour(runtime)
-    return runtime
+    """The retried delivery with every role whole: the failure path a healthy tour never takes (Powertools
+    removes the in-progress idempotency record of an event it failed to apply), done and closed."""
+    with LocalRuntime(start=DEMO_START, iam=True) as runtime:
+        seen = retried_delivery(runtime)
+    return runtime, seen
 
 
 # The removal tests come first: each runs its own stacks, and only one can be active (the baselines' come after).
@@ -252,7 +276,7 @@ def test_each_statement_removed_makes_the_tour_fail(source, policy, index):
         pytest.skip(f"not exercised locally: {reason}")
     # Given the stack with this one statement left out of its role; When the tour runs (then, if nothing
     # needed it there, the renewal run, for what only a year-long workflow does)
-    refused, failures = refusals({(source, policy, index)}, source, ACTIONS[(source, policy, index)], (tour, renewal))
+    refused, failures = refusals({(source, policy, index)}, source, ACTIONS[(source, policy, index)], (tour, renewal, retried_delivery))
     # Then a call of that function needing it was refused, and the refusal surfaced: a failed invocation,
     # or what its caller saw (a presigned link is opened by a person, with the function's role)
     assert refused, f"nothing needed {source}'s {policy}[{index}] {ACTIONS[(source, policy, index)]}: remove it from template.yaml"
@@ -277,7 +301,7 @@ def test_each_action_removed_makes_the_lifecycle_or_a_scenario_fail(source, poli
     for action in ACTIONS[(source, policy, index)]:
         if _failure_path_only(source, policy, index, action):
             continue  # see FAILURE_PATHS_ONLY
-        refused, failures = refusals({(source, policy, index, action)}, source, [action], (lifecycle, tour, renewal))
+        refused, failures = refusals({(source, policy, index, action)}, source, [action], (lifecycle, tour, renewal, retried_delivery))
         if not refused or not failures:
             unnoticed.append(f"{action}: {len(refused)} refused, {len(failures)} failed invocations")
     assert unnoticed == []
@@ -360,12 +384,22 @@ def test_the_renewal_run_passes_with_none_refused(renewal_baseline):
     assert {"workflow_renewed", "hold_released", "referral"} <= set(seen.answers["entries"])
 
 
+def test_a_delivery_that_failed_once_is_applied_on_its_retry(provoked):
+    # Given a delivery refused once (the function could not start the workflow), then retried by Stripe
+    runtime, seen = provoked
+    # Then the first attempt answered 503, the retry 200, the workflow runs, and nothing else was refused
+    assert seen.answers["first attempt"] == 503 and seen.statuses == [("retry", 200)] and seen.answers["executions"] == 1
+    assert [d.action for d in runtime.iam.deliberate] == ["states:StartExecution"]
+    assert runtime.iam.denials == [] and runtime.iam.failures == []
+    assert ("WebhooksFunction", "dynamodb:DeleteItem", runtime.resolver.attributes[("IdempotencyTable", "Arn")]) in runtime.iam.allowed
+
+
 def test_each_action_of_each_statement_is_needed_by_some_call(baseline, renewal_baseline, provoked):
-    # Given every call allowed in the tour, the renewal run and the tour with failing webhooks
+    # Given every call allowed in the tour, the renewal run and the retried delivery
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
     runtime = baseline[0]
-    calls = runtime.iam.allowed | renewal_baseline[0].iam.allowed | provoked.iam.allowed
+    calls = runtime.iam.allowed | renewal_baseline[0].iam.allowed | provoked[0].iam.allowed
     unused = []
     for source, role in runtime.iam.roles.items():
         if source not in FUNCTIONS:
