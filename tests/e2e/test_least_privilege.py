@@ -118,6 +118,12 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         if links:
             seen.link_status = requests.get(links[0], timeout=10).status_code
 
+    def run_after_payment() -> None:
+        # The workflow's task for the paid invoice, as when its execution ran before the payment stopped it.
+        request = {"action": "run_due_steps", "invoice_id": paid.invoice_id}
+        reply = runtime.client("lambda").invoke(FunctionName=runtime.name_of("WorkflowFunction"), Payload=json.dumps(request))
+        seen.answers["run after payment"] = json.loads(reply["Payload"].read())
+
     def ses_events() -> None:
         emails = [e for e in DynamoStore(runtime.table_name).entries(paid.invoice_id) if e.kind == "email"]
         for entry, event_type in zip(emails, ("Delivery", "Bounce")):
@@ -146,6 +152,7 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         # Stripe's retry of a delivery it already made: the idempotency record answers it.
         (paid.due + timedelta(days=9, minutes=5), deliver("paid again", invoice_event(paid, "invoice.paid", paid.due + timedelta(days=9)))),
         (paid.due + timedelta(days=9, hours=1), ses_events),
+        (paid.due + timedelta(days=9, hours=2), run_after_payment),
         (handled.due + timedelta(days=1), wake_now),
         (handled.due + timedelta(days=2), finance_reads),
         (handled.due + timedelta(days=2, hours=1), api("pause", "POST", f"/invoices/{handled.invoice_id}/pause",
@@ -337,6 +344,7 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
     assert {what for what, _ in seen.statuses} >= {"finalized", "dispute", "payment link", "dispute closed", "paid", "paid again",
                                                    "list", "list page 2", "detail", "pause", "escalate", "write-off"}
     assert seen.answers["wake"] == {"waiting": False} and seen.answers["escalate"]["outcome"]["step_id"]
+    assert "errorMessage" not in seen.answers["run after payment"], seen.answers["run after payment"]
     assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0
 
 
