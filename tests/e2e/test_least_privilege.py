@@ -1,13 +1,15 @@
 """Least privilege, proven at run time (issue #14): every function runs as the role SAM generates for it
 from template.yaml, moto checks each of its calls against that role (arrears_local.iam), and
 
-- a short tour through every function (webhooks with a parked event and a dispute, payments, the
-  finance API with its cursor, links, pause, escalation and write-off, SES events, the audit copy)
-  passes with no call refused;
-- each statement of each role, removed in turn, makes that tour fail visibly: a call refused as
-  AccessDenied, and an invocation that failed (raised, answered 5xx or reported failed batch items);
-  each action of a multi-action statement is needed by some call of the tour (or of the renewal run);
-  `ARREARS_IAM_FULL=1` removes each action in turn over the whole sample book's lifecycle instead;
+- a short tour through every function (webhooks with a parked event, a dispute and a retried delivery,
+  payments, the workflow's task for a paid invoice, the finance API with its cursor, a link, pause, a
+  refused and a real escalation, write-off, SES events, the audit copy), a renewal run (a workflow held
+  fourteen months) and a delivery refused once then retried pass with no call refused;
+- each statement of each role, removed in turn, makes one of them fail visibly: a call refused as
+  AccessDenied, and an invocation that failed (raised, answered 5xx or reported failed batch items) or
+  what its caller saw (a presigned link answering 403); each action of each statement is needed by some
+  call of those runs, or named with the failure path that needs it (FAILURE_PATHS_ONLY);
+  `ARREARS_IAM_FULL=1` removes each action in turn instead, the whole sample book's lifecycle first;
 - the state machine's role may invoke exactly the functions its ASL names (checked statically: moto's
   Step Functions invokes Lambda without any IAM check).
 
