@@ -14,7 +14,7 @@ import pytest
 from arrears.domain import dunning
 from arrears.domain.clock import parse_iso
 from arrears.domain.holds import ActionRefused, promise_to_pay
-from arrears.domain.ports import Ports
+from arrears.domain.ports import DeliveryRefused, Ports
 from tests.unit.memory_world import memory_ports
 
 SECOND = "in_1QZyXwVuTsRqPo99"
@@ -26,14 +26,19 @@ COURTESY_AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)
 AFTER_GAP = datetime(2026, 9, 28, 8, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def world(default_policy, open_invoice, berlin_customer):
+def two_invoices(default_policy, open_invoice, berlin_customer) -> Ports:
+    """Both invoices' collections started, under the policy with a 3-day gap."""
     policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
     ports = memory_ports(policy, berlin_customer, open_invoice,
                          open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
     for invoice_id in (open_invoice.invoice_id, SECOND):
         dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
     return ports
+
+
+@pytest.fixture
+def world(default_policy, open_invoice, berlin_customer):
+    return two_invoices(default_policy, open_invoice, berlin_customer)
 
 
 def messages(ports: Ports, invoice_id: str) -> list[tuple[str, datetime]]:
@@ -101,10 +106,10 @@ def test_a_retried_step_that_holds_the_slot_still_sends(world, open_invoice):
     failing = world.mailer.send
 
     def refuse(*args, **kwargs):
-        raise ConnectionError("SES unavailable")
+        raise DeliveryRefused("SES refused the message: ServiceUnavailable")
 
     world.mailer.send = refuse
-    with pytest.raises(ConnectionError):
+    with pytest.raises(DeliveryRefused):
         dunning.run_due_steps(open_invoice.invoice_id, world)
     # When the Lambda retry runs a minute later
     world.mailer.send = failing
