@@ -119,6 +119,9 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         links = [a["download_url"] for e in (detail.json() or {}).get("timeline", []) for a in e.get("artefacts", [])]
         if links:
             seen.link_status = requests.get(links[0], timeout=10).status_code
+        # The customer's statement of account: rendered, stored under statements/, linked.
+        statement = runtime.request("GET", f"/customers/{handled.customer.customer_id}/statement")
+        seen.statuses.append(("statement", statement.status_code))
 
     def run_after_payment() -> None:
         # The workflow's task for the paid invoice, as when its execution ran before the payment stopped it.
@@ -344,7 +347,7 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
     assert [(what, status) for what, status in seen.statuses if status >= 300] == [("escalate too early", 409)]
     assert seen.answers["escalate too early"]["error"] == "outside_contact_hours"
     assert {what for what, _ in seen.statuses} >= {"finalized", "dispute", "payment link", "dispute closed", "paid", "paid again",
-                                                   "list", "list page 2", "detail", "pause", "escalate", "write-off"}
+                                                   "list", "list page 2", "detail", "statement", "pause", "escalate", "write-off"}
     assert seen.answers["wake"] == {"waiting": False} and seen.answers["escalate"]["outcome"]["step_id"]
     assert "errorMessage" not in seen.answers["run after payment"], seen.answers["run after payment"]
     assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0
