@@ -51,3 +51,7 @@ def open_invoice(berlin_customer):
                InvoiceLine(description="Onboarding (fixed fee)", amount=25_000)),
         provider_updated_at=datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc),
     )
+
+# The local runtime runs IAM-enforced in every test by default: each function as its own role from template.yaml,
+# every call checked (arrears_local.iam, docs/local-runtime.md; about a tenth slower). ARREARS_LOCAL_IAM=0: without.
+os.environ.setdefault("ARREARS_LOCAL_IAM", "1")

@@ -28,6 +28,7 @@ from arrears.adapters.settings import Settings, function_settings
 from arrears_local import gctune
 from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
 from arrears_local.engine import LocalEngine
+from arrears_local.iam import IamEnforcement
 
 _log = logging.getLogger("arrears_local")
 REGION = "us-east-1"
@@ -88,7 +89,9 @@ class HttpReply:
 
 class LocalRuntime:
     def __init__(self, start: datetime, root: Path | None = None, parameters: dict[str, str] | None = None,
-                 log_level: str = "ERROR") -> None:
+                 log_level: str = "ERROR", iam: bool | None = None, iam_without: set[tuple[Any, ...]] | None = None) -> None:
+        """`iam`: each function's calls signed as its own role and checked (arrears_local.iam); default
+        `ARREARS_LOCAL_IAM` ("1" on). `iam_without`: statements to leave out of the roles (IamEnforcement)."""
         self.root = root or project_root()
         self.engine = LocalEngine(start)
         self.parameter_overrides = parameters or {}
@@ -101,6 +104,10 @@ class LocalRuntime:
         self.settings_read: dict[str, set[str]] = {}  # function -> the settings fields its invocations read
         self._saved_environ: dict[str, str | None] = {}
         self._saved_gc: tuple[int, ...] | None = None
+        if iam is None:
+            iam = os.environ.get("ARREARS_LOCAL_IAM", "") == "1"
+        self.iam: IamEnforcement | None = IamEnforcement(self, iam_without, account=ACCOUNT, stack=STACK) \
+            if iam or iam_without else None
 
     # --- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -115,6 +122,8 @@ class LocalRuntime:
 
     def __exit__(self, *exc: Any) -> None:
         try:
+            if self.iam is not None:
+                self.iam.uninstall()
             self.engine.__exit__(*exc)
         finally:
             self._restore_gc()
@@ -172,9 +181,14 @@ class LocalRuntime:
         # Metrics are off locally (no CloudWatch): Powertools' warning that a handler published none is noise here.
         warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         self._set_environ(_LOCAL_ENVIRONMENT | {"POWERTOOLS_LOG_LEVEL": self.log_level})
+        from aws_lambda_powertools.utilities import parameters
+
         from arrears.wiring import reset_wiring
 
         reset_wiring()
+        # A cold start: no parameter value Powertools cached in an earlier runtime of this process (a secret,
+        # fetched with another role) carries over.
+        parameters.clear_caches()
         self.template = load_template(self.root / "template.yaml")
         resources: dict[str, Any] = self.template["Resources"]
         self._name_everything(resources)
@@ -191,6 +205,8 @@ class LocalRuntime:
             if resource["Type"] in creators and self._wanted(resource):
                 creators[resource["Type"]](logical_id, self.resolver.resolve(resource.get("Properties", {})))
         self._create_parameters_and_identity()
+        if self.iam is not None:
+            self.iam.provision()
         functions = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
         self._set_environ(self._shared_environment(functions))
         for logical_id, resource in functions:
@@ -201,6 +217,8 @@ class LocalRuntime:
         for logical_id, resource in functions:
             self._connect_events(logical_id, resource["Properties"].get("Events") or {})
         self._publish_policies()
+        if self.iam is not None:
+            self.iam.install()  # from here on, each function's calls are checked against its role
 
     def _wanted(self, resource: dict[str, Any]) -> bool:
         condition = resource.get("Condition")
@@ -335,7 +353,10 @@ class LocalRuntime:
                 if metrics is not None:
                     metrics.clear_metrics()
 
-        self.engine.register_lambda(self.resolver.refs[logical_id], invoke)
+        if self.iam is not None:
+            invoke = self.iam.acting_as(logical_id, invoke)
+        self.engine.register_lambda(self.resolver.refs[logical_id], invoke,
+                                    role_arn=self.iam.role_arn(logical_id) if self.iam is not None else None)
 
     def _create_state_machine(self, logical_id: str, properties: dict[str, Any]) -> None:
         definition = (self.root / properties["DefinitionUri"]).read_text(encoding="utf-8")

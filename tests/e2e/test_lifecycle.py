@@ -36,12 +36,16 @@ class Observed:
     letters: dict[str, bytes]
     referrals: dict[str, bytes]
     sender_email: str
+    refused: list  # calls a function's role refused (arrears_local.iam): none
+    failed_invocations: list
+    unresolved: set  # calls checked without the resource they name worked out: none
 
 
 @pytest.fixture(scope="module")
 def observed() -> Observed:
     portfolio = sample_portfolio(DEMO_START, 24)
-    with LocalRuntime(start=DEMO_START) as runtime:
+    # Each function as its own role from template.yaml, every call checked (docs/local-runtime.md, "IAM enforcement").
+    with LocalRuntime(start=DEMO_START, iam=True) as runtime:
         run = run_book(runtime, portfolio, POLICY, DEMO_DAYS)
         sfn, s3 = runtime.client("stepfunctions"), runtime.client("s3")
         executions = {e["name"]: e for e in sfn.list_executions(stateMachineArn=runtime.state_machine_arn)["executions"]}
@@ -55,7 +59,11 @@ def observed() -> Observed:
             return {o["Key"]: s3.get_object(Bucket=runtime.letters_bucket, Key=o["Key"])["Body"].read() for o in listed}
 
         yield Observed(run, executions, histories, runtime.sent_emails(), audit_lines, objects("letters/"), objects("referrals/"),
-                       runtime.sender_email)
+                       runtime.sender_email, runtime.iam.denials, runtime.iam.failures, runtime.iam.unresolved)
+
+
+def test_the_whole_lifecycle_runs_with_each_function_as_its_own_role_and_no_call_refused(observed):
+    assert observed.refused == [] and observed.failed_invocations == [] and observed.unresolved == set()
 
 
 def expected_steps(item, settled_at: datetime | None) -> list[str]:
