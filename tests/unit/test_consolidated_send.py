@@ -200,3 +200,23 @@ def test_invoices_referred_together_go_to_the_agency_as_one_package_each_checked
     assert not any(name.startswith("invoices/REF-2/") for name in names)
     declined = [e for e in result.logs["in_ref2"] if e.kind == "referral_declined"]
     assert len(declined) == 1 and "covered_by" not in declined[0].details
+
+
+def test_a_customer_with_one_invoice_gets_byte_identical_messages_with_consolidation_on_or_off(default_policy):
+    from datetime import datetime, timezone
+
+    from arrears.usecases.simulator import Simulation
+    from arrears_local.book import book_updates
+
+    # Given one customer with one never-paid invoice, collected with consolidation on (v3) and off
+    off = default_policy.model_copy(update={"consolidation": default_policy.consolidation.model_copy(update={"enabled": False})})
+    runs = {}
+    for name, policy in (("on", default_policy), ("off", off)):
+        simulation = Simulation(policy)
+        simulation.add_updates(book_updates(_referral_book([480_000])))
+        result = simulation.run(datetime(2027, 1, 31, tzinfo=timezone.utc))
+        runs[name] = ([e.model_dump(mode="json", exclude={"hash", "prev_hash"}) for e in result.logs["in_ref0"]],
+                      [raw for _, _, raw in simulation.mailer.sent])
+    # Then its log and every message it was sent are the same, byte for byte (nothing to consolidate)
+    assert len(runs["on"][1]) >= 6
+    assert runs["on"] == runs["off"]
