@@ -28,6 +28,7 @@ from arrears.adapters.settings import Settings, function_settings
 from arrears_local import gctune
 from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
 from arrears_local.engine import LocalEngine
+from arrears_local.engine.chaos import ChaosConfig
 
 _log = logging.getLogger("arrears_local")
 REGION = "us-east-1"
@@ -88,9 +89,9 @@ class HttpReply:
 
 class LocalRuntime:
     def __init__(self, start: datetime, root: Path | None = None, parameters: dict[str, str] | None = None,
-                 log_level: str = "ERROR") -> None:
+                 log_level: str = "ERROR", chaos: ChaosConfig | None = None) -> None:
         self.root = root or project_root()
-        self.engine = LocalEngine(start)
+        self.engine = LocalEngine(start, chaos=chaos)  # chaos: docs/faults.md (None: nothing injected)
         self.parameter_overrides = parameters or {}
         self.log_level = log_level
         self.template: dict[str, Any] = {}
@@ -365,8 +366,9 @@ class LocalRuntime:
                            "BatchSize": int(properties.get("BatchSize", 100))}
                 if "FilterCriteria" in properties:
                     request["FilterCriteria"] = properties["FilterCriteria"]
-                if "FunctionResponseTypes" in properties:
-                    request["FunctionResponseTypes"] = properties["FunctionResponseTypes"]
+                for name in ("FunctionResponseTypes", "MaximumRetryAttempts", "BisectBatchOnFunctionError"):
+                    if name in properties:
+                        request[name] = properties[name]
                 self.client("lambda").create_event_source_mapping(**request)
             elif event["Type"] == "SNS":
                 # moto delivers a publish to a lambda subscription through the engine's in-process invoke.

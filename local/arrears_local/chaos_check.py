@@ -1,0 +1,224 @@
+"""The chaos property: a sample book run fault-free, then under chaos (engine/chaos.py), compared invoice by invoice.
+
+For each invoice of the book, the chaos run must agree with itself and with the fault-free run:
+
+- the SES outbox, the contact log and the invoice's progress agree (every message SES accepted is logged
+  once with its id, every logged message is in the outbox, every logged contact step is a completed step);
+- no message twice (one invoice and step, twice in the outbox), none at or after settlement;
+- none lost: every message of the fault-free run is in the outbox, or the invoice has a recorded failure
+  (``workflow_failed`` or ``contact_unconfirmed``) and an open task for a person;
+- the audit archive verifies (``arrears audit verify``);
+- webhooks: a delivery answered 5xx applied nothing (the event's log entry is not there) and the platform's
+  retry (a minute later, as Stripe retries) applied it once.
+
+`bench/chaos.py` (`make chaos`) prints the figures; tests/e2e/test_chaos.py asserts the property per seed.
+"""
+
+from __future__ import annotations
+
+import email
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+
+from arrears.domain.policy import Policy
+from arrears_local.demo import BookEvent, book_events
+from arrears_local.engine.chaos import ChaosConfig
+from arrears_local.portfolio import PortfolioInvoice
+from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
+from arrears_local.stripe_events import signed_delivery
+
+MESSAGE_KINDS = ("email", "letter", "referral")
+FAILURE_KINDS = ("workflow_failed", "contact_unconfirmed")
+WEBHOOK_RETRY_DELAY = timedelta(minutes=1)  # a platform retries a delivery answered 5xx
+WEBHOOK_RETRIES = 12
+# What a settling event writes to the contact log: its entry must be there exactly once.
+_EVENT_KINDS = {"invoice.finalized": "invoice_opened", "invoice.paid": "payment", "invoice.voided": "voided",
+                "invoice.marked_uncollectible": "marked_uncollectible"}
+
+
+@dataclass
+class WebhookAnswer:
+    at: datetime
+    invoice_id: str
+    event_type: str
+    status_code: int
+    entries_of_kind: int  # the event's log entries right after the answer
+
+
+@dataclass
+class BookObservation:
+    """What one run of the book left behind."""
+
+    outbox: dict[str, Counter]  # invoice id -> message reference ("<number>/<step>") -> times SES accepted it
+    outbox_ids: dict[str, str]  # SES message id -> reference
+    sent_at: dict[str, datetime]  # reference -> when it was composed (its Date header), the first time
+    logs: dict[str, list[Any]]  # invoice id -> contact-log entries
+    completed: dict[str, set[str]]  # invoice id -> completed steps
+    open_tasks: dict[str, list[dict]]
+    settled_at: dict[str, datetime | None]
+    webhooks: list[WebhookAnswer]
+    audit_problems: list[str]
+    audit_summary: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def messages(self) -> int:
+        return sum(sum(c.values()) for c in self.outbox.values())
+
+
+def run_observed(portfolio: list[PortfolioInvoice], policy: Policy, start: datetime, days: int,
+                 chaos: ChaosConfig | None = None) -> BookObservation:
+    """Run the book on a fresh local runtime (with `chaos`, or fault-free) and observe what it left."""
+    with LocalRuntime(start=start, chaos=chaos, log_level="CRITICAL") as runtime:
+        answers: list[WebhookAnswer] = []
+        events, settled_at = book_events(portfolio, policy)
+        external = [(event.at, _delivery(runtime, event, answers)) for event in events]
+        runtime.run_until(start + timedelta(days=days), external=external)
+        observation = observe(runtime, portfolio, settled_at, answers)
+        if runtime.engine.chaos is not None:
+            observation.figures = runtime.engine.chaos.figures()
+        return observation
+
+
+def _delivery(runtime: LocalRuntime, event: BookEvent, answers: list[WebhookAnswer]) -> Callable[[], None]:
+    """One webhook delivery, retried as a platform retries one answered 5xx."""
+    from arrears.adapters.dynamo import DynamoStore
+
+    invoice_id = event.item.invoice.invoice_id
+    kind = _EVENT_KINDS.get(event.event_type)
+
+    def send(attempt: int = 0) -> None:
+        body, headers = signed_delivery(event.document(), LOCAL_STRIPE_SECRET, runtime.now())
+        reply = runtime.request("POST", "/webhooks/stripe", body, headers)
+        entries = DynamoStore(runtime.table_name).entries(invoice_id)
+        answers.append(WebhookAnswer(runtime.now(), invoice_id, event.event_type, reply.status_code,
+                                     sum(1 for e in entries if e.kind == kind)))
+        if reply.status_code >= 500 and attempt < WEBHOOK_RETRIES:
+            runtime.engine._schedule(runtime.now() + WEBHOOK_RETRY_DELAY, lambda: send(attempt + 1))
+
+    return send
+
+
+def observe(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], settled_at: dict[str, datetime | None],
+            answers: list[WebhookAnswer]) -> BookObservation:
+    from arrears.adapters.audit_sources import open_source
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.usecases.audit.verify import verify_archive
+
+    by_number = {item.invoice.number: item.invoice.invoice_id for item in portfolio}
+    outbox: dict[str, Counter] = {item.invoice.invoice_id: Counter() for item in portfolio}
+    outbox_ids: dict[str, str] = {}
+    sent_at: dict[str, datetime] = {}
+    for message in runtime.sent_emails():
+        raw = message.raw_data.encode() if isinstance(message.raw_data, str) else message.raw_data
+        headers = email.message_from_bytes(raw)
+        reference = str(headers.get("X-Arrears-Reference", ""))
+        invoice_id = by_number.get(reference.split("/")[0])
+        if invoice_id is None:
+            continue
+        outbox[invoice_id][reference] += 1
+        outbox_ids[message.id] = reference
+        if headers.get("Date"):
+            sent_at.setdefault(reference, parsedate_to_datetime(str(headers["Date"])))
+    store = DynamoStore(runtime.table_name)
+    logs = {i: store.entries(i) for i in outbox}
+    completed = {i: set(invoice.completed_steps) if (invoice := store.get_invoice(i)) else set() for i in outbox}
+    open_tasks = {i: store.open_tasks_of(i) for i in outbox}
+    report = verify_archive(open_source(f"s3://{runtime.audit_bucket}"))
+    return BookObservation(outbox, outbox_ids, sent_at, logs, completed, open_tasks, settled_at, answers,
+                           [p.message for p in report.problems], report.summary())
+
+
+@dataclass
+class Verdict:
+    """What the chaos run got wrong, by kind, against the fault-free run (empty lists: the property holds)."""
+
+    duplicates: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    after_settlement: list[str] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+    failed_with_task: list[str] = field(default_factory=list)  # not violations: recorded and handed to a person
+    audit: list[str] = field(default_factory=list)
+    webhooks: list[str] = field(default_factory=list)
+
+    def violations(self) -> dict[str, list[str]]:
+        return {name: found for name, found in (("duplicates", self.duplicates), ("lost", self.lost),
+                                                 ("after_settlement", self.after_settlement),
+                                                 ("disagreements", self.disagreements), ("audit", self.audit),
+                                                 ("webhooks", self.webhooks)) if found}
+
+
+def compare(baseline: BookObservation, chaos: BookObservation) -> Verdict:
+    verdict = Verdict()
+    for invoice_id, outbox in chaos.outbox.items():
+        log = chaos.logs[invoice_id]
+        verdict.duplicates += [f"{invoice_id} {ref} sent {n} times" for ref, n in outbox.items() if n > 1]
+        settled = chaos.settled_at.get(invoice_id)
+        if settled is not None:
+            verdict.after_settlement += [f"{invoice_id} {ref} composed {chaos.sent_at[ref].isoformat()} >= settled "
+                                         f"{settled.isoformat()}" for ref in outbox
+                                         if ref in chaos.sent_at and chaos.sent_at[ref] >= settled.replace(microsecond=0)]
+            verdict.after_settlement += [f"{invoice_id} {e.kind} {e.step_id} logged at {e.at.isoformat()}" for e in log
+                                         if e.kind in ("email", "letter", "call_task", "referral") and e.at >= settled]
+        verdict.disagreements += _disagreements(invoice_id, chaos)
+        failed = [e for e in log if e.kind in FAILURE_KINDS]
+        for ref in baseline.outbox[invoice_id]:
+            if ref in outbox:
+                continue
+            if failed and chaos.open_tasks[invoice_id]:
+                verdict.failed_with_task.append(f"{invoice_id} {ref}: {failed[0].kind} {failed[0].details.get('error', '')}")
+            else:
+                verdict.lost.append(f"{invoice_id} {ref} (fault-free run sent it; no recorded failure with an open task)")
+    verdict.audit = list(chaos.audit_problems)
+    verdict.webhooks = _webhook_problems(chaos)
+    return verdict
+
+
+def _disagreements(invoice_id: str, run: BookObservation) -> list[str]:
+    log = run.logs[invoice_id]
+    problems = []
+    logged_ids = [e.message_id for e in log if e.message_id] + \
+                 [e.details["agency_message_id"] for e in log if e.details.get("agency_message_id")]
+    for message_id, n in Counter(logged_ids).items():
+        if n > 1:
+            problems.append(f"{invoice_id}: message {message_id} logged {n} times")
+        if message_id not in run.outbox_ids:
+            problems.append(f"{invoice_id}: logged message {message_id} is not in the SES outbox")
+    logged_refs = {run.outbox_ids[m] for m in logged_ids if m in run.outbox_ids}
+    unconfirmed = {e.step_id for e in log if e.kind == "contact_unconfirmed"}
+    for ref in run.outbox[invoice_id]:
+        if ref not in logged_refs and ref.split("/")[1] not in unconfirmed:
+            problems.append(f"{invoice_id}: {ref} is in the SES outbox but not in the contact log")
+    for entry in log:
+        if entry.kind in ("email", "letter", "call_task", "referral") and entry.step_id not in run.completed[invoice_id]:
+            problems.append(f"{invoice_id}: {entry.kind} {entry.step_id} is logged but not a completed step")
+    return problems
+
+
+def _webhook_problems(run: BookObservation) -> list[str]:
+    problems = []
+    for answer in run.webhooks:
+        if answer.status_code >= 500 and answer.entries_of_kind > 0 and answer.event_type != "invoice.finalized":
+            # A settling event answered 5xx must have applied nothing: its entry is written only by a success.
+            earlier = [a for a in run.webhooks if a.invoice_id == answer.invoice_id and a.event_type == answer.event_type
+                       and a.at < answer.at and a.status_code == 200]
+            if not earlier:
+                problems.append(f"{answer.invoice_id} {answer.event_type} answered {answer.status_code} at "
+                                f"{answer.at.isoformat()} but its {_EVENT_KINDS[answer.event_type]} entry is logged")
+    final: dict[tuple[str, str], WebhookAnswer] = {}
+    for answer in run.webhooks:
+        final[(answer.invoice_id, answer.event_type)] = answer
+    for (invoice_id, event_type), answer in final.items():
+        if answer.status_code >= 500:
+            problems.append(f"{invoice_id} {event_type}: still answered {answer.status_code} after every retry")
+        elif event_type in _EVENT_KINDS and answer.entries_of_kind != 1:
+            problems.append(f"{invoice_id} {event_type}: applied {answer.entries_of_kind} times (its "
+                            f"{_EVENT_KINDS[event_type]} entries), expected once")
+    return problems
+
+
+def webhook_figures(run: BookObservation) -> dict[str, int]:
+    answered_5xx = [a for a in run.webhooks if a.status_code >= 500]
+    return {"webhook_deliveries": len(run.webhooks), "webhook_5xx": len(answered_5xx)}
