@@ -66,6 +66,9 @@ class ChaosConfig:
     lost_answer_services: frozenset[str] = frozenset({"dynamodb", "s3", "sfn", "ssm"})
     timeout_share: float = 0.15  # of those faults: a read timeout before the call was done
     burst_rate: float = 0.03  # per invocation: one call fails all its SDK attempts (its retries are exhausted)
+    # The webhooks function makes few calls, each absorbed by the SDK's retries at any plain fault rate: its
+    # invocations meet bursts more often, so deliveries are answered 5xx and the platform's retry is exercised.
+    webhook_burst_rate: float = 0.25
     crash_rate: float = 0.04  # per crash point reached by the workflow function
     crash_points: frozenset[str] = frozenset(CRASH_POINTS)
     crash_error: str = "Runtime.ExitError"  # what Lambda reports when the runtime process exits mid-invocation
@@ -108,7 +111,8 @@ class ChaosState:
             self._ordinals[(function, subject)] += 1
             ordinal = self._ordinals[(function, subject)]
         rng = self.rng("invocation", function, subject, ordinal)
-        burst_at = rng.randint(1, 12) if rng.random() < self.config.burst_rate else None
+        rate = self.config.webhook_burst_rate if "webhooks" in function.lower() else self.config.burst_rate
+        burst_at = rng.randint(1, 12) if rng.random() < rate else None
         current = Invocation(function, rng, burst_at)
         stack = self._stack()
         stack.append(current)
