@@ -14,7 +14,7 @@ import pytest
 from arrears.domain import dunning
 from arrears.domain.clock import parse_iso
 from arrears.domain.holds import ActionRefused, promise_to_pay
-from arrears.domain.ports import Ports
+from arrears.domain.ports import DeliveryRefused, Ports
 from tests.unit.memory_world import memory_ports
 
 SECOND = "in_1QZyXwVuTsRqPo99"
@@ -101,10 +101,10 @@ def test_a_retried_step_that_holds_the_slot_still_sends(world, open_invoice):
     failing = world.mailer.send
 
     def refuse(*args, **kwargs):
-        raise ConnectionError("SES unavailable")
+        raise DeliveryRefused("SES refused the message: ServiceUnavailable")
 
     world.mailer.send = refuse
-    with pytest.raises(ConnectionError):
+    with pytest.raises(DeliveryRefused):
         dunning.run_due_steps(open_invoice.invoice_id, world)
     # When the Lambda retry runs a minute later
     world.mailer.send = failing

@@ -11,7 +11,7 @@ from arrears.domain import dunning
 from arrears.domain.clock import parse_iso
 from arrears.domain.models import InvoiceStatus
 from arrears.domain.policy import Channel, plan_steps
-from arrears.domain.ports import Ports
+from arrears.domain.ports import DeliveryRefused, Ports
 from arrears.adapters.memory import MemoryMailer, MemoryStore
 from tests.unit.memory_world import memory_ports
 
@@ -103,13 +103,13 @@ def test_a_failed_send_is_retried_and_then_sent_once(world, open_invoice):
         def send(self, raw_message, sender, recipients):
             if self.failures:
                 self.failures -= 1
-                raise ConnectionError("SES throttled")
+                raise DeliveryRefused("SES refused the message: Throttling")
             return super().send(raw_message, sender, recipients)
 
     ports = Ports(**{**world.__dict__, "mailer": FlakyMailer()})
     dunning.start_collection(open_invoice.invoice_id, None, "default", ports)
     ports.clock.at = open_invoice.due_at - timedelta(days=6)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(DeliveryRefused):
         dunning.run_due_steps(open_invoice.invoice_id, ports)
     dunning.run_due_steps(open_invoice.invoice_id, ports)  # the state machine's retry
     assert len(ports.mailer.sent) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -12,7 +13,8 @@ from botocore.exceptions import ClientError
 
 from arrears.adapters import aws
 from arrears.domain.hash_chain import chain_entry
-from arrears.domain.clock import to_iso_z
+from arrears.domain.clock import parse_iso, to_iso_z
+from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, StepClaim
 from arrears.domain.models import TERMINAL_STATUSES, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
 from arrears.domain import contact_queue as contact_slot, table_keys as keys
 
@@ -49,6 +51,13 @@ def put_if_absent(table: Any, item: dict[str, Any]) -> bool:
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB numbers come back as Decimal; the models want ints."""
     return json.loads(json.dumps(item, default=lambda v: int(v) if v == int(v) else float(v)))
+
+
+def _step_claim(item: dict[str, Any], mine: bool) -> StepClaim:
+    """A step claim item as the port's StepClaim; one written before phases (only `claimed_at`) is done."""
+    expires = item.get("expires_at")
+    return StepClaim(phase=item.get("phase", PHASE_DONE), mine=mine, holder=item.get("holder", ""), owner=item.get("owner"),
+                     expires_at=parse_iso(expires) if expires else None, record=json.loads(item.get("record") or "{}"))
 
 
 def _invoice_from_item(item: dict[str, Any]) -> Invoice:
@@ -367,18 +376,100 @@ class DynamoStore:
             version = int(item.get("version", 0)) if item else 0
             condition = "attribute_not_exists(pk)" if item is None else (
                 "version = :version" if "version" in item else "attribute_not_exists(version)")
+            write_id = uuid.uuid4().hex
             if _written(lambda: self._table.put_item(
-                    Item={**key, "entity": "last_contact", **changed, "version": version + 1}, ConditionExpression=condition,
+                    Item={**key, "entity": "last_contact", **changed, "version": version + 1, "write_id": write_id},
+                    ConditionExpression=condition,
                     **({"ExpressionAttributeValues": {":version": version}} if item is not None and "version" in item else {}))):
                 return result
+            if self._claim_item(key).get("write_id") == write_id:
+                return result  # our own write, whose answer was lost (botocore retried it and met it)
         raise RuntimeError(f"the contact slot of {customer_id} changed {_SLOT_ATTEMPTS} times while being written: retry")
 
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
-        return put_if_absent(self._table, {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id),
-                                           "entity": "step_claim", "claimed_at": to_iso_z(at)})
+        # A once-only record (no phases: it reads as "done"). The write id tells a write whose answer was lost
+        # (botocore retried it and met its own item) from another caller's claim.
+        key = {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)}
+        write_id = uuid.uuid4().hex
+        if put_if_absent(self._table, {**key, "entity": "step_claim", "claimed_at": to_iso_z(at), "write_id": write_id}):
+            return True
+        return self._claim_item(key).get("write_id") == write_id
 
-    def release_step(self, invoice_id: str, step_id: str) -> None:
-        self._table.delete_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)})
+    def _claim_item(self, key: dict[str, str]) -> dict[str, Any]:
+        return self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+
+    def take_step(self, invoice_id: str, step_id: str, owner: str | None, at: datetime, expires_at: datetime) -> StepClaim:
+        key = {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)}
+        holder = owner if owner is not None else uuid.uuid4().hex
+        for _ in range(_SLOT_ATTEMPTS):
+            write_id = uuid.uuid4().hex
+            item = {**key, "entity": "step_claim", "claimed_at": to_iso_z(at), "holder": holder, "phase": PHASE_CLAIMED,
+                    "expires_at": to_iso_z(expires_at), "record": "{}", "write_id": write_id,
+                    **({"owner": owner} if owner is not None else {})}
+            if put_if_absent(self._table, item):
+                return _step_claim(item, mine=True)
+            found = self._claim_item(key)
+            if not found:
+                continue  # released meanwhile: claim it anew
+            if found.get("write_id") == write_id:
+                return _step_claim(found, mine=True)  # ours: the put's answer was lost and botocore retried it
+            claim = _step_claim(found, mine=False)
+            if claim.phase == PHASE_DONE:
+                return claim
+            if owner is not None and claim.owner == owner:
+                return _step_claim(found, mine=True)
+            if claim.expires_at is None or claim.expires_at > at:
+                return claim
+            # Its holder's time is up: taken over (its holder's next phase change is conditional on it, so fails).
+            names, values = {"#owner": "owner"}, {":holder": holder, ":expires": to_iso_z(expires_at),
+                                                  ":write_id": write_id, ":seen": found["write_id"]}
+            assignment = "holder = :holder, expires_at = :expires, write_id = :write_id"
+            if owner is not None:
+                assignment += ", #owner = :owner"
+                values[":owner"] = owner
+            if self._changed(key, "SET " + assignment + ("" if owner is not None else " REMOVE #owner"),
+                             "write_id = :seen", names, values, write_id):
+                return _step_claim({**found, "holder": holder, "owner": owner, "expires_at": to_iso_z(expires_at)}, mine=True)
+        raise RuntimeError(f"the claim of step {step_id} of {invoice_id} changed {_SLOT_ATTEMPTS} times while taken: retry")
+
+    def _changed(self, key: dict[str, str], update: str, condition: str, names: dict[str, str], values: dict[str, Any],
+                 write_id: str) -> bool:
+        """A conditional update of a claim that writes `write_id`: True when applied, also when its answer was lost."""
+        try:
+            self._table.update_item(Key=key, UpdateExpression=update, ConditionExpression=condition,
+                                    ExpressionAttributeValues=values, **({"ExpressionAttributeNames": names} if names else {}))
+            return True
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+        return self._claim_item(key).get("write_id") == write_id
+
+    def advance_step(self, invoice_id: str, step_id: str, holder: str, expected: tuple[str, ...], phase: str,
+                     record: dict[str, Any] | None = None) -> bool:
+        key = {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)}
+        write_id = uuid.uuid4().hex
+        values: dict[str, Any] = {":holder": holder, ":phase": phase, ":write_id": write_id,
+                                  **{f":expected{index}": name for index, name in enumerate(expected)}}
+        update = "SET #phase = :phase, write_id = :write_id"
+        if record is not None:
+            update += ", #record = :record"
+            values[":record"] = json.dumps(record, sort_keys=True)
+        condition = f"holder = :holder AND #phase IN ({', '.join(f':expected{index}' for index in range(len(expected)))})"
+        return self._changed(key, update, condition, {"#phase": "phase", **({"#record": "record"} if record is not None else {})},
+                             values, write_id)
+
+    def step_claims(self, invoice_id: str) -> dict[str, StepClaim]:
+        items = self._query(Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.step_sk("")))
+        return {item["sk"].removeprefix(keys.step_sk("")): _step_claim(item, mine=False) for item in items}
+
+    def release_step(self, invoice_id: str, step_id: str, holder: str | None = None) -> None:
+        key = {"pk": keys.invoice_pk(invoice_id), "sk": keys.step_sk(step_id)}
+        if holder is None:
+            self._table.delete_item(Key=key)
+            return
+        _written(lambda: self._table.delete_item(
+            Key=key, ConditionExpression="holder = :holder AND #phase = :claimed",
+            ExpressionAttributeNames={"#phase": "phase"}, ExpressionAttributeValues={":holder": holder, ":claimed": PHASE_CLAIMED}))
 
     def open_task(self, invoice_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> str:
         task_id = keys.task_id(invoice_id, kind, to_iso_z(due_at), details)
@@ -477,18 +568,22 @@ class DynamoStore:
             last = self._last_entry(invoice_id)
         for _ in range(_APPEND_ATTEMPTS):
             entry = chain_entry(last, at, invoice_id=invoice_id, customer_id=customer_id, **fields)
+            key = {"pk": keys.invoice_pk(invoice_id), "sk": keys.log_sk(entry.seq)}
+            write_id = uuid.uuid4().hex  # not part of the entry (nor of its hash): tells our own put from another's
             try:
                 self._table.put_item(
-                    Item={"pk": keys.invoice_pk(invoice_id), "sk": keys.log_sk(entry.seq), "entity": "contact",
-                          "kind": entry.kind, "at": to_iso_z(entry.at), "entry": entry.model_dump_json()},
+                    Item={**key, "entity": "contact", "kind": entry.kind, "at": to_iso_z(entry.at),
+                          "entry": entry.model_dump_json(), "write_id": write_id},
                     ConditionExpression="attribute_not_exists(pk)",
                 )
             except ClientError as error:
                 if not _conditional_failed(error):
                     raise
-                # Someone else appended (or the remembered entry was stale): chain onto the log as it is now.
-                last = self._last_entry(invoice_id)
-                continue
+                if self._claim_item(key).get("write_id") != write_id:
+                    # Someone else appended (or the remembered entry was stale): chain onto the log as it is now.
+                    last = self._last_entry(invoice_id)
+                    continue
+                # Our own put, whose answer was lost (botocore retried it and met it): appended once.
             self._remember(entry)
             if entry.message_id:
                 self._index_message(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from arrears.domain.hash_chain import chain_entry, sha256_hex
 from arrears.domain.clock import to_iso_z
 from arrears.domain.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
 from arrears.domain.policy import Policy
+from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, StepClaim
 from arrears.domain import contact_queue as contact_slot, table_keys as keys
 
 
@@ -19,7 +21,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self.invoices: dict[str, Invoice] = {}
         self.customers: dict[str, Customer] = {}
-        self.claims: dict[tuple[str, str], datetime] = {}
+        # (invoice, step) -> its claim: at, owner, holder, phase, expires_at, record (arrears.domain.ports.StepClaim)
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
+        self._holders = 0
         self.tasks: dict[str, dict[str, Any]] = {}
         self._task_ids_of: dict[str, list[str]] = {}  # invoice -> its task ids, as DynamoDB's GSI2 keys them
         self.logs: dict[str, list[ContactEntry]] = {}
@@ -194,11 +198,45 @@ class MemoryStore:
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         if (invoice_id, step_id) in self.claims:
             return False
-        self.claims[(invoice_id, step_id)] = at
+        self.claims[(invoice_id, step_id)] = {"at": at, "phase": PHASE_DONE, "holder": ""}
         return True
 
-    def release_step(self, invoice_id: str, step_id: str) -> None:
-        self.claims.pop((invoice_id, step_id), None)
+    def take_step(self, invoice_id: str, step_id: str, owner: str | None, at: datetime, expires_at: datetime) -> StepClaim:
+        claim = self.claims.get((invoice_id, step_id))
+        if claim is not None and claim["phase"] != PHASE_DONE and (
+                (owner is not None and claim.get("owner") == owner) or claim["expires_at"] <= at):
+            if claim.get("owner") != owner or owner is None:  # taken over: the old holder's next change fails
+                claim.update(owner=owner, holder=self._holder(owner), expires_at=expires_at)
+            return _step_claim(claim, mine=True)
+        if claim is not None:
+            return _step_claim(claim, mine=False)
+        claim = {"at": at, "owner": owner, "holder": self._holder(owner), "phase": PHASE_CLAIMED,
+                 "expires_at": expires_at, "record": {}}
+        self.claims[(invoice_id, step_id)] = claim
+        return _step_claim(claim, mine=True)
+
+    def _holder(self, owner: str | None) -> str:
+        self._holders += 1
+        return owner if owner is not None else f"memory-holder-{self._holders}"
+
+    def advance_step(self, invoice_id: str, step_id: str, holder: str, expected: tuple[str, ...], phase: str,
+                     record: dict[str, Any] | None = None) -> bool:
+        claim = self.claims.get((invoice_id, step_id))
+        if claim is None or claim["holder"] != holder or claim["phase"] not in expected:
+            return False
+        claim["phase"] = phase
+        if record is not None:
+            claim["record"] = json.loads(json.dumps(record))  # stored as DynamoStore stores it: JSON
+        return True
+
+    def step_claims(self, invoice_id: str) -> dict[str, StepClaim]:
+        return {step_id: _step_claim(claim, mine=False) for (invoice, step_id), claim in self.claims.items()
+                if invoice == invoice_id}
+
+    def release_step(self, invoice_id: str, step_id: str, holder: str | None = None) -> None:
+        claim = self.claims.get((invoice_id, step_id))
+        if claim is not None and (holder is None or (claim["holder"] == holder and claim["phase"] == PHASE_CLAIMED)):
+            del self.claims[(invoice_id, step_id)]
 
     def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,
                            gap: timedelta) -> RecentContact | None:
@@ -252,6 +290,11 @@ class MemoryStore:
 
     def entries(self, invoice_id: str) -> list[ContactEntry]:
         return list(self.logs.get(invoice_id, []))
+
+
+def _step_claim(claim: dict[str, Any], mine: bool) -> StepClaim:
+    return StepClaim(phase=claim["phase"], mine=mine, holder=claim["holder"], owner=claim.get("owner"),
+                     expires_at=claim.get("expires_at"), record=dict(claim.get("record") or {}))
 
 
 class MemoryArtefacts:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
 from arrears.adapters import aws
+from arrears.domain.ports import DeliveryRefused
+
+# SendEmail is not idempotent: a call botocore retried after a timeout could send the message twice. So each call
+# is made once; SES's refusals (throttling, a 5xx, a rejected message) come back as DeliveryRefused, and the
+# workflow's own retry sends again (arrears.domain.dunning's send protocol, docs/faults.md).
+_READ_TIMEOUT_SECONDS = 15
 
 
 class SesMailer:
@@ -17,4 +25,10 @@ class SesMailer:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
-        return aws.client("sesv2").send_email(**request)["MessageId"]
+        try:
+            return aws.single_attempt_client("sesv2", _READ_TIMEOUT_SECONDS).send_email(**request)["MessageId"]
+        except ClientError as error:  # SES answered: it did not take the message
+            raise DeliveryRefused(f"SES refused the message: {error.response['Error']['Code']}") from error
+        except (EndpointConnectionError, ConnectTimeoutError) as error:  # never reached SES
+            raise DeliveryRefused(f"SES could not be reached: {error}") from error
+        # Any other error (a read timeout, a connection closed while waiting): SES may have sent it.

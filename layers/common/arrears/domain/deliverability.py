@@ -70,7 +70,7 @@ def unreachable_by_email(customer: Customer, policy: Policy) -> str | None:
 
 
 def letter_by_post(notice: NoticeContext, invoice: Invoice, customer: Customer, step_id: str, ports: Ports,
-                   artefacts: tuple[Artefact, ...], claim_details: dict[str, Any]) -> Callable[[Ports], dict[str, Any]]:
+                   artefacts: tuple[Artefact, ...], claim_details: dict[str, Any]) -> Callable[[Ports, Any], dict[str, Any]]:
     """The step's message as a letter a person posts, rendered and stored now; the delivery (called once the
     step is claimed) opens the `post_letter` task and returns the contact's log fields.
 
@@ -87,7 +87,7 @@ def letter_by_post(notice: NoticeContext, invoice: Invoice, customer: Customer, 
         artefacts = (*artefacts, letter)
     postal_address = [notice.debtor_name, *notice.debtor_address_lines]
 
-    def post(ports: Ports) -> dict[str, Any]:
+    def post(ports: Ports, sends: Any = None) -> dict[str, Any]:
         task_id = ports.store.open_task(invoice.invoice_id, "post_letter", ports.clock.now(), {
             "letter": letter.uri, "sha256": letter.sha256, "postal_address": postal_address,
             "customer_id": customer.customer_id, "reference": notice.reference, "step_id": step_id,

@@ -16,13 +16,13 @@ from typing import Any, Callable
 
 from arrears.domain.clock import to_iso_z
 from arrears.domain.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email, unusable_emails
-from arrears.domain.models import Customer, Hold, HoldKind, Invoice, RecentContact
+from arrears.domain.models import Artefact, Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.domain.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.domain.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.domain.holds import expire_hold
 from arrears.domain.policy.calendar import call_window, deferred_moment, next_allowed_moment, zone_of
 from arrears.domain.policy.schedule import PlannedStep, steps_to_skip_at_start
-from arrears.domain.ports import Ports
+from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, PHASE_SENT, DeliveryRefused, Ports, StepClaim
 from arrears.domain.tasks import close_tasks_of_settled_invoice, settlement_reason
 
 # Claim ids for the workflow's own once-only records (policy step ids are [a-z0-9_]).
@@ -36,8 +36,18 @@ WORKFLOW_ACTOR = "arrears-workflow"
 _GAPPED_CHANNELS = frozenset({Channel.EMAIL, Channel.LETTER, Channel.REFERRAL})
 
 
+# A step's claim expires this long after it was taken: longer than any Lambda runs (its maximum timeout), so a
+# holder whose claim another caller takes over is dead. Its own retries (the same owner) take it over at once.
+STEP_CLAIM_TTL = timedelta(minutes=15)
+
+
 class InvoiceNotFound(LookupError):
     pass
+
+
+class StepInProgress(RuntimeError):
+    """Another caller holds the step and has not finished it (escalate-now and a scheduled wake-up at once): the
+    workflow's Retry comes back later and finds it done, or the claim expired and takes it over."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +143,9 @@ def _hold_for_insolvency(invoice: Invoice, customer: Customer, insolvency: dict[
     return Decision(status="closed", reason="customer insolvent")
 
 
-def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
-    """Wake-up of the workflow: re-read the invoice, send what is due, plan the next step."""
+def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> Decision:
+    """Wake-up of the workflow: re-read the invoice, send what is due, plan the next step. `owner`: who acts (the
+    state machine's state entry: its retries are the same owner and finish what a dead attempt began)."""
     now = ports.clock.now()
     invoice, customer = _load(invoice_id, ports)
     if invoice.is_settled:
@@ -147,15 +158,20 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
             return _hold_decision(invoice, now)
         expired = invoice.hold
         if expired.kind is HoldKind.PAYMENT_PLAN:
-            kept = _follow_payment_plan(invoice, customer, policy, expired, ports, now)
+            kept = _follow_payment_plan(invoice, customer, policy, expired, ports, now, owner)
             if kept is not None:
                 return kept
         broken = {HoldKind.PROMISE: "broken_promise", HoldKind.PAYMENT_PLAN: "broken_payment_plan"}.get(expired.kind)
+        claim: StepClaim | None = None
         if broken is not None and not invoice.is_settled:
             # Its message is this wake-up's first contact: while the customer was contacted too recently (about
             # another invoice), the hold stays, expired, and the workflow comes back when the gap has passed.
-            wait = _claim_contact(invoice, customer, policy, _hold_step_id(broken, expired), ports, now)
+            # The step first, then the customer's slot: a step done already never holds the slot for nothing.
+            claim = _take_step(invoice, _hold_step_id(broken, expired), owner, ports, now)
+            wait = _claim_contact(invoice, customer, policy, _hold_step_id(broken, expired), ports, now) if (
+                claim.mine and claim.phase == PHASE_CLAIMED) else None
             if wait is not None:
+                ports.store.release_step(invoice_id, _hold_step_id(broken, expired), claim.holder)
                 _log_deferral(invoice, policy, _hold_notice_step(broken, expired, invoice, now), wait, ports, now)
                 return Decision(status="active", stage=Stage.OVERDUE_REMINDER.value, step_id=_hold_step_id(broken, expired),
                                 next_at=to_iso_z(wait.at), wait_seconds=_seconds_until(wait.at, now))
@@ -164,8 +180,11 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
         if broken is not None and not invoice.is_settled:
             figures = ({"promised_on": expired.promised_on, "promised_at": expired.since.date()}
                        if expired.kind is HoldKind.PROMISE else _plan_figures(invoice, expired, now, policy, customer))
-            _send_hold_notice(invoice, customer, policy, ports, now, broken, expired, figures, contact_claimed=True)
+            _send_hold_notice(invoice, customer, policy, ports, now, broken, expired, figures, contact_claimed=True,
+                              claim=claim)
             invoice = ports.store.get_invoice(invoice_id) or invoice
+        elif broken is not None and claim is not None and claim.mine:
+            ports.store.release_step(invoice_id, _hold_step_id(broken, expired), claim.holder)  # settled: never sent
     planned = plan_for(invoice, customer, policy)
     due_now = [p for p in planned if p.step.id not in invoice.completed_steps and p.at <= now + _DUE_TOLERANCE]
     if due_now and next_allowed_moment(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
@@ -182,7 +201,7 @@ def run_due_steps(invoice_id: str, ports: Ports) -> Decision:
         due_now = [p for p in due_now if p not in superseded]
     not_before = None
     for due in due_now:
-        wait = _perform_step(invoice, customer, policy, due, ports, now)
+        wait = _perform_step(invoice, customer, policy, due, ports, now, owner=owner)
         if wait is not None:
             not_before = wait.at if not_before is None else min(not_before, wait.at)
             continue
@@ -209,6 +228,11 @@ def escalate_now(invoice_id: str, actor: str, ports: Ports, request_id: str | No
             ports.store.release_step(invoice_id, f"{_ESCALATION_REQUEST}{request_id}")  # nothing was done
             raise
     return _escalate_now(invoice_id, actor, ports, now, None)
+
+
+def _escalation_owner(actor: str, request_id: str | None, now: datetime) -> str:
+    """Who escalates: the finance API's request (its retries are the same owner), else this one call."""
+    return f"escalate:{request_id}" if request_id else f"escalate:{actor}:{to_iso_z(now)}"
 
 
 _ESCALATION_REQUEST = "escalate-request:"
@@ -247,14 +271,22 @@ def _escalate_now(invoice_id: str, actor: str, ports: Ports, now: datetime, requ
         raise ActionRefused("outside_contact_hours",
                             f"{customer.name} may be contacted again from {to_iso_z(allowed)}; escalate then")
     step = pending[0]
-    wait = _claim_contact(invoice, customer, policy, step.step.id, ports, now) if step.step.channel in _GAPPED_CHANNELS else None
+    # The step first (a scheduled wake-up may be sending it this moment), then the customer's slot.
+    claim = _take_step(invoice, step.step.id, _escalation_owner(actor, request_id, now), ports, now)
+    if not claim.mine:
+        raise ActionRefused("step_in_progress", f"step {step.step.id} of invoice {invoice_id} is being sent by its "
+                                                "workflow right now: look at its contact log in a minute")
+    gapped = claim.phase == PHASE_CLAIMED and step.step.channel in _GAPPED_CHANNELS
+    wait = _claim_contact(invoice, customer, policy, step.step.id, ports, now) if gapped else None
     if wait is not None:
+        ports.store.release_step(invoice_id, step.step.id, claim.holder)
         raise ActionRefused("contacted_recently", f"{customer.name} has a message at {to_iso_z(wait.ahead.at)} (invoice "
                                                   f"{wait.ahead.invoice_id}); the policy's gap allows the next one from "
                                                   f"{to_iso_z(wait.at)}: escalate then")
     _log(ports, invoice, now, "escalated", policy, step_id=step.step.id, stage=step.step.stage.value,
          details={"by": actor, "planned_at": to_iso_z(step.at), **({"request_id": request_id} if request_id else {})})
-    _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now, contact_claimed=wait is None)
+    _perform_step(invoice, customer, policy, PlannedStep(step=step.step, at=now), ports, now, contact_claimed=True,
+                  claim=claim)
     return {"invoice_id": invoice_id, "step_id": step.step.id, "stage": step.step.stage.value, "planned_at": to_iso_z(step.at)}
 
 
@@ -295,11 +327,12 @@ _OPEN_HOLD_RECHECK = timedelta(days=30)
 
 
 def _send_hold_notice(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, now: datetime, template: str,
-                      hold: Hold, extra: dict[str, Any], suffix: str = "", contact_claimed: bool = False) -> ContactWait | None:
+                      hold: Hold, extra: dict[str, Any], suffix: str = "", contact_claimed: bool = False,
+                      owner: str | None = None, claim: StepClaim | None = None) -> ContactWait | None:
     """A message of the hold's own (a broken promise or plan, an instalment reminder), once per hold."""
     step = _hold_notice_step(template, hold, invoice, now, suffix)
     return _perform_step(invoice, customer, policy, PlannedStep(step=step, at=now), ports, now, extra=extra,
-                         contact_claimed=contact_claimed)
+                         contact_claimed=contact_claimed, owner=owner, claim=claim)
 
 
 def _hold_notice_step(template: str, hold: Hold, invoice: Invoice, now: datetime, suffix: str = "") -> Step:
@@ -329,7 +362,7 @@ def _plan_figures(invoice: Invoice, hold: Hold, now: datetime, policy: Policy, c
 
 
 def _follow_payment_plan(invoice: Invoice, customer: Customer, policy: Policy, hold: Hold, ports: Ports,
-                         now: datetime) -> Decision | None:
+                         now: datetime, owner: str | None = None) -> Decision | None:
     """A payment plan's checkpoint: remind of the next instalment, or check the ones due were paid. The
     plan's hold moves on to its next checkpoint; None when the plan ended (kept or broken)."""
     from arrears.domain.holds import plan_checkpoints
@@ -348,7 +381,7 @@ def _follow_payment_plan(invoice: Invoice, customer: Customer, policy: Policy, h
                        "instalment_due_on": hold.instalments[point.index].due_on,
                        "instalment_minor": hold.instalments[point.index].amount, "instalment_number": point.index + 1}
             wait = _send_hold_notice(invoice, customer, policy, ports, now, "instalment_reminder", hold, figures,
-                                     suffix=f"_{point.index + 1}")
+                                     suffix=f"_{point.index + 1}", owner=owner)
             if wait is not None:
                 # The reminder waits out the customer's gap (the plan's checkpoints keep their dates).
                 upcoming = sorted({*upcoming, wait.at})
@@ -394,6 +427,16 @@ def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Port
     now = ports.clock.now()
     invoice = ports.store.get_invoice(invoice_id)
     details = failure_summary(error, cause)
+    # Nothing half-done stays claimed, so a person's retry (a redrive) sends it: a step whose message never reached
+    # SES is given back; one that did ("sending", "sent") is finished by the next caller (docs/faults.md), named here.
+    interrupted = []
+    for step_id, claim in sorted(ports.store.step_claims(invoice_id).items()):
+        if claim.phase == PHASE_CLAIMED:
+            ports.store.release_step(invoice_id, step_id, claim.holder)
+        elif claim.phase in (PHASE_SENDING, PHASE_SENT):
+            interrupted.append(step_id)
+    if interrupted:
+        details = {**details, "interrupted_steps": interrupted}
     task_id = ports.store.open_task(invoice_id, "investigate_workflow_failure", now, details)
     if invoice is not None:
         _log(ports, invoice, now, "workflow_failed", details={**details, "task_id": task_id})
@@ -480,10 +523,12 @@ def _log_deferral(invoice: Invoice, policy: Policy, step: Step, wait: ContactWai
 
 
 def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
-                  extra: dict[str, Any] | None = None, contact_claimed: bool = False) -> ContactWait | None:
-    """Send one step once. Returns when a message must wait for the customer's gap (nothing was sent).
-    `contact_claimed`: the caller already holds the customer's contact slot for this step (escalate now,
-    a broken promise's message), so it is not claimed a second time."""
+                  extra: dict[str, Any] | None = None, contact_claimed: bool = False, owner: str | None = None,
+                  claim: StepClaim | None = None) -> ContactWait | None:
+    """Send one step once (the send protocol: docs/faults.md). Returns when a message must wait for the customer's
+    gap (nothing was sent). `contact_claimed`: the caller already holds the customer's contact slot for this step
+    (escalate now, a broken promise's message), and `claim` the step, so neither is claimed a second time. `owner`:
+    who acts; its retry finishes what it began."""
     step = due.step
     common = {"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
     try:
@@ -493,40 +538,169 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
             notice = replace(notice, extra=extra)
         # A referral below the threshold or without its final notice only opens a task: no message, no gap.
         withheld = _referral_withheld(invoice, notice, policy, ports) if step.channel is Channel.REFERRAL else None
+    except NoticeIncomplete as missing:
+        return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
+    # The step first, then the customer's slot: a step another caller did never holds the slot for nothing.
+    claim = claim or _take_step(invoice, step.id, owner, ports, now)
+    if not claim.mine:
+        if claim.phase != PHASE_DONE:
+            raise StepInProgress(f"step {step.id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
+        ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)  # done by an earlier caller
+        return None
+    if claim.phase != PHASE_CLAIMED:
+        _finish_interrupted_step(invoice, policy, step, common, claim, ports, now)
+        return None
+    try:
         if step.channel in _GAPPED_CHANNELS and withheld is None and not contact_claimed:
             wait = _claim_contact(invoice, customer, policy, step.id, ports, now)
             if wait is not None:
+                ports.store.release_step(invoice.invoice_id, step.id, claim.holder)
                 _log_deferral(invoice, policy, step, wait, ports, now)
                 return wait
         prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports)
     except NoticeIncomplete as missing:
-        # Not transient: retrying would fail the same way. Record it and hand it to a person.
-        if ports.store.claim_step(invoice.invoice_id, step.id, now):
-            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, {"step_id": step.id, "missing": str(missing)})
-            _log(ports, invoice, now, "contact_blocked", policy, **common, details={"missing": str(missing), "task_id": task_id})
-        ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
-        return
-    if not ports.store.claim_step(invoice.invoice_id, step.id, now):
-        # An earlier attempt of this step already sent it (or died while sending): never send twice.
-        ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
-        return
+        return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
+    sends = StepSends(ports, invoice.invoice_id, step.id, claim.holder)
     try:
-        fields = prepared(ports)
+        fields = prepared(ports, sends)
     except Exception:
-        ports.store.release_step(invoice.invoice_id, step.id)  # nothing was sent: let the retry send it
+        # Nothing was handed to SES (phase "claimed"): let the retry send it. Handed (or unsure): the claim stays.
+        ports.store.release_step(invoice.invoice_id, step.id, claim.holder)
         raise
-    kind = fields.pop("kind", step.channel.value)
-    common["channel"] = fields.pop("channel", step.channel.value)  # an email step may go out as a letter by post
-    _log(ports, invoice, now, kind, policy, **common, **fields)
+    _record_and_log(invoice, policy, step, common, fields, claim, ports, now)
+    return None
+
+
+def _take_step(invoice: Invoice, step_id: str, owner: str | None, ports: Ports, now: datetime) -> StepClaim:
+    return ports.store.take_step(invoice.invoice_id, step_id, owner, now, now + STEP_CLAIM_TTL)
+
+
+def _block_step(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], missing: NoticeIncomplete,
+                claim: StepClaim | None, owner: str | None, ports: Ports, now: datetime) -> None:
+    """Not transient: retrying would fail the same way. Record it and hand it to a person."""
+    claim = claim or _take_step(invoice, step.id, owner, ports, now)
+    if claim.mine and claim.phase == PHASE_CLAIMED:
+        task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, {"step_id": step.id, "missing": str(missing)})
+        _record_and_log(invoice, policy, step, common, {"kind": "contact_blocked", "details": {
+            "missing": str(missing), "task_id": task_id}}, claim, ports, now, channel=step.channel.value)
+        return
+    if claim.mine:
+        _finish_interrupted_step(invoice, policy, step, common, claim, ports, now)
+        return
+    if claim.phase != PHASE_DONE:
+        raise StepInProgress(f"step {step.id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
     ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
 
 
-# A contact rendered and stored, ready to be delivered once: called after the step is claimed.
-Delivery = Callable[[Ports], dict[str, Any]]
+def _record_and_log(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], fields: dict[str, Any],
+                    claim: StepClaim, ports: Ports, now: datetime, channel: str | None = None) -> None:
+    """The contact's log entry: recorded in the claim first ("sent"), so a retry after a crash writes it from the
+    record, once; then logged, the claim done, the step completed."""
+    kind = fields.pop("kind", step.channel.value)
+    entry = {**common, "channel": fields.pop("channel", channel or step.channel.value), **fields}  # email may go by post
+    if not ports.store.advance_step(invoice.invoice_id, step.id, claim.holder, (PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT), PHASE_SENT,
+                                    {"log": {"kind": kind, **_recordable(entry)}}):
+        raise StepInProgress(f"step {step.id} of {invoice.invoice_id} was taken over while it was being sent")
+    _log(ports, invoice, now, kind, policy, **entry)
+    _complete_step(invoice, step, claim, ports)
+
+
+def _complete_step(invoice: Invoice, step: Step, claim: StepClaim, ports: Ports) -> None:
+    ports.store.advance_step(invoice.invoice_id, step.id, claim.holder, (PHASE_SENDING, PHASE_SENT), PHASE_DONE)
+    ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
+
+
+def _recordable(fields: dict[str, Any]) -> dict[str, Any]:
+    """Log fields as JSON values (the claim's record), artefacts as their fields."""
+    import json
+
+    artefacts = [a.model_dump(mode="json") if isinstance(a, Artefact) else a for a in fields.get("artefacts", ())]
+    plain = json.loads(json.dumps({**fields, "artefacts": artefacts}, default=str))
+    return plain if artefacts else {name: value for name, value in plain.items() if name != "artefacts"}
+
+
+def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], claim: StepClaim,
+                             ports: Ports, now: datetime) -> None:
+    """An earlier attempt died after handing the step's message to SES. Never sent again: with what it recorded
+    ("sent"), its log entry is written (unless it was already: it died just after); unsure whether SES took it
+    ("sending"), the log says so and a person confirms it (`confirm_contact_sent`)."""
+    record = claim.record
+    if claim.phase == PHASE_SENT and "log" in record:
+        entry = dict(record["log"])
+        kind = entry.pop("kind")
+    elif claim.phase == PHASE_SENT:  # died between SES's answer and the full record: the send's own record
+        entry = {**common, **record.get("fields", {})}
+        kind = entry.pop("kind", step.channel.value)
+        entry["channel"] = entry.get("channel", step.channel.value)
+        ids = record.get("message_ids", [])
+        entry["message_id"] = ids[0] if ids else entry.get("message_id")
+        if len(ids) > 1:
+            entry["details"] = {**entry.get("details", {}), "message_ids": ids}
+    else:
+        _log_unconfirmed(invoice, policy, step, common, claim, ports, now)
+        _complete_step(invoice, step, claim, ports)
+        return
+    logged = any(e.step_id == step.id and e.kind == kind and e.message_id == entry.get("message_id")
+                 for e in ports.log.entries(invoice.invoice_id))
+    if not logged:
+        _log(ports, invoice, now, kind, policy, **entry)
+    _complete_step(invoice, step, claim, ports)
+
+
+def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], claim: StepClaim,
+                     ports: Ports, now: datetime) -> None:
+    fields = dict(claim.record.get("fields", {}))
+    for name in ("kind", "channel", "message_id"):
+        fields.pop(name, None)
+    details = fields.pop("details", {})
+    ids = claim.record.get("message_ids", [])
+    reason = ("the attempt that sent this message died before SES's answer was recorded: it may or may not have "
+              "gone out, so it is not sent again")
+    task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", now, {
+        "step_id": step.id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
+        "artefacts": [a["uri"] for a in fields.get("artefacts", [])], "message_ids": ids, "reason": reason})
+    _log(ports, invoice, now, "contact_unconfirmed", policy, **common, **fields,
+         details={**details, "reason": reason, "task_id": task_id,
+                  **({"message_ids": ids} if ids else {})})
+
+
+class StepSends:
+    """The mailer a claimed step sends through. Before each message goes to SES the claim's phase becomes
+    "sending" (a conditional write: of two attempts, one sends), with what its log entry will say; after, "sent"
+    with SES's message id. SES refusing it (nothing went out) makes it "claimed" again, for the retry."""
+
+    def __init__(self, ports: Ports, invoice_id: str, step_id: str, holder: str) -> None:
+        self._ports, self._invoice_id, self._step_id, self._holder = ports, invoice_id, step_id, holder
+        self._message_ids: list[str] = []
+
+    def send(self, message: bytes, recipients: list[str], fields: dict[str, Any], last: bool = True) -> str:
+        """Send one of the step's messages (`last`: the step sends no other); `fields`: its log entry so far."""
+        store = self._ports.store
+        expected = (PHASE_SENDING,) if self._message_ids else (PHASE_CLAIMED,)
+        record = {"fields": _recordable(fields), "message_ids": self._message_ids}
+        if not store.advance_step(self._invoice_id, self._step_id, self._holder, expected, PHASE_SENDING, record):
+            raise StepInProgress(f"step {self._step_id} of {self._invoice_id} was taken over before it was sent")
+        try:
+            message_id = self._ports.mailer.send(message, self._ports.sender_email, recipients)
+        except DeliveryRefused:
+            if not self._message_ids:  # nothing of this step went out
+                store.advance_step(self._invoice_id, self._step_id, self._holder, (PHASE_SENDING,), PHASE_CLAIMED)
+            raise
+        self._message_ids = [*self._message_ids, message_id]
+        store.advance_step(self._invoice_id, self._step_id, self._holder, (PHASE_SENDING,),
+                           PHASE_SENT if last else PHASE_SENDING,
+                           {"fields": _recordable(fields), "message_ids": self._message_ids})
+        return message_id
+
+
+# A contact rendered and stored, ready to be delivered once: called after the step is claimed, its messages sent
+# through the step's StepSends; returns the contact's log fields.
+Delivery = Callable[[Ports, StepSends], dict[str, Any]]
 
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, step_id: str,
-                    ports: Ports, attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = ()) -> Delivery:
+                    ports: Ports, attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = (),
+                    last: bool = True) -> Delivery:
     _record_unusable_emails(invoice, customer, policy, ports)
     recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
     if recipient is None:
@@ -541,8 +715,10 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
                             reply_to=notice.creditor.email, sent_at=ports.clock.now())
     eml = ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}.eml", message, "message/rfc822", "email")
 
-    def deliver(ports: Ports) -> dict[str, Any]:
-        message_id = ports.mailer.send(message, ports.sender_email, [recipient])
+    def deliver(ports: Ports, sends: StepSends) -> dict[str, Any]:
+        fields = {"recipient": recipient, "subject": rendered.subject, "artefacts": (*artefacts, eml),
+                  "details": _claim_details(notice)}
+        message_id = sends.send(message, [recipient], fields, last=last)
         return {"recipient": recipient, "subject": rendered.subject, "message_id": message_id,
                 "artefacts": (*artefacts, eml), "details": _claim_details(notice)}
 
@@ -590,7 +766,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
         return _email_delivery(notice, invoice, customer, policy, step_id, ports,
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
-        def open_call_task(ports: Ports) -> dict[str, Any]:
+        def open_call_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
             now = ports.clock.now()
             window = call_window(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
                                  customer.address.country)
@@ -606,7 +782,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
 
         return open_call_task
     if channel is Channel.MANUAL_TASK:
-        def open_manual_task(ports: Ports) -> dict[str, Any]:
+        def open_manual_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
             # The step's template names the task's kind (e.g. review_with_account_owner); nothing goes to the debtor.
             task_id = ports.store.open_task(invoice.invoice_id, notice.template, ports.clock.now(), {
                 "customer": customer.name, "reference": notice.reference, "step_id": step_id,
@@ -619,8 +795,8 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
     if channel is Channel.REFERRAL:
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
-        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,))
         agency = policy.referral.agency
+        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,), last=agency is None)
         agency_email = None
         if agency is not None:
             agency_notice = replace(notice, template="agency_referral", language=agency.language, extra={"agency": agency.name})
@@ -632,21 +808,21 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
             agency_email = (message, ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}-agency.eml", message,
                                                           "message/rfc822", "email"))
 
-        def refer(ports: Ports) -> dict[str, Any]:
+        def refer(ports: Ports, sends: StepSends) -> dict[str, Any]:
             task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", ports.clock.now(), {
                 "package": stored.uri, "sha256": stored.sha256, "balance": notice.balance_minor,
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
                 "agency": agency.name if agency else None,
             })
-            fields = email(ports)
+            fields = email(ports, sends)
             if fields.pop("channel", None) == "letter":  # the debtor's notice went by post: the step is still the referral
                 del fields["kind"]
                 fields["details"]["post_task_id"] = fields["details"]["task_id"]
             fields["details"] = {**fields["details"], "task_id": task_id}
             if agency is not None and agency_email is not None:
                 # The agency gets the package itself; its message is part of this step's record.
-                agency_message_id = ports.mailer.send(agency_email[0], ports.sender_email, [agency.email])
                 fields["artefacts"] = (*fields["artefacts"], agency_email[1])
+                agency_message_id = sends.send(agency_email[0], [agency.email], fields)
                 fields["details"] |= {"agency": agency.name, "agency_email": agency.email, "agency_message_id": agency_message_id}
             return fields
 
@@ -671,7 +847,7 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
     else:
         return None
 
-    def open_task(ports: Ports) -> dict[str, Any]:
+    def open_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
         task_id = ports.store.open_task(invoice.invoice_id, task, now, {
             "reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
         return {"kind": kind, "details": {"task_id": task_id, "reason": reason, **_claim_details(notice)}}

@@ -16,6 +16,29 @@ if TYPE_CHECKING:  # the renderers import Jinja, babel and fpdf2: only when a co
     from arrears.domain.notices import NoticeContext
 
 
+# A step's claim: who holds it and how far its contact got. "claimed": nothing handed to the provider yet;
+# "sending": handed to SES, its answer not recorded (it may or may not have gone out); "sent": what the log entry
+# says is recorded (with the provider's message ids); "done": logged. Claims written before phases read as "done".
+PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT, PHASE_DONE = "claimed", "sending", "sent", "done"
+
+
+@dataclass(frozen=True)
+class StepClaim:
+    """A step's claim as one caller found it (arrears.domain.dunning's send protocol, docs/faults.md)."""
+
+    phase: str
+    mine: bool  # held by this caller now: its own (same owner), newly taken, or taken over once expired
+    holder: str = ""  # the id its phase changes are conditional on: the owner, or a new id for an anonymous caller
+    owner: str | None = None
+    expires_at: datetime | None = None
+    record: dict[str, Any] = field(default_factory=dict)  # what the send recorded (JSON values)
+
+
+class DeliveryRefused(Exception):
+    """The provider answered that it did not take the message: nothing went out, a retry may send it.
+    (A timeout or a lost answer is not this: the message may have gone.)"""
+
+
 class InvoiceStore(Protocol):
     def get_invoice(self, invoice_id: str) -> Invoice | None: ...
 
@@ -48,6 +71,23 @@ class InvoiceStore(Protocol):
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         """Claim one step of one invoice for sending. True for the first claimant only, ever:
         this is what makes a retried Lambda never send the same contact twice."""
+        ...
+
+    def take_step(self, invoice_id: str, step_id: str, owner: str | None, at: datetime, expires_at: datetime) -> StepClaim:
+        """Take a step for sending: a new claim, or one `owner` (not None) holds already, or one whose holder's
+        `expires_at` has passed (taken over: the holder's next phase change fails) unless it is "done". The claim
+        as found: `mine` tells whether this caller holds it now; its `phase`, what is left to do."""
+        ...
+
+    def advance_step(self, invoice_id: str, step_id: str, holder: str, expected: tuple[str, ...], phase: str,
+                     record: dict[str, Any] | None = None) -> bool:
+        """Move the claim `holder` holds to `phase` (with `record`, when given) if it is still in one of the
+        `expected` phases (a conditional write: of two processes of one owner, one wins). False when the claim
+        was lost (taken over, released, or moved on by the other process)."""
+        ...
+
+    def step_claims(self, invoice_id: str) -> dict[str, StepClaim]:
+        """The invoice's step claims by step id, as any caller sees them (`mine` False)."""
         ...
 
     def invoices_of(self, customer_id: str) -> list[Invoice]:
@@ -92,8 +132,9 @@ class InvoiceStore(Protocol):
         """Remove and return the waiting workflow's token (None when it is not waiting on one)."""
         ...
 
-    def release_step(self, invoice_id: str, step_id: str) -> None:
-        """Give a claim back after a send that certainly failed, so a retry may send."""
+    def release_step(self, invoice_id: str, step_id: str, holder: str | None = None) -> None:
+        """Give a claim back after a send that certainly failed, so a retry may send. With `holder`: only the claim
+        it holds, and only while nothing was handed to the provider (phase "claimed")."""
         ...
 
     def claim_contact_slot(self, customer_id: str, invoice_id: str, step_id: str, at: datetime,

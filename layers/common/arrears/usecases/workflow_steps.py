@@ -18,12 +18,23 @@ class WorkflowRequest(BaseModel):
     action: str = Field(pattern=r"^(start|run_due_steps|park|wait|record_failure|escalate_now)$")
     invoice_id: str = Field(min_length=1)
     execution_arn: str | None = None
+    # The state that asks ($$.State.Name, $$.State.EnteredTime): its retries share them, so a retry is the same
+    # owner of the steps the dead attempt claimed and finishes them (docs/faults.md).
+    state_name: str | None = Field(default=None, min_length=1, max_length=200)
+    state_entered_at: str | None = Field(default=None, min_length=1, max_length=100)
     error: dict[str, Any] | None = None
     task_token: str | None = Field(default=None, min_length=1)
     next_at: str | None = None  # wait: the moment the step is due (the task token's timeout ends then)
     actor: str | None = None  # escalate_now: the IAM principal who asked (the finance API passes it)
     # escalate_now: the finance API's request (API Gateway's request id): one escalation per request
     request_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def step_owner(request: WorkflowRequest) -> str | None:
+    """Who claims the steps this request sends: one entry of one state of one execution (None: unknown)."""
+    if request.execution_arn and request.state_name and request.state_entered_at:
+        return f"{request.execution_arn}|{request.state_name}|{request.state_entered_at}"
+    return None
 
 
 def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, ports: Ports,
@@ -49,7 +60,7 @@ def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, po
         return {"in_progress": True} if result.get("in_progress") else {"escalated": result}
     if request.action in ("start", "run_due_steps"):
         decided = (dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports)
-                   if request.action == "start" else dunning.run_due_steps(request.invoice_id, ports))
+                   if request.action == "start" else dunning.run_due_steps(request.invoice_id, ports, step_owner(request)))
         if workflows is not None:
             # An execution near Step Functions' year waits no longer, or hands the invoice to its successor.
             decided = renew_if_due(request.invoice_id, decided, request.execution_arn, workflows, ports)
