@@ -38,6 +38,7 @@ SERVICE_ERRORS: dict[str, tuple[tuple[str, int], ...]] = {
     "ssm": (("ThrottlingException", 400),),
 }
 READ_TIMEOUT = "ReadTimeout"  # the answer never came (botocore's ReadTimeoutError): nothing was done
+CONNECT_ERROR = "ConnectError"  # the endpoint could not be reached (botocore's EndpointConnectionError)
 LOST_ANSWER = "LostAnswer"  # the call was done, then its answer was lost: the client sees a read timeout
 # botocore's standard retry mode, which the adapters' clients use (arrears.adapters.aws): 5 attempts a call.
 SDK_MAX_ATTEMPTS = 5
@@ -61,9 +62,9 @@ class ChaosConfig:
     fault_rate: float = 0.05  # per AWS call a function makes (each botocore attempt)
     services: frozenset[str] = SERVICES
     lost_answer_share: float = 0.25  # of those faults: the call succeeded, its answer was lost
-    # A lost answer of SendEmail would make SES send the message twice; SES has no idempotency key, so no code
-    # can prevent it. Off by default (docs/faults.md); add "sesv2" to see it happen.
-    lost_answer_services: frozenset[str] = frozenset({"dynamodb", "s3", "sfn", "ssm"})
+    # SES too: SendEmail has no idempotency key, so the mailer calls it once and a lost answer leaves the
+    # contact unconfirmed (a task for a person), never sent twice.
+    lost_answer_services: frozenset[str] = SERVICES
     timeout_share: float = 0.15  # of those faults: a read timeout before the call was done
     burst_rate: float = 0.03  # per invocation: one call fails all its SDK attempts (its retries are exhausted)
     # The webhooks function makes few calls, each absorbed by the SDK's retries at any plain fault rate: its
@@ -161,7 +162,7 @@ class ChaosState:
         if shape < config.lost_answer_share:
             return LOST_ANSWER if service in config.lost_answer_services else READ_TIMEOUT
         if shape < config.lost_answer_share + config.timeout_share:
-            return READ_TIMEOUT
+            return READ_TIMEOUT if rng.random() < 0.7 else CONNECT_ERROR
         return rng.choice(SERVICE_ERRORS[service])[0]
 
     def maybe_crash(self, point: str) -> None:

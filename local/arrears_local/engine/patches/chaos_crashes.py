@@ -2,8 +2,8 @@
 
 The adapters the workflow uses are wrapped from here, so the product code never learns about chaos:
 
-- ``after_claim``: the store's ``claim_step`` just said yes for a policy step (the step is claimed,
-  nothing is sent yet);
+- ``after_claim``: the store's ``take_step`` just gave this caller a policy step in phase "claimed" (or
+  the once-only ``claim_step`` said yes): nothing is sent yet;
 - ``after_send``: SES accepted the message (``SesMailer.send`` returned its id), nothing is logged yet;
 - ``after_log``: the contact-log entry was appended, progress is not saved yet.
 
@@ -34,6 +34,7 @@ class ChaosCrashes(Patch):
     WRITTEN_FOR = "arrears (this repository)"
     TARGETS = (
         Target(_STORE, "DynamoStore.claim_step"),
+        Target(_STORE, "DynamoStore.take_step"),
         Target(_STORE, "DynamoStore.append"),
         Target(_MAILER, "SesMailer.send"),
     )
@@ -61,6 +62,12 @@ class ChaosCrashes(Patch):
         def contact_logged(args: tuple, kwargs: dict, result: Any) -> bool:
             return _policy_step(kwargs.get("step_id"))
 
+        def taken(args: tuple, kwargs: dict, result: Any) -> bool:
+            step_id = args[2] if len(args) > 2 else kwargs.get("step_id")
+            return bool(getattr(result, "mine", False)) and getattr(result, "phase", "") == "claimed" \
+                and _policy_step(step_id)
+
         self.set(DynamoStore, "claim_step", after("after_claim", DynamoStore.claim_step, claimed))
+        self.set(DynamoStore, "take_step", after("after_claim", DynamoStore.take_step, taken))
         self.set(DynamoStore, "append", after("after_log", DynamoStore.append, contact_logged))
         self.set(SesMailer, "send", after("after_send", SesMailer.send, lambda *_: True))

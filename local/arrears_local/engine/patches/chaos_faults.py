@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any
 
-from ..chaos import LOST_ANSWER, READ_TIMEOUT, SERVICE_ERRORS
+from ..chaos import CONNECT_ERROR, LOST_ANSWER, READ_TIMEOUT, SERVICE_ERRORS
 from ..patch import Patch, Target
 
 _MESSAGES = {
@@ -61,7 +61,7 @@ class ChaosFaults(Patch):
     def install(self) -> None:
         import botocore.endpoint
         from botocore.awsrequest import AWSResponse
-        from botocore.exceptions import ReadTimeoutError
+        from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
         from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
         state = self.engine.chaos
@@ -77,6 +77,8 @@ class ChaosFaults(Patch):
             state.count("fault", service, fault)
             if fault == READ_TIMEOUT:
                 raise ReadTimeoutError(endpoint_url=request.url)
+            if fault == CONNECT_ERROR:
+                raise EndpointConnectionError(endpoint_url=request.url)
             if fault == LOST_ANSWER:
                 original(stubber, event_name, request, **kwargs)
                 raise ReadTimeoutError(endpoint_url=request.url)
