@@ -121,6 +121,11 @@ class ChaosState:
             yield current
         finally:
             stack.pop()
+            self._local.last = (function, subject, ordinal)
+
+    def last_invocation(self) -> tuple[str, str, int] | None:
+        """The invocation this thread made last (an execution's thread: its last task), for seeded retry jitter."""
+        return getattr(self._local, "last", None)
 
     def current(self) -> Invocation | None:
         stack = self._stack()

@@ -15,6 +15,7 @@ and event name alone, is consumed without being built at all."""
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from typing import Any
 
@@ -99,7 +100,8 @@ def _deliver(engine: Any, backend: Any, arn: str, esm: Any, records: list) -> li
         pending = pending[failed_from:]
     if chaos is None or not records:
         return []
-    keys = f"{_sequence_number(records[0])}-{_sequence_number(records[-1])}"
+    # The records' table keys (not their sequence numbers, which depend on how executions interleave).
+    keys = "|".join(json.dumps(r.to_json()["dynamodb"]["Keys"], sort_keys=True) for r in records)
     if chaos.redeliver(keys, 0):
         chaos.count("stream_redeliveries")
         if chaos.redeliver(keys, 1):
@@ -114,8 +116,6 @@ def _sequence_number(record: Any) -> str:
 
 def _invoke(backend: Any, arn: str, esm: Any, records: list) -> int | None:
     """One delivery; None when the function took every record, else the index of the first to retry."""
-    import json as _json
-
     from moto.core.utils import unix_time
 
     event_records = []
@@ -130,13 +130,13 @@ def _invoke(backend: Any, arn: str, esm: Any, records: list) -> int | None:
                               "eventSourceARN": esm.event_source_arn})
     response_headers: dict[str, str] = {}
     function = backend._lambdas.get_arn(arn)
-    payload = function.invoke(_json.dumps({"Records": event_records}), {}, response_headers)
+    payload = function.invoke(json.dumps({"Records": event_records}), {}, response_headers)
     if response_headers.get("x-amz-function-error"):
         return 0
     if "ReportBatchItemFailures" not in (getattr(esm, "function_response_types", None) or ()):
         return None
     try:
-        answer = _json.loads(payload or b"null")
+        answer = json.loads(payload or b"null")
     except ValueError:
         return 0
     failures = (answer or {}).get("batchItemFailures") if isinstance(answer, dict) else None
