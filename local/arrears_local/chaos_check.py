@@ -46,6 +46,7 @@ class WebhookAnswer:
     event_type: str
     status_code: int
     entries_of_kind: int  # the event's log entries right after the answer
+    outcome: str = ""  # what the function answered it did (or its error)
 
 
 @dataclass
@@ -94,8 +95,10 @@ def _delivery(runtime: LocalRuntime, event: BookEvent, answers: list[WebhookAnsw
         body, headers = signed_delivery(event.document(), LOCAL_STRIPE_SECRET, runtime.now())
         reply = runtime.request("POST", "/webhooks/stripe", body, headers)
         entries = DynamoStore(runtime.table_name).entries(invoice_id)
+        answer = reply.json() or {}
         answers.append(WebhookAnswer(runtime.now(), invoice_id, event.event_type, reply.status_code,
-                                     sum(1 for e in entries if e.kind == kind)))
+                                     sum(1 for e in entries if e.kind == kind),
+                                     str(answer.get("outcome") or answer.get("error") or "")))
         if reply.status_code >= 500 and attempt < WEBHOOK_RETRIES:
             runtime.engine._schedule(runtime.now() + WEBHOOK_RETRY_DELAY, lambda: send(attempt + 1))
 
@@ -143,6 +146,9 @@ class Verdict:
     after_settlement: list[str] = field(default_factory=list)
     disagreements: list[str] = field(default_factory=list)
     failed_with_task: list[str] = field(default_factory=list)  # not violations: recorded and handed to a person
+    # Not violations either: the retries moved the invoice's timeline by seconds, the customer's queue of messages
+    # came out differently (the policy's gap), and the log says what became of the step (as test_lifecycle allows).
+    rescheduled: list[str] = field(default_factory=list)
     audit: list[str] = field(default_factory=list)
     webhooks: list[str] = field(default_factory=list)
 
@@ -170,8 +176,11 @@ def compare(baseline: BookObservation, chaos: BookObservation) -> Verdict:
             if ref in outbox:
                 continue
             failure = _recorded_failure(chaos, invoice_id, ref.split("/")[1])
+            explained = _rescheduled(chaos, invoice_id, ref.split("/")[1])
             if failure is not None:
                 verdict.failed_with_task.append(f"{invoice_id} {ref}: {failure}")
+            elif explained is not None:
+                verdict.rescheduled.append(f"{invoice_id} {ref}: {explained}")
             else:
                 verdict.lost.append(f"{invoice_id} {ref} (fault-free run sent it; no recorded failure with a task)")
     verdict.audit = list(chaos.audit_problems)
@@ -186,6 +195,22 @@ def _recorded_failure(run: BookObservation, invoice_id: str, step_id: str) -> st
         if entry.kind == "workflow_failed" or (entry.kind == "contact_unconfirmed" and entry.step_id == step_id):
             if run.failure_tasks.get(entry.details.get("task_id", "")) is not None:
                 return f"{entry.kind} #{entry.seq} {entry.details.get('error', '')} task {entry.details['task_id']}"
+    return None
+
+
+# Entries that say why a step's message did not go out, by the policy's own rules.
+_POLICY_OUTCOMES = ("step_skipped", "referral_withheld", "referral_declined", "contact_blocked")
+
+
+def _rescheduled(run: BookObservation, invoice_id: str, step_id: str) -> str | None:
+    """Why the policy did not send `step_id` in this run, when its log says so (else None)."""
+    log = run.logs[invoice_id]
+    for entry in log:
+        if entry.step_id == step_id and entry.kind in _POLICY_OUTCOMES:
+            return f"{entry.kind} #{entry.seq} {entry.details.get('reason', '')}"
+    deferred = [e for e in log if e.step_id == step_id and e.kind == "contact_deferred"]
+    if deferred and run.settled_at.get(invoice_id) is not None:
+        return f"contact_deferred #{deferred[-1].seq} until {deferred[-1].details.get('until')}, settled meanwhile"
     return None
 
 

@@ -173,9 +173,13 @@ class LocalRuntime:
         # Metrics are off locally (no CloudWatch): Powertools' warning that a handler published none is noise here.
         warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         self._set_environ(_LOCAL_ENVIRONMENT | {"POWERTOOLS_LOG_LEVEL": self.log_level})
+        from aws_lambda_powertools.utilities import parameters
+
         from arrears.wiring import reset_wiring
 
         reset_wiring()
+        # Each runtime is a fresh stack, as a fresh container is: no parameter a previous one read stays cached.
+        parameters.clear_caches()
         self.template = load_template(self.root / "template.yaml")
         resources: dict[str, Any] = self.template["Resources"]
         self._name_everything(resources)
