@@ -4,7 +4,8 @@ For each invoice of the book, the chaos run must agree with itself and with the 
 
 - the SES outbox, the contact log and the invoice's progress agree (every message SES accepted is logged
   once with its id, every logged message is in the outbox, every logged contact step is a completed step);
-- no message twice (one invoice and step, twice in the outbox), none at or after settlement;
+- no message twice (one invoice and step, twice in the outbox), none at or after settlement (once Arrears knew
+  of it: the settling webhook's delivery answered 2xx; one answered 5xx is retried by the platform a minute later);
 - none lost: every message of the fault-free run is in the outbox, or the invoice has a recorded failure
   (``workflow_failed``, or the step's ``contact_unconfirmed``) whose task for a person was opened;
 - the audit archive verifies (``arrears audit verify``);
@@ -32,6 +33,7 @@ from arrears_local.stripe_events import signed_delivery
 
 MESSAGE_KINDS = ("email", "letter", "referral")
 FAILURE_KINDS = ("workflow_failed", "contact_unconfirmed")
+_SETTLING = ("invoice.paid", "invoice.voided", "invoice.marked_uncollectible")
 WEBHOOK_RETRY_DELAY = timedelta(minutes=1)  # a platform retries a delivery answered 5xx
 WEBHOOK_RETRIES = 12
 # What a settling event writes to the contact log: its entry must be there exactly once.
@@ -164,7 +166,7 @@ def compare(baseline: BookObservation, chaos: BookObservation) -> Verdict:
     for invoice_id, outbox in chaos.outbox.items():
         log = chaos.logs[invoice_id]
         verdict.duplicates += [f"{invoice_id} {ref} sent {n} times" for ref, n in outbox.items() if n > 1]
-        settled = chaos.settled_at.get(invoice_id)
+        settled = _known_settled(chaos, invoice_id)
         if settled is not None:
             verdict.after_settlement += [f"{invoice_id} {ref} composed {chaos.sent_at[ref].isoformat()} >= settled "
                                          f"{settled.isoformat()}" for ref in outbox
@@ -186,6 +188,17 @@ def compare(baseline: BookObservation, chaos: BookObservation) -> Verdict:
     verdict.audit = list(chaos.audit_problems)
     verdict.webhooks = _webhook_problems(chaos)
     return verdict
+
+
+def _known_settled(run: BookObservation, invoice_id: str) -> datetime | None:
+    """When Arrears knew the invoice was settled: the settling event's first delivery answered 2xx (a delivery
+    answered 5xx is retried by the platform; until then nothing in Arrears can know of the payment)."""
+    settled = run.settled_at.get(invoice_id)
+    if settled is None:
+        return None
+    accepted = [a.at for a in run.webhooks if a.invoice_id == invoice_id and a.event_type in _SETTLING
+                and a.status_code < 500]
+    return max(settled, min(accepted)) if accepted else settled
 
 
 def _recorded_failure(run: BookObservation, invoice_id: str, step_id: str) -> str | None:
@@ -258,3 +271,90 @@ def _webhook_problems(run: BookObservation) -> list[str]:
 def webhook_figures(run: BookObservation) -> dict[str, int]:
     answered_5xx = [a for a in run.webhooks if a.status_code >= 500]
     return {"webhook_deliveries": len(run.webhooks), "webhook_5xx": len(answered_5xx)}
+
+
+# --- many seeds ---------------------------------------------------------------------------------
+#: The default book and horizon of a chaos run: 40 invoices, every behaviour of the sample book four times, over
+#: the days the default policy needs to reach the final notice of every behaviour that gets one.
+CHAOS_INVOICES = 40
+CHAOS_DAYS = 110
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    verdict: Verdict
+    figures: dict[str, Any]
+    messages: int
+    webhook_5xx: int
+
+
+def book(count: int = CHAOS_INVOICES) -> tuple[list[PortfolioInvoice], Policy, datetime]:
+    from arrears.domain.policy import load_policy_file
+    from arrears_local.portfolio import DEMO_START, sample_portfolio
+    from arrears_local.runtime import project_root
+
+    return sample_portfolio(DEMO_START, count), load_policy_file(project_root() / "policies" / "default.yaml"), DEMO_START
+
+
+def observe_seed(seed: int | None, days: int = CHAOS_DAYS, count: int = CHAOS_INVOICES) -> BookObservation:
+    """One run of the chaos book: fault-free for seed None. Top-level, so a process pool can run it."""
+    portfolio, policy, start = book(count)
+    return run_observed(portfolio, policy, start, days, ChaosConfig(seed=seed) if seed is not None else None)
+
+
+def run_seeds(seeds: list[int], days: int = CHAOS_DAYS, count: int = CHAOS_INVOICES, workers: int | None = None,
+              baseline: BookObservation | None = None) -> tuple[BookObservation, list[SeedResult]]:
+    """The fault-free run (unless given) and one chaos run per seed, `workers` processes at a time (one engine
+    per process: moto and the virtual clock are process-wide)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = workers or max(1, min(2, os.cpu_count() or 1))
+    jobs: list[int | None] = ([] if baseline is not None else [None]) + list(seeds)
+    if workers == 1:
+        observed = [observe_seed(seed, days, count) for seed in jobs]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            observed = list(pool.map(observe_seed, jobs, [days] * len(jobs), [count] * len(jobs)))
+    if baseline is None:
+        baseline, observed = observed[0], observed[1:]
+    results = [SeedResult(seed, compare(baseline, run), run.figures, run.messages(), webhook_figures(run)["webhook_5xx"])
+               for seed, run in zip(seeds, observed)]
+    return baseline, results
+
+
+def summary(results: list[SeedResult]) -> dict[str, Any]:
+    """The figures of many seeds together: what was injected, what it caused, and what went wrong (all 0)."""
+    total: Counter = Counter()
+    by_service: Counter = Counter()
+    by_point: Counter = Counter()
+    for result in results:
+        figures = result.figures
+        for service, errors in figures.get("calls_failed", {}).items():
+            by_service[service] += sum(errors.values())
+        by_point.update(figures.get("crashes", {}))
+        for key, value in figures.items():
+            if isinstance(value, int):
+                total[key] += value
+    violations: Counter = Counter()
+    for result in results:
+        for kind, found in result.verdict.violations().items():
+            violations[kind] += len(found)
+    return {
+        "seeds": len(results),
+        "calls_failed": total["calls_failed_total"], "calls_failed_by_service": dict(by_service),
+        "crashes": total["crashes_total"], "crashes_by_point": dict(by_point),
+        "sdk_retries": total["sdk_retries"], "retries_exhausted": total["bursts"],
+        "lambda_errors": sum(v for k, v in total.items() if k.startswith("function_errors")),
+        "stream_retries": total["stream_retries"], "stream_redeliveries": total["stream_redeliveries"],
+        "webhook_5xx": sum(r.webhook_5xx for r in results),
+        "messages_sent": sum(r.messages for r in results),
+        "handed_to_a_person": sum(len(r.verdict.failed_with_task) for r in results),
+        "rescheduled_by_policy": sum(len(r.verdict.rescheduled) for r in results),
+        "duplicates": violations["duplicates"], "lost": violations["lost"],
+        "after_settlement": violations["after_settlement"], "disagreements": violations["disagreements"],
+        "audit_problems": violations["audit"], "webhook_problems": violations["webhooks"],
+        "failing_seeds": [r.seed for r in results if r.verdict.violations()],
+    }
