@@ -55,9 +55,10 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 
 def _step_claim(item: dict[str, Any], mine: bool) -> StepClaim:
     """A step claim item as the port's StepClaim; one written before phases (only `claimed_at`) is done."""
-    expires = item.get("expires_at")
+    expires, claimed = item.get("expires_at"), item.get("claimed_at")
     return StepClaim(phase=item.get("phase", PHASE_DONE), mine=mine, holder=item.get("holder", ""), owner=item.get("owner"),
-                     expires_at=parse_iso(expires) if expires else None, record=json.loads(item.get("record") or "{}"))
+                     expires_at=parse_iso(expires) if expires else None, claimed_at=parse_iso(claimed) if claimed else None,
+                     record=json.loads(item.get("record") or "{}"))
 
 
 def _invoice_from_item(item: dict[str, Any]) -> Invoice:

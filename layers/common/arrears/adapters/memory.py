@@ -294,7 +294,7 @@ class MemoryStore:
 
 def _step_claim(claim: dict[str, Any], mine: bool) -> StepClaim:
     return StepClaim(phase=claim["phase"], mine=mine, holder=claim["holder"], owner=claim.get("owner"),
-                     expires_at=claim.get("expires_at"), record=dict(claim.get("record") or {}))
+                     expires_at=claim.get("expires_at"), claimed_at=claim.get("at"), record=dict(claim.get("record") or {}))
 
 
 class MemoryArtefacts:

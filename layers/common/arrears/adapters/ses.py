@@ -9,7 +9,7 @@ from arrears.domain.ports import DeliveryRefused
 
 # SendEmail is not idempotent: a call botocore retried after a timeout could send the message twice. So each call
 # is made once; SES's refusals (throttling, a 5xx, a rejected message) come back as DeliveryRefused, and the
-# workflow's own retry sends again (arrears.domain.dunning's send protocol, docs/faults.md).
+# workflow's own retry sends again (arrears.domain.dunning's send protocol, docs/architecture.md).
 _READ_TIMEOUT_SECONDS = 15
 
 

@@ -87,8 +87,9 @@ def letter_by_post(notice: NoticeContext, invoice: Invoice, customer: Customer, 
         artefacts = (*artefacts, letter)
     postal_address = [notice.debtor_name, *notice.debtor_address_lines]
 
-    def post(ports: Ports, sends: Any = None) -> dict[str, Any]:
-        task_id = ports.store.open_task(invoice.invoice_id, "post_letter", ports.clock.now(), {
+    def post(ports: Ports, sends: Any) -> dict[str, Any]:
+        # Due when the step was first claimed (`sends.at`): a retry after a crash opens the same task, not a second.
+        task_id = ports.store.open_task(invoice.invoice_id, "post_letter", sends.at, {
             "letter": letter.uri, "sha256": letter.sha256, "postal_address": postal_address,
             "customer_id": customer.customer_id, "reference": notice.reference, "step_id": step_id,
             "reason": "no email address of the debtor reaches them"})

@@ -89,8 +89,9 @@ def _log(ports: Ports, invoice: Invoice, at: datetime, kind: str, policy: Policy
     return ports.log.append(invoice.invoice_id, invoice.customer_id, at, kind=kind, actor=WORKFLOW_ACTOR, **fields)
 
 
-def start_collection(invoice_id: str, execution_arn: str | None, default_policy_id: str, ports: Ports) -> Decision:
-    """First step of an invoice's workflow: pin the policy, skip what is already past, plan."""
+def start_collection(invoice_id: str, execution_arn: str | None, default_policy_id: str, ports: Ports,
+                     owner: str | None = None) -> Decision:
+    """First step of an invoice's workflow: pin the policy, skip what is already past, plan. `owner`: as run_due_steps'."""
     now = ports.clock.now()
     invoice, customer = _load(invoice_id, ports)
     if invoice.policy_id is None or invoice.policy_version is None:
@@ -105,27 +106,57 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
     else:
         policy = _pinned_policy(invoice, ports)
     if invoice.is_settled:
-        return close_collection(invoice, policy, ports, now)
+        return close_collection(invoice, policy, ports, now, owner)
     insolvency = ports.store.insolvency_of(customer.customer_id)
     if insolvency is not None:
         return _hold_for_insolvency(invoice, customer, insolvency, ports, now)
     planned = plan_for(invoice, customer, policy)
-    if ports.store.claim_step(invoice_id, _START_CLAIM, now):
-        _log(ports, invoice, now, "collection_started", policy, details={
-            "segment": collection_segment(invoice, customer, policy),
-            "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
-        })
-        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, now), ports, now,
-                    "the invoice reached Arrears after this step's date")
+    # A retry of a start that died (the same owner) logs what it did not, once, and skips the same steps.
+    start = _record_once(invoice, policy, _START_CLAIM, owner, ports, now, lambda at: ("collection_started", {"details": {
+        "segment": collection_segment(invoice, customer, policy),
+        "planned": [{"step_id": p.step.id, "stage": p.step.stage.value, "at": to_iso_z(p.at)} for p in planned],
+    }}))
+    if start is not None:
+        _skip_steps(invoice, policy, steps_to_skip_at_start(planned, start), ports, now,
+                    "the invoice reached Arrears after this step's date", owner)
         invoice = ports.store.get_invoice(invoice_id) or invoice
     return _next_decision(invoice, customer, policy, planned, ports, now)
 
 
-def _skip_steps(invoice: Invoice, policy: Policy, steps: list[PlannedStep], ports: Ports, now: datetime, reason: str) -> None:
+def _record_once(invoice: Invoice, policy: Policy | None, record_id: str, owner: str | None, ports: Ports, now: datetime,
+                 entry_of: Callable[[datetime], tuple[str, dict[str, Any]]]) -> datetime | None:
+    """A once-only record of the workflow's own (its start, its close): claimed like a contact, its entry recorded
+    in the claim, then logged, so a retry of an attempt that died (the same owner) writes it once. `entry_of(at)`:
+    the entry's kind and fields (it may open a task, due `at`: the first attempt's moment, so the same task). When
+    this call or its dead attempt made the record, that moment; None when another caller made it."""
+    claim = _take_step(invoice, record_id, owner, ports, now)
+    at = claim.claimed_at or now
+    if claim.mine and claim.phase == PHASE_CLAIMED:
+        kind, entry = entry_of(at)
+        _log_claimed(invoice, policy, record_id, claim, kind, entry, ports, now)
+    elif claim.mine:
+        _log_recorded(invoice, policy, record_id, claim.record["log"], ports, now)
+        _complete_step(invoice, record_id, claim, ports)
+    elif claim.phase != PHASE_DONE:
+        raise StepInProgress(f"{record_id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
+    return at if claim.mine or (owner is not None and claim.owner == owner) else None
+
+
+def _skip_steps(invoice: Invoice, policy: Policy, steps: list[PlannedStep], ports: Ports, now: datetime, reason: str,
+                owner: str | None = None) -> None:
+    """Steps never sent, each logged once: claimed like a contact, so a retry after a crash logs what was skipped."""
     for skipped in steps:
-        if ports.store.claim_step(invoice.invoice_id, skipped.step.id, now):
-            _log(ports, invoice, now, "step_skipped", policy, step_id=skipped.step.id, stage=skipped.step.stage.value,
-                 details={"reason": reason, "planned_at": to_iso_z(skipped.at)})
+        claim = _take_step(invoice, skipped.step.id, owner, ports, now)
+        if claim.mine and claim.phase == PHASE_CLAIMED:
+            _log_claimed(invoice, policy, skipped.step, claim, "step_skipped", {
+                "step_id": skipped.step.id, "stage": skipped.step.stage.value,
+                "details": {"reason": reason, "planned_at": to_iso_z(skipped.at)}}, ports, now)
+            continue
+        if claim.mine:
+            _finish_interrupted_step(invoice, policy, skipped.step, {}, claim, ports, now)
+            continue
+        if claim.phase != PHASE_DONE:
+            raise StepInProgress(f"step {skipped.step.id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
         ports.store.save_progress(invoice.invoice_id, skipped.step.id, None, closed=False)
 
 
@@ -151,7 +182,7 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
     if invoice.is_settled:
         # Before anything else: settled before its workflow even pinned a policy, it still just closes.
         pinned = _pinned_policy(invoice, ports) if invoice.policy_id and invoice.policy_version else None
-        return close_collection(invoice, pinned, ports, now)
+        return close_collection(invoice, pinned, ports, now, owner)
     policy = _pinned_policy(invoice, ports)
     if invoice.hold is not None:
         if invoice.hold.active_at(now):
@@ -196,7 +227,7 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
         # Steps of different dates due at once (the due date moved earlier, the workflow woke late): never a
         # burst of messages; only the latest, as when an invoice reaches Arrears late.
         superseded = steps_to_skip_at_start(due_now, now + 2 * _DUE_TOLERANCE)
-        _skip_steps(invoice, policy, superseded, ports, now, "superseded by a later step due at the same time")
+        _skip_steps(invoice, policy, superseded, ports, now, "superseded by a later step due at the same time", owner)
         invoice = invoice.model_copy(update={"completed_steps": (*invoice.completed_steps, *(p.step.id for p in superseded))})
         due_now = [p for p in due_now if p not in superseded]
     not_before = None
@@ -408,11 +439,11 @@ def park_for_hold(invoice_id: str, task_token: str, workflows: Any, ports: Ports
     return {"parked": True}
 
 
-def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime) -> Decision:
+def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime,
+                     owner: str | None = None) -> Decision:
     # Open with nothing left to pay means it was paid in full (e.g. out of band); otherwise the status says why.
     reason = settlement_reason(invoice)
-    if ports.store.claim_step(invoice.invoice_id, _CLOSE_CLAIM, now):
-        _log(ports, invoice, now, "collection_closed", policy, details={"reason": reason})
+    _record_once(invoice, policy, _CLOSE_CLAIM, owner, ports, now, lambda at: ("collection_closed", {"details": {"reason": reason}}))
     ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
     # A task for a person never outlives its reason (those the settlement itself did not close already).
     close_tasks_of_settled_invoice(invoice, reason, WORKFLOW_ACTOR, ports.store, ports.log, now)  # type: ignore[arg-type]
@@ -428,7 +459,7 @@ def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Port
     invoice = ports.store.get_invoice(invoice_id)
     details = failure_summary(error, cause)
     # Nothing half-done stays claimed, so a person's retry (a redrive) sends it: a step whose message never reached
-    # SES is given back; one that did ("sending", "sent") is finished by the next caller (docs/faults.md), named here.
+    # SES is given back; one that did ("sending", "sent") is finished by the next caller (docs/architecture.md), named here.
     interrupted = []
     for step_id, claim in sorted(ports.store.step_claims(invoice_id).items()):
         if claim.phase == PHASE_CLAIMED:
@@ -525,7 +556,7 @@ def _log_deferral(invoice: Invoice, policy: Policy, step: Step, wait: ContactWai
 def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
                   extra: dict[str, Any] | None = None, contact_claimed: bool = False, owner: str | None = None,
                   claim: StepClaim | None = None) -> ContactWait | None:
-    """Send one step once (the send protocol: docs/faults.md). Returns when a message must wait for the customer's
+    """Send one step once (the send protocol: docs/architecture.md). Returns when a message must wait for the customer's
     gap (nothing was sent). `contact_claimed`: the caller already holds the customer's contact slot for this step
     (escalate now, a broken promise's message), and `claim` the step, so neither is claimed a second time. `owner`:
     who acts; its retry finishes what it began."""
@@ -560,7 +591,10 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
         prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports)
     except NoticeIncomplete as missing:
         return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
-    sends = StepSends(ports, invoice.invoice_id, step.id, claim.holder)
+    except Exception:
+        ports.store.release_step(invoice.invoice_id, step.id, claim.holder)  # nothing was sent (DynamoDB, S3 failed)
+        raise
+    sends = StepSends(ports, invoice.invoice_id, step.id, claim.holder, claim.claimed_at or now)
     try:
         fields = prepared(ports, sends)
     except Exception:
@@ -580,7 +614,8 @@ def _block_step(invoice: Invoice, policy: Policy, step: Step, common: dict[str, 
     """Not transient: retrying would fail the same way. Record it and hand it to a person."""
     claim = claim or _take_step(invoice, step.id, owner, ports, now)
     if claim.mine and claim.phase == PHASE_CLAIMED:
-        task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, {"step_id": step.id, "missing": str(missing)})
+        task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", claim.claimed_at or now,
+                                        {"step_id": step.id, "missing": str(missing)})
         _record_and_log(invoice, policy, step, common, {"kind": "contact_blocked", "details": {
             "missing": str(missing), "task_id": task_id}}, claim, ports, now, channel=step.channel.value)
         return
@@ -598,16 +633,37 @@ def _record_and_log(invoice: Invoice, policy: Policy, step: Step, common: dict[s
     record, once; then logged, the claim done, the step completed."""
     kind = fields.pop("kind", step.channel.value)
     entry = {**common, "channel": fields.pop("channel", channel or step.channel.value), **fields}  # email may go by post
-    if not ports.store.advance_step(invoice.invoice_id, step.id, claim.holder, (PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT), PHASE_SENT,
-                                    {"log": {"kind": kind, **_recordable(entry)}}):
-        raise StepInProgress(f"step {step.id} of {invoice.invoice_id} was taken over while it was being sent")
+    _log_claimed(invoice, policy, step, claim, kind, entry, ports, now)
+
+
+def _log_claimed(invoice: Invoice, policy: Policy | None, step: Step | str, claim: StepClaim, kind: str,
+                 entry: dict[str, Any], ports: Ports, now: datetime) -> None:
+    """Record the entry in the claim ("sent"), log it, complete the step (a policy step; a once-only record's id is
+    only done)."""
+    step_id = step if isinstance(step, str) else step.id
+    if not ports.store.advance_step(invoice.invoice_id, step_id, claim.holder, (PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT),
+                                    PHASE_SENT, {"log": {"kind": kind, **_recordable(entry)}}):
+        raise StepInProgress(f"step {step_id} of {invoice.invoice_id} was taken over while it was being sent")
     _log(ports, invoice, now, kind, policy, **entry)
     _complete_step(invoice, step, claim, ports)
 
 
-def _complete_step(invoice: Invoice, step: Step, claim: StepClaim, ports: Ports) -> None:
-    ports.store.advance_step(invoice.invoice_id, step.id, claim.holder, (PHASE_SENDING, PHASE_SENT), PHASE_DONE)
-    ports.store.save_progress(invoice.invoice_id, step.id, None, closed=False)
+def _complete_step(invoice: Invoice, step: Step | str, claim: StepClaim, ports: Ports) -> None:
+    step_id = step if isinstance(step, str) else step.id
+    ports.store.advance_step(invoice.invoice_id, step_id, claim.holder, (PHASE_SENDING, PHASE_SENT), PHASE_DONE)
+    if not isinstance(step, str):
+        ports.store.save_progress(invoice.invoice_id, step_id, None, closed=False)
+
+
+def _log_recorded(invoice: Invoice, policy: Policy | None, step_id: str, entry: dict[str, Any], ports: Ports,
+                  now: datetime) -> None:
+    """A recorded entry ({"kind": ..., fields}) logged, unless its attempt logged it before dying."""
+    entry = dict(entry)
+    kind = entry.pop("kind")
+    logged = any(e.step_id == entry.get("step_id") and e.kind == kind and e.message_id == entry.get("message_id")
+                 for e in ports.log.entries(invoice.invoice_id))
+    if not logged:
+        _log(ports, invoice, now, kind, policy, **entry)
 
 
 def _recordable(fields: dict[str, Any]) -> dict[str, Any]:
@@ -627,10 +683,9 @@ def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, commo
     record = claim.record
     if claim.phase == PHASE_SENT and "log" in record:
         entry = dict(record["log"])
-        kind = entry.pop("kind")
     elif claim.phase == PHASE_SENT:  # died between SES's answer and the full record: the send's own record
         entry = {**common, **record.get("fields", {})}
-        kind = entry.pop("kind", step.channel.value)
+        entry["kind"] = entry.get("kind", step.channel.value)
         entry["channel"] = entry.get("channel", step.channel.value)
         ids = record.get("message_ids", [])
         entry["message_id"] = ids[0] if ids else entry.get("message_id")
@@ -640,10 +695,7 @@ def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, commo
         _log_unconfirmed(invoice, policy, step, common, claim, ports, now)
         _complete_step(invoice, step, claim, ports)
         return
-    logged = any(e.step_id == step.id and e.kind == kind and e.message_id == entry.get("message_id")
-                 for e in ports.log.entries(invoice.invoice_id))
-    if not logged:
-        _log(ports, invoice, now, kind, policy, **entry)
+    _log_recorded(invoice, policy, step.id, entry, ports, now)
     _complete_step(invoice, step, claim, ports)
 
 
@@ -656,7 +708,7 @@ def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[
     ids = claim.record.get("message_ids", [])
     reason = ("the attempt that sent this message died before SES's answer was recorded: it may or may not have "
               "gone out, so it is not sent again")
-    task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", now, {
+    task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", claim.claimed_at or now, {
         "step_id": step.id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
         "artefacts": [a["uri"] for a in fields.get("artefacts", [])], "message_ids": ids, "reason": reason})
     _log(ports, invoice, now, "contact_unconfirmed", policy, **common, **fields,
@@ -667,10 +719,12 @@ def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[
 class StepSends:
     """The mailer a claimed step sends through. Before each message goes to SES the claim's phase becomes
     "sending" (a conditional write: of two attempts, one sends), with what its log entry will say; after, "sent"
-    with SES's message id. SES refusing it (nothing went out) makes it "claimed" again, for the retry."""
+    with SES's message id. SES refusing it (nothing went out) makes it "claimed" again, for the retry.
+    `at`: when the step was first claimed; the tasks a step opens are due then, so a retry opens the same task."""
 
-    def __init__(self, ports: Ports, invoice_id: str, step_id: str, holder: str) -> None:
+    def __init__(self, ports: Ports, invoice_id: str, step_id: str, holder: str, at: datetime) -> None:
         self._ports, self._invoice_id, self._step_id, self._holder = ports, invoice_id, step_id, holder
+        self.at = at
         self._message_ids: list[str] = []
 
     def send(self, message: bytes, recipients: list[str], fields: dict[str, Any], last: bool = True) -> str:
@@ -767,7 +821,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
-            now = ports.clock.now()
+            now = sends.at
             window = call_window(now, policy.calendar, zone_of(customer.timezone, policy.default_timezone),
                                  customer.address.country)
             task_id = ports.store.open_task(invoice.invoice_id, "call_debtor", now, {
@@ -784,7 +838,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
     if channel is Channel.MANUAL_TASK:
         def open_manual_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
             # The step's template names the task's kind (e.g. review_with_account_owner); nothing goes to the debtor.
-            task_id = ports.store.open_task(invoice.invoice_id, notice.template, ports.clock.now(), {
+            task_id = ports.store.open_task(invoice.invoice_id, notice.template, sends.at, {
                 "customer": customer.name, "reference": notice.reference, "step_id": step_id,
                 "assignee": customer.account_owner or None, "balance": notice.balance_minor, "currency": notice.currency,
             })
@@ -809,7 +863,7 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
                                                           "message/rfc822", "email"))
 
         def refer(ports: Ports, sends: StepSends) -> dict[str, Any]:
-            task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", ports.clock.now(), {
+            task_id = ports.store.open_task(invoice.invoice_id, "hand_over_to_agency", sends.at, {
                 "package": stored.uri, "sha256": stored.sha256, "balance": notice.balance_minor,
                 "currency": notice.currency, "total_claimed": notice.total_claimed_minor,
                 "agency": agency.name if agency else None,
@@ -848,7 +902,7 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
         return None
 
     def open_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
-        task_id = ports.store.open_task(invoice.invoice_id, task, now, {
+        task_id = ports.store.open_task(invoice.invoice_id, task, sends.at, {
             "reason": reason, "balance": invoice.amount_remaining, "currency": invoice.currency})
         return {"kind": kind, "details": {"task_id": task_id, "reason": reason, **_claim_details(notice)}}
 

@@ -24,13 +24,14 @@ PHASE_CLAIMED, PHASE_SENDING, PHASE_SENT, PHASE_DONE = "claimed", "sending", "se
 
 @dataclass(frozen=True)
 class StepClaim:
-    """A step's claim as one caller found it (arrears.domain.dunning's send protocol, docs/faults.md)."""
+    """A step's claim as one caller found it (arrears.domain.dunning's send protocol, docs/architecture.md)."""
 
     phase: str
     mine: bool  # held by this caller now: its own (same owner), newly taken, or taken over once expired
     holder: str = ""  # the id its phase changes are conditional on: the owner, or a new id for an anonymous caller
     owner: str | None = None
     expires_at: datetime | None = None
+    claimed_at: datetime | None = None  # when the step was first claimed: the moment its retries act at too
     record: dict[str, Any] = field(default_factory=dict)  # what the send recorded (JSON values)
 
 

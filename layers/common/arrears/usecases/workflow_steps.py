@@ -19,7 +19,7 @@ class WorkflowRequest(BaseModel):
     invoice_id: str = Field(min_length=1)
     execution_arn: str | None = None
     # The state that asks ($$.State.Name, $$.State.EnteredTime): its retries share them, so a retry is the same
-    # owner of the steps the dead attempt claimed and finishes them (docs/faults.md).
+    # owner of the steps the dead attempt claimed and finishes them (docs/architecture.md).
     state_name: str | None = Field(default=None, min_length=1, max_length=200)
     state_entered_at: str | None = Field(default=None, min_length=1, max_length=100)
     error: dict[str, Any] | None = None
@@ -59,7 +59,8 @@ def handle_workflow_request(request: WorkflowRequest, default_policy_id: str, po
             return {"refused": {"code": refused.code, "message": refused.message}}
         return {"in_progress": True} if result.get("in_progress") else {"escalated": result}
     if request.action in ("start", "run_due_steps"):
-        decided = (dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports)
+        decided = (dunning.start_collection(request.invoice_id, request.execution_arn, default_policy_id, ports,
+                                            step_owner(request))
                    if request.action == "start" else dunning.run_due_steps(request.invoice_id, ports, step_owner(request)))
         if workflows is not None:
             # An execution near Step Functions' year waits no longer, or hands the invoice to its successor.
