@@ -195,7 +195,7 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
     if before is not None and before.status in TERMINAL_STATUSES and not recovery:
         if not resumed:
             return "ignored: invoice already closed"
-        if _logged(log, invoice.invoice_id, _LOG_KIND[update.kind], details["as_of"]):
+        if _logged(log, invoice.invoice_id, _LOG_KIND[update.kind]):
             _settle(invoice, store, log, workflows, now, actor)  # idempotent: what may not have happened yet
             return "ignored: invoice already closed"
     elif not store.save_invoice_facts(invoice):
@@ -208,8 +208,9 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
         if before is not None:
             _settle(invoice, store, log, workflows, now, actor)
         return f"closed: {update.kind.value}"
+    # The invoice's first application stored it and failed before its invoice_opened entry: never logged yet.
     opened_before = resumed and update.kind is UpdateKind.OPENED and before.policy_id is None and not _logged(  # type: ignore[union-attr]
-        log, invoice.invoice_id, "invoice_opened", details["as_of"])
+        log, invoice.invoice_id, "invoice_opened")
     if before is None or opened_before:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind="invoice_opened", actor=actor,
                    details={**details, "number": invoice.number, "amount_due": invoice.amount_due,
@@ -246,9 +247,10 @@ def _same_facts(stored: Invoice, incoming: Invoice) -> bool:
                for name in ("provider_updated_at", "status", "amount_due", "amount_paid", "amount_remaining", "due_at"))
 
 
-def _logged(log: ContactLog, invoice_id: str, kind: str, as_of: str) -> bool:
-    """The invoice's log holds the entry an event of that moment writes (read only to finish an interrupted one)."""
-    return any(e.kind == kind and e.details.get("as_of") == as_of for e in log.entries(invoice_id))
+def _logged(log: ContactLog, invoice_id: str, kind: str, as_of: str | None = None) -> bool:
+    """The invoice's log holds an entry of `kind` (of the event of moment `as_of`, if given): read only when an
+    event's facts are already stored, to finish an interrupted application."""
+    return any(e.kind == kind and (as_of is None or e.details.get("as_of") == as_of) for e in log.entries(invoice_id))
 
 
 def _log_changes(before: Invoice, after: Invoice, details: dict[str, Any], log: ContactLog, now: datetime,
