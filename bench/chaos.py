@@ -73,11 +73,14 @@ def run(args: Any) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    setup_paths()
+    from arrears_local.chaos_check import CHAOS_DAYS, CHAOS_INVOICES
+
     def arguments(parser: Any) -> None:
         from_env = os.environ.get("ARREARS_CHAOS_SEEDS", "20")
         parser.add_argument("--seeds", default=from_env, help="how many seeds (0..N-1), or a comma list: 7, or 3,9")
-        parser.add_argument("--days", type=int, default=110)
-        parser.add_argument("--invoices", type=int, default=40)
+        parser.add_argument("--days", type=int, default=CHAOS_DAYS)
+        parser.add_argument("--invoices", type=int, default=CHAOS_INVOICES)
         parser.add_argument("--workers", type=int, default=None, help="processes side by side (default: up to 2)")
 
     cli(__doc__.splitlines()[0], run, arguments)
