@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -164,6 +164,13 @@ def get_customer(customer_id: str) -> s.CustomerView:
 @app.patch("/customers/<customer_id>", summary="Set contacts, language, timezone or segment", tags=["customers"])
 def update_customer(customer_id: str, request: s.CustomerChanges) -> s.CustomerView:
     return finance().update_customer(customer_id, request, caller())
+
+
+@app.get("/customers/<customer_id>/statement", summary="The statement of account (PDF, a presigned link)",
+         tags=["customers"])
+def customer_statement(customer_id: Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")],
+                       ) -> s.StatementResult:
+    return finance().statement(customer_id)
 
 
 @app.post("/customers/<customer_id>/insolvency", summary="Record an insolvency notice: collection stops",

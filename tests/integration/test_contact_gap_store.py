@@ -5,23 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
-from arrears.adapters.dynamo import DynamoStore
-from arrears.adapters.memory import MemoryStore
-
+# The `store` fixture (both adapters) is tests/integration/conftest.py's.
 CUSTOMER = "cus_QhK2pT5wQm7Yz2"
 MORNING = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)
 GAP = timedelta(days=3)
-
-
-@pytest.fixture(params=["dynamodb", "memory"])
-def store(request):
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    stack = request.getfixturevalue("stack")
-    yield DynamoStore(stack.table_name)
 
 
 def claim(store, invoice_id, step_id, at):

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from arrears.adapters.dynamo import DynamoStore
-from arrears.adapters.memory import MemoryStore
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, PHASE_SENT
 
 INVOICE = "in_1QAbCdEfGhIjKlMn"
@@ -18,15 +17,6 @@ CUSTOMER = "cus_QhK2pT5wQm7Yz2"
 AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)
 TTL = timedelta(minutes=15)
 WAKE_UP = "arn:aws:states:eu-central-1:123456789012:execution:arrears-dunning:in_1QAbCdEfGhIjKlMn|Send courtesy reminder|t1"
-
-
-@pytest.fixture(params=["dynamodb", "memory"])
-def store(request):
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    stack = request.getfixturevalue("stack")
-    yield DynamoStore(stack.table_name)
 
 
 def test_a_claim_is_its_owners_and_another_takes_it_only_once_expired(store):

@@ -26,14 +26,19 @@ COURTESY_AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)
 AFTER_GAP = datetime(2026, 9, 28, 8, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def world(default_policy, open_invoice, berlin_customer):
+def two_invoices(default_policy, open_invoice, berlin_customer) -> Ports:
+    """Both invoices' collections started, under the policy with a 3-day gap."""
     policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
     ports = memory_ports(policy, berlin_customer, open_invoice,
                          open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
     for invoice_id in (open_invoice.invoice_id, SECOND):
         dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
     return ports
+
+
+@pytest.fixture
+def world(default_policy, open_invoice, berlin_customer):
+    return two_invoices(default_policy, open_invoice, berlin_customer)
 
 
 def messages(ports: Ports, invoice_id: str) -> list[tuple[str, datetime]]:

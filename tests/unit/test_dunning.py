@@ -131,7 +131,8 @@ def test_missing_debtor_email_blocks_the_contact_and_opens_a_task(world, open_in
 def test_the_policy_version_is_pinned_at_start(world, open_invoice, default_policy):
     dunning.start_collection(open_invoice.invoice_id, None, "default", world)
     # Given a new version is published after the invoice started
-    world.policies.versions[("default", 3)] = default_policy.model_copy(update={"version": 3})
+    world.policies.versions[("default", default_policy.version + 1)] = default_policy.model_copy(
+        update={"version": default_policy.version + 1})
     world.clock.at = open_invoice.due_at - timedelta(days=6)
     dunning.run_due_steps(open_invoice.invoice_id, world)
     assert {e.policy_version for e in world.log.entries(open_invoice.invoice_id) if e.policy_version} == {default_policy.version}

@@ -19,10 +19,7 @@ from arrears.domain.holds import ActionRefused
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, Ports
 from arrears.usecases.workflow_steps import WorkflowRequest, step_owner
 from tests.unit.memory_world import memory_ports
-
-SECOND = "in_1QZyXwVuTsRqPo99"
-ACTOR = "arn:aws:iam::123456789012:user/finance-jane"
-COURTESY_AT = datetime(2026, 9, 24, 8, 0, tzinfo=timezone.utc)  # Thursday 10:00 in Berlin: both reminders due
+from tests.unit.test_contact_gap import ACTOR, COURTESY_AT, SECOND, two_invoices
 EXECUTION = "arn:aws:states:eu-central-1:123456789012:execution:arrears-dunning:in_1QAbCdEfGhIjKlMn"
 # One entry of the state "Send courtesy reminder": its Step Functions retries are the same owner.
 ATTEMPT = f"{EXECUTION}|Send courtesy reminder|2026-09-24T08:00:00.123Z"
@@ -34,12 +31,8 @@ class ProcessDied(BaseException):
 
 @pytest.fixture
 def world(default_policy, open_invoice, berlin_customer):
-    policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
-    ports = memory_ports(policy, berlin_customer, open_invoice,
-                         open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
-    for invoice_id in (open_invoice.invoice_id, SECOND):
-        dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
-    ports.clock.at = COURTESY_AT
+    ports = two_invoices(default_policy, open_invoice, berlin_customer)
+    ports.clock.at = COURTESY_AT  # Thursday 10:00 in Berlin: both courtesy reminders are due
     return ports
 
 
@@ -65,11 +58,7 @@ def contacts(ports: Ports, invoice_id: str) -> list[tuple[str, str]]:
 
 
 def fault_free_log(default_policy, open_invoice, berlin_customer) -> list[tuple]:
-    policy = default_policy.model_copy(update={"minimum_contact_gap_days": 3})
-    ports = memory_ports(policy, berlin_customer, open_invoice,
-                         open_invoice.model_copy(update={"invoice_id": SECOND, "number": "NW-2026-0043"}))
-    for invoice_id in (open_invoice.invoice_id, SECOND):
-        dunning.start_collection(invoice_id, f"arn:execution:{invoice_id}", "default", ports)
+    ports = two_invoices(default_policy, open_invoice, berlin_customer)
     ports.clock.at = COURTESY_AT
     dunning.run_due_steps(open_invoice.invoice_id, ports)
     return [(e.kind, e.step_id, e.recipient, e.subject) for e in ports.log.entries(open_invoice.invoice_id)]
@@ -345,3 +334,88 @@ def test_a_close_that_died_after_its_entry_is_finished_by_its_retry_logged_once(
     assert decision.status == "closed"
     assert [e.kind for e in world.log.entries(open_invoice.invoice_id)].count("collection_closed") == 1
     assert world.mailer.sent == []
+
+
+@pytest.mark.parametrize("dies", ["before_the_log_entry", "while_ses_had_it"])
+def test_a_contact_interrupted_before_the_invoice_was_paid_is_in_the_log_when_it_closes(world, open_invoice, monkeypatch,
+                                                                                     dies):
+    # Given the reminder was handed to SES and the process died (before its log entry, or before SES's answer)
+    if dies == "before_the_log_entry":
+        die_once(monkeypatch, world.log, "append", when=lambda *args, **fields: fields.get("kind") == "email")
+    else:
+        die_once(monkeypatch, world.mailer, "send", after=True)
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # And the invoice is paid before the state's retry runs
+    world.store.invoices[open_invoice.invoice_id] = world.store.get_invoice(open_invoice.invoice_id).model_copy(
+        update={"amount_paid": open_invoice.amount_due, "amount_remaining": 0})
+    # When the retry runs
+    decision = dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # Then the collection closes with the contact in the log before it (as sent, or unconfirmed: its task then
+    # closes with the invoice's others), and nothing more is sent
+    kinds = [e.kind for e in world.log.entries(open_invoice.invoice_id)]
+    expected = "email" if dies == "before_the_log_entry" else "contact_unconfirmed"
+    assert decision.status == "closed" and kinds.count(expected) == 1
+    assert kinds.index(expected) < kinds.index("collection_closed")
+    assert len(world.mailer.sent) == 1
+    assert world.store.open_tasks_of(open_invoice.invoice_id) == []
+
+
+def test_a_referral_that_died_between_the_debtors_and_the_agencys_message_sends_neither_again(
+        default_policy, open_invoice, berlin_customer, monkeypatch):
+    # Given an invoice walked through the whole policy, whose process dies as the agency's copy goes to SES
+    ports = memory_ports(default_policy, berlin_customer, open_invoice)
+    die_once(monkeypatch, ports.mailer, "send", when=lambda message, sender, recipients: recipients == ["referrals@lambertcole.example"])
+    decision = dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", ports)
+    died = False
+    while decision.status == "active":
+        ports.clock.at = max(ports.clock.at, datetime.fromisoformat(decision.next_at.replace("Z", "+00:00")))
+        owner = f"{EXECUTION}|{decision.stage}|{decision.next_at}"
+        try:
+            decision = dunning.run_due_steps(open_invoice.invoice_id, ports, owner)
+        except ProcessDied:
+            died = True
+            ports.clock.at += timedelta(seconds=20)
+            decision = dunning.run_due_steps(open_invoice.invoice_id, ports, owner)  # the state's retry
+    assert died and decision.status == "complete"
+    # Then the debtor's referral notice went once and the agency's copy never twice (here: never)
+    recipients = [sent[1] for sent in ports.mailer.sent]
+    assert recipients.count(["referrals@lambertcole.example"]) == 0
+    assert [e.kind for e in ports.log.entries(open_invoice.invoice_id) if e.step_id == "referral"] == ["contact_unconfirmed"]
+    # And a person confirms what went out: the task has the debtor's message id (the agency's was never answered)
+    [task] = [t for t in ports.store.tasks.values() if t["kind"] == "confirm_contact_sent"]
+    assert task["details"]["step_id"] == "referral" and len(task["details"]["message_ids"]) == 1
+
+
+def test_escalating_a_step_its_workflow_just_sent_is_refused_and_the_next_escalation_moves_on(world, open_invoice,
+                                                                                              monkeypatch):
+    # Given the workflow sent the courtesy reminder and died before saving the invoice's progress
+    die_once(monkeypatch, world.store, "save_progress", when=lambda invoice_id, step, *rest, **kw: step == "courtesy_reminder")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, world, ATTEMPT)
+    # When a person escalates the invoice
+    with pytest.raises(ActionRefused) as refused:
+        dunning.escalate_now(open_invoice.invoice_id, ACTOR, world, "req-1")
+    # Then it is refused (nothing sent twice), and the step is recorded done: the next escalation is about the next step
+    assert refused.value.code == "step_in_progress" and len(world.mailer.sent) == 1
+    assert "courtesy_reminder" in world.store.get_invoice(open_invoice.invoice_id).completed_steps
+
+
+def test_an_unusable_address_recorded_by_an_attempt_that_died_is_logged_once_with_one_task(
+        default_policy, berlin_customer, open_invoice, monkeypatch):
+    # Given a billing email that is not one address, and the process dies just after its task was opened
+    customer = berlin_customer.model_copy(update={"email": "ap@mueller-soehne.example, mahnung@mueller-soehne.example"})
+    ports = memory_ports(default_policy, customer, open_invoice)
+    dunning.start_collection(open_invoice.invoice_id, EXECUTION, "default", ports)
+    ports.clock.at = COURTESY_AT
+    die_once(monkeypatch, ports.store, "open_task", after=True, when=lambda invoice_id, kind, *rest: kind == "complete_debtor_data")
+    with pytest.raises(ProcessDied):
+        dunning.run_due_steps(open_invoice.invoice_id, ports, ATTEMPT)
+    # When the state's retry runs
+    ports.clock.at += timedelta(seconds=20)
+    dunning.run_due_steps(open_invoice.invoice_id, ports, ATTEMPT)
+    # Then the address is recorded as unusable once, with one task (the same one the dead attempt opened)
+    entries = ports.log.entries(open_invoice.invoice_id)
+    [unusable] = [e for e in entries if e.kind == "debtor_data_unusable"]
+    assert [t["task_id"] for t in ports.store.tasks.values() if t["kind"] == "complete_debtor_data"] == [
+        unusable.details["task_id"]]

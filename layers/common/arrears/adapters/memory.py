@@ -23,6 +23,7 @@ class MemoryStore:
         self.customers: dict[str, Customer] = {}
         # (invoice, step) -> its claim: at, owner, holder, phase, expires_at, record (arrears.domain.ports.StepClaim)
         self.claims: dict[tuple[str, str], dict[str, Any]] = {}
+        self._claims_of: dict[str, set[str]] = {}  # invoice -> its claimed step ids (a simulated book: no scan)
         self._holders = 0
         self.tasks: dict[str, dict[str, Any]] = {}
         self._task_ids_of: dict[str, list[str]] = {}  # invoice -> its task ids, as DynamoDB's GSI2 keys them
@@ -199,6 +200,7 @@ class MemoryStore:
         if (invoice_id, step_id) in self.claims:
             return False
         self.claims[(invoice_id, step_id)] = {"at": at, "phase": PHASE_DONE, "holder": ""}
+        self._claims_of.setdefault(invoice_id, set()).add(step_id)
         return True
 
     def take_step(self, invoice_id: str, step_id: str, owner: str | None, at: datetime, expires_at: datetime) -> StepClaim:
@@ -213,6 +215,7 @@ class MemoryStore:
         claim = {"at": at, "owner": owner, "holder": self._holder(owner), "phase": PHASE_CLAIMED,
                  "expires_at": expires_at, "record": {}}
         self.claims[(invoice_id, step_id)] = claim
+        self._claims_of.setdefault(invoice_id, set()).add(step_id)
         return _step_claim(claim, mine=True)
 
     def _holder(self, owner: str | None) -> str:
@@ -230,8 +233,8 @@ class MemoryStore:
         return True
 
     def step_claims(self, invoice_id: str) -> dict[str, StepClaim]:
-        return {step_id: _step_claim(claim, mine=False) for (invoice, step_id), claim in self.claims.items()
-                if invoice == invoice_id}
+        claims = ((step_id, self.claims.get((invoice_id, step_id))) for step_id in self._claims_of.get(invoice_id, ()))
+        return {step_id: _step_claim(claim, mine=False) for step_id, claim in claims if claim is not None}
 
     def release_step(self, invoice_id: str, step_id: str, holder: str | None = None) -> None:
         claim = self.claims.get((invoice_id, step_id))

@@ -124,11 +124,12 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
 
 
 def _record_once(invoice: Invoice, policy: Policy | None, record_id: str, owner: str | None, ports: Ports, now: datetime,
-                 entry_of: Callable[[datetime], tuple[str, dict[str, Any]]]) -> datetime | None:
+                 entry_of: Callable[[datetime], tuple[str, dict[str, Any]]], wait: bool = True) -> datetime | None:
     """A once-only record of the workflow's own (its start, its close): claimed like a contact, its entry recorded
     in the claim, then logged, so a retry of an attempt that died (the same owner) writes it once. `entry_of(at)`:
     the entry's kind and fields (it may open a task, due `at`: the first attempt's moment, so the same task). When
-    this call or its dead attempt made the record, that moment; None when another caller made it."""
+    this call or its dead attempt made the record, that moment; None when another caller made it (`wait`: while
+    another caller is making it, StepInProgress, for the workflow's Retry)."""
     claim = _take_step(invoice, record_id, owner, ports, now)
     at = claim.claimed_at or now
     if claim.mine and claim.phase == PHASE_CLAIMED:
@@ -137,7 +138,7 @@ def _record_once(invoice: Invoice, policy: Policy | None, record_id: str, owner:
     elif claim.mine:
         _log_recorded(invoice, policy, record_id, claim.record["log"], ports, now)
         _complete_step(invoice, record_id, claim, ports)
-    elif claim.phase != PHASE_DONE:
+    elif claim.phase != PHASE_DONE and wait:
         raise StepInProgress(f"{record_id} of {invoice.invoice_id} is held by another caller ({claim.phase})")
     return at if claim.mine or (owner is not None and claim.owner == owner) else None
 
@@ -182,6 +183,7 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
     if invoice.is_settled:
         # Before anything else: settled before its workflow even pinned a policy, it still just closes.
         pinned = _pinned_policy(invoice, ports) if invoice.policy_id and invoice.policy_version else None
+        _finish_interrupted_steps(invoice, customer, pinned, owner, ports, now)
         return close_collection(invoice, pinned, ports, now, owner)
     policy = _pinned_policy(invoice, ports)
     if invoice.hold is not None:
@@ -305,6 +307,8 @@ def _escalate_now(invoice_id: str, actor: str, ports: Ports, now: datetime, requ
     # The step first (a scheduled wake-up may be sending it this moment), then the customer's slot.
     claim = _take_step(invoice, step.step.id, _escalation_owner(actor, request_id, now), ports, now)
     if not claim.mine:
+        if claim.phase == PHASE_DONE:  # its workflow sent it a moment ago (and has not recorded its progress yet)
+            ports.store.save_progress(invoice_id, step.step.id, None, closed=False)
         raise ActionRefused("step_in_progress", f"step {step.step.id} of invoice {invoice_id} is being sent by its "
                                                 "workflow right now: look at its contact log in a minute")
     gapped = claim.phase == PHASE_CLAIMED and step.step.channel in _GAPPED_CHANNELS
@@ -588,7 +592,7 @@ def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: Pla
                 ports.store.release_step(invoice.invoice_id, step.id, claim.holder)
                 _log_deferral(invoice, policy, step, wait, ports, now)
                 return wait
-        prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports)
+        prepared = withheld or _prepare(step.channel, notice, invoice, customer, policy, ports, owner)
     except NoticeIncomplete as missing:
         return _block_step(invoice, policy, step, common, missing, claim, owner, ports, now)
     except Exception:
@@ -675,31 +679,48 @@ def _recordable(fields: dict[str, Any]) -> dict[str, Any]:
     return plain if artefacts else {name: value for name, value in plain.items() if name != "artefacts"}
 
 
-def _finish_interrupted_step(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], claim: StepClaim,
-                             ports: Ports, now: datetime) -> None:
+def _finish_interrupted_step(invoice: Invoice, policy: Policy | None, step: Step | str, common: dict[str, Any],
+                             claim: StepClaim, ports: Ports, now: datetime) -> None:
     """An earlier attempt died after handing the step's message to SES. Never sent again: with what it recorded
     ("sent"), its log entry is written (unless it was already: it died just after); unsure whether SES took it
     ("sending"), the log says so and a person confirms it (`confirm_contact_sent`)."""
     record = claim.record
+    step_id, channel = (step, common.get("channel", Channel.EMAIL.value)) if isinstance(step, str) else (step.id, step.channel.value)
     if claim.phase == PHASE_SENT and "log" in record:
         entry = dict(record["log"])
     elif claim.phase == PHASE_SENT:  # died between SES's answer and the full record: the send's own record
-        entry = {**common, **record.get("fields", {})}
-        entry["kind"] = entry.get("kind", step.channel.value)
-        entry["channel"] = entry.get("channel", step.channel.value)
+        entry = {"step_id": step_id, **common, **record.get("fields", {})}
+        entry["kind"] = entry.get("kind", channel)
+        entry["channel"] = entry.get("channel", channel)
         ids = record.get("message_ids", [])
         entry["message_id"] = ids[0] if ids else entry.get("message_id")
         if len(ids) > 1:
             entry["details"] = {**entry.get("details", {}), "message_ids": ids}
     else:
-        _log_unconfirmed(invoice, policy, step, common, claim, ports, now)
+        _log_unconfirmed(invoice, policy, step_id, {"step_id": step_id, **common}, claim, ports, now)
         _complete_step(invoice, step, claim, ports)
         return
-    _log_recorded(invoice, policy, step.id, entry, ports, now)
+    _log_recorded(invoice, policy, step_id, entry, ports, now)
     _complete_step(invoice, step, claim, ports)
 
 
-def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[str, Any], claim: StepClaim,
+def _finish_interrupted_steps(invoice: Invoice, customer: Customer, policy: Policy | None, owner: str | None,
+                              ports: Ports, now: datetime) -> None:
+    """Before a settled invoice's collection closes: a contact its own dead attempt (or one whose claim expired)
+    handed to SES is logged (or logged as unconfirmed, for a person), never left out of the log."""
+    steps = {p.step.id: p.step for p in plan_for(invoice, customer, policy)} if policy is not None else {}
+    for step_id, found in sorted(ports.store.step_claims(invoice.invoice_id).items()):
+        if found.phase not in (PHASE_SENDING, PHASE_SENT) or step_id.startswith("-"):
+            continue
+        claim = _take_step(invoice, step_id, owner, ports, now)
+        if claim.mine and claim.phase in (PHASE_SENDING, PHASE_SENT):
+            step = steps.get(step_id)
+            common = ({"step_id": step.id, "stage": step.stage.value, "channel": step.channel.value, "template": step.template}
+                      if step is not None else {})
+            _finish_interrupted_step(invoice, policy, step or step_id, common, claim, ports, now)
+
+
+def _log_unconfirmed(invoice: Invoice, policy: Policy | None, step_id: str, common: dict[str, Any], claim: StepClaim,
                      ports: Ports, now: datetime) -> None:
     fields = dict(claim.record.get("fields", {}))
     for name in ("kind", "channel", "message_id"):
@@ -709,7 +730,7 @@ def _log_unconfirmed(invoice: Invoice, policy: Policy, step: Step, common: dict[
     reason = ("the attempt that sent this message died before SES's answer was recorded: it may or may not have "
               "gone out, so it is not sent again")
     task_id = ports.store.open_task(invoice.invoice_id, "confirm_contact_sent", claim.claimed_at or now, {
-        "step_id": step.id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
+        "step_id": step_id, "recipient": fields.get("recipient"), "subject": fields.get("subject"),
         "artefacts": [a["uri"] for a in fields.get("artefacts", [])], "message_ids": ids, "reason": reason})
     _log(ports, invoice, now, "contact_unconfirmed", policy, **common, **fields,
          details={**details, "reason": reason, "task_id": task_id,
@@ -754,8 +775,8 @@ Delivery = Callable[[Ports, StepSends], dict[str, Any]]
 
 def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, step_id: str,
                     ports: Ports, attachments: tuple[tuple[str, bytes, str], ...] = (), artefacts: tuple = (),
-                    last: bool = True) -> Delivery:
-    _record_unusable_emails(invoice, customer, policy, ports)
+                    last: bool = True, owner: str | None = None) -> Delivery:
+    _record_unusable_emails(invoice, customer, policy, ports, owner)
     recipient = deliverable_recipient(customer, ports.store.undeliverable_addresses(customer.customer_id))
     if recipient is None:
         unreachable = unreachable_by_email(customer, policy)
@@ -779,16 +800,20 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
     return deliver
 
 
-def _record_unusable_emails(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> None:
+def _record_unusable_emails(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, owner: str | None) -> None:
     """An address the billing platform gave that is not one valid address is never mailed (the contact goes to
     the escalation contact, by post, or is blocked): once per invoice and address, a person gets a task to fix it."""
     now = ports.clock.now()
     for field, address, problem in unusable_emails(customer):
         digest = hashlib.sha256(f"{field}|{address}".encode()).hexdigest()[:16]
-        if ports.store.claim_step(invoice.invoice_id, f"-unusable-{field}-{digest}", now):
-            details = {"customer_id": customer.customer_id, "field": field, "address": address, "problem": problem}
-            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", now, details)
-            _log(ports, invoice, now, "debtor_data_unusable", policy, details={**details, "task_id": task_id})
+        details = {"customer_id": customer.customer_id, "field": field, "address": address, "problem": problem}
+
+        def unusable(at: datetime, details: dict[str, Any] = details) -> tuple[str, dict[str, Any]]:
+            task_id = ports.store.open_task(invoice.invoice_id, "complete_debtor_data", at, details)
+            return "debtor_data_unusable", {"details": {**details, "task_id": task_id}}
+
+        # Another caller recording it this moment (escalate-now and the wake-up at once) records it: not waited for.
+        _record_once(invoice, policy, f"-unusable-{field}-{digest}", owner, ports, now, unusable, wait=False)
 
 
 def _claim_details(notice: NoticeContext) -> dict[str, Any]:
@@ -809,15 +834,16 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
     return details
 
 
-def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports) -> Delivery:
+def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports,
+             owner: str | None = None) -> Delivery:
     step_id = notice.step_id
     if channel is Channel.EMAIL:
-        return _email_delivery(notice, invoice, customer, policy, step_id, ports)
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner)
     if channel is Channel.LETTER:
         pdf = ports.renderer.letter(notice)
         letter = ports.artefacts.put(f"letters/{invoice.invoice_id}/{step_id}.pdf", pdf, "application/pdf", "letter")
         filename = f"{notice.invoice_number}-{notice.stage.value.replace('_', '-')}.pdf"
-        return _email_delivery(notice, invoice, customer, policy, step_id, ports,
+        return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner,
                                attachments=((filename, pdf, "application/pdf"),), artefacts=(letter,))
     if channel is Channel.CALL_TASK:
         def open_call_task(ports: Ports, sends: StepSends) -> dict[str, Any]:
@@ -850,7 +876,8 @@ def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer
         package = ports.renderer.referral_package(invoice, customer, policy, notice, ports)
         stored = ports.artefacts.put(f"referrals/{invoice.invoice_id}/referral-package.zip", package, "application/zip", "referral_package")
         agency = policy.referral.agency
-        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,), last=agency is None)
+        email = _email_delivery(notice, invoice, customer, policy, step_id, ports, artefacts=(stored,), last=agency is None,
+                                owner=owner)
         agency_email = None
         if agency is not None:
             agency_notice = replace(notice, template="agency_referral", language=agency.language, extra={"agency": agency.name})

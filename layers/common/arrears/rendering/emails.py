@@ -53,7 +53,7 @@ def render_email(ctx: NoticeContext) -> RenderedEmail:
     directory, locale = check_email(ctx)
     env = _environment(directory)
     variables = {"ctx": ctx, "locale": locale, "by_post": False}
-    subject = env.get_template(f"{ctx.template}.subject.j2").render(variables)
+    subject = env.get_template(_subject_template(ctx)).render(variables)
     text = env.get_template(f"{ctx.template}.txt.j2").render(variables)
     html = env.get_template(f"{ctx.template}.html.j2").render(variables)
     return RenderedEmail(subject=_one_line(subject), text=_tidy_text(text), html=html.strip() + "\n")
@@ -66,10 +66,17 @@ def render_email_message(ctx: NoticeContext) -> tuple[str, str]:
     env = _environment(directory)
     # by_post: the message is printed in a letter, where "reply to this email" would make no sense.
     variables = {"ctx": ctx, "locale": locale, "by_post": True}
-    subject = env.get_template(f"{ctx.template}.subject.j2").render(variables)
+    subject = env.get_template(_subject_template(ctx)).render(variables)
+    if ctx.consolidated:
+        return _one_line(subject), _tidy_text(env.get_template("_account_body.txt.j2").render(variables))
     text = env.get_template(f"{ctx.template}.txt.j2")
     message = "".join(text.blocks["body"](text.new_context(variables))) if "body" in text.blocks else ""
     return _one_line(subject), _tidy_text(message)
+
+
+def _subject_template(ctx: NoticeContext) -> str:
+    """A message covering several invoices (arrears.domain.consolidation) has the account's subject."""
+    return "_account.subject.j2" if ctx.consolidated else f"{ctx.template}.subject.j2"
 
 
 def check_email(ctx: NoticeContext) -> tuple[str, str]:

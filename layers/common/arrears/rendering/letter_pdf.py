@@ -76,7 +76,7 @@ def render_demand_letter(ctx: NoticeContext) -> bytes:
     _check_complete(ctx)
     say = wording_for(ctx.language)
     pdf = _new_document(ctx, say, say(f"letter.heading.{ctx.stage.value}"))
-    _Writer(pdf, ctx, say).write()
+    (_ConsolidatedWriter if ctx.consolidated else _Writer)(pdf, ctx, say).write()
     return _finish(pdf, ctx, "demand letter")
 
 
@@ -89,7 +89,7 @@ def render_reminder_letter(ctx: NoticeContext) -> bytes:
     subject, message = render_email_message(ctx)
     say = wording_for(ctx.language)
     pdf = _new_document(ctx, say, subject)
-    _ReminderWriter(pdf, ctx, say, subject, message).write()
+    (_ConsolidatedReminderWriter if ctx.consolidated else _ReminderWriter)(pdf, ctx, say, subject, message).write()
     return _finish(pdf, ctx, "letter")
 
 
@@ -140,10 +140,17 @@ def _check_complete(ctx: NoticeContext, demand: bool = True) -> None:
     require(ctx.pay_url or ctx.creditor.iban, "there is no way to pay (neither a pay link nor a bank account)")
     require(not ctx.pay_url or ctx.pay_url.startswith(("https://", "http://")), "the pay link is not a web address")
     require(ctx.creditor.address.is_complete(), "the creditor's address is incomplete")
+    for item in ctx.claimed_items if demand else ():
+        # Every legal element of the demand, per invoice it claims.
+        line = item.line
+        require(line.number.strip(), f"invoice {line.invoice_id} has no number")
+        require(line.balance_minor > 0, f"invoice {line.number} has no balance to demand")
+        require(line.due_on < ctx.letter_date, f"invoice {line.number} is not overdue (due {line.due_on.isoformat()})")
     # The letter sets text left to right without shaping: a right-to-left name would print reversed.
     printed = [ctx.debtor_name, *ctx.debtor_address_lines, ctx.invoice_number, ctx.reference, ctx.next_consequence]
     printed += [str(value) for value in ctx.creditor.model_dump(exclude={"address"}).values()]
     printed += ctx.creditor.address.lines() + [line.description for line in ctx.lines]
+    printed += [item.line.number for item in ctx.items]
     if ctx.interest is not None:
         printed.append(ctx.interest.basis)
     rtl = sorted({c for text in printed for c in text if unicodedata.bidirectional(c) in ("R", "AL")})
@@ -429,17 +436,7 @@ class _Writer:
         widths = _COLUMNS
         label_width = sum(widths[:-1])
         row = 5.5
-        self.keep(3 * row)
-        top = pdf.get_y()
-        pdf.set_fill_color(240, 242, 245)
-        pdf.set_draw_color(*_RULE)
-        pdf.rect(_LEFT, top, _WIDTH, row, style="F")
-        pdf.line(_LEFT, top + row, 210 - _RIGHT, top + row)
-        headers = tuple(self.say(f"letter.table.{column}") for column in ("invoice_number", "issued", "due", "amount", "paid", "balance"))
-        self.font(8, bold=True, color=_MUTED)
-        for i, (width, header) in enumerate(zip(widths, headers)):
-            self.put(header, width, row, align=Align.L if i < 3 else Align.R)
-        pdf.ln(row)
+        self.table_header(("invoice_number", "issued", "due", "amount", "paid", "balance"), "letter.table")
         values = (
             ctx.invoice_number,
             self.date(ctx.issued_on, "medium"),
@@ -477,6 +474,21 @@ class _Writer:
         pdf.set_line_width(0.2)
         summary(self.total_label, ctx.total_claimed_minor, bold=True)
         pdf.ln(3)
+
+    def table_header(self, columns: tuple[str, ...], prefix: str, widths: tuple[float, ...] = _COLUMNS) -> None:
+        """A table's shaded header row, the column titles `prefix.column` of the catalogue (first three left)."""
+        pdf, row = self.pdf, 5.5
+        self.keep(3 * row)
+        top = pdf.get_y()
+        pdf.set_fill_color(240, 242, 245)
+        pdf.set_draw_color(*_RULE)
+        pdf.rect(_LEFT, top, _WIDTH, row, style="F")
+        pdf.line(_LEFT, top + row, 210 - _RIGHT, top + row)
+        self.font(8, bold=True, color=_MUTED)
+        for i, (width, column) in enumerate(zip(widths, columns)):
+            self.fitted(self.say(f"{prefix}.{column}"), width, row, 8, bold=True, color=_MUTED,
+                        align=Align.L if i < 3 else Align.R)
+        pdf.ln(row)
 
     def interest_note(self, interest: InterestClaim) -> str:
         """How the interest was computed: one line per period of one rate and principal, then the method and basis."""
@@ -531,7 +543,8 @@ class _Writer:
             self.put(line, _WIDTH - 8, 6, x=_LEFT + 4, newline=True)
         pdf.set_y(top + height + 3)
 
-    def how_to_pay(self) -> None:
+    def how_to_pay(self, quote: str = "") -> None:
+        """`quote`: what to quote instead of the one reference (a letter or statement about several invoices)."""
         pdf, ctx = self.pdf, self.ctx
         creditor, say = ctx.creditor, self.say
         self.section(say("letter.pay.title"))
@@ -544,7 +557,8 @@ class _Writer:
             rows.append((say("letter.pay.iban"), creditor.iban, True, False))
             if creditor.bic:
                 rows.append((say("letter.pay.bic"), creditor.bic, False, False))
-        rows.append((say("letter.pay.reference"), ctx.reference, True, False))
+        if not quote:
+            rows.append((say("letter.pay.reference"), ctx.reference, True, False))
         label_width = 32.0
         for label, value, bold, link in rows:
             self.keep(4.8)
@@ -556,7 +570,7 @@ class _Writer:
                 self.font(9, bold=bold)
                 self.text(value, _WIDTH - label_width, 4.8, x=_LEFT + label_width)
         self.font(8, color=_MUTED)
-        self.text(say("letter.pay.quote_reference"), _WIDTH - label_width, 4.2, x=_LEFT + label_width)
+        self.text(quote or say("letter.pay.quote_reference"), _WIDTH - label_width, 4.2, x=_LEFT + label_width)
         pdf.ln(2.5)
 
     def disputes(self) -> None:
@@ -646,3 +660,109 @@ class _ReminderWriter(_Writer):
         if ctx.creditor.phone:
             text += " " + say("letter.disputes.phone", phone=ctx.creditor.phone)
         self.paragraph(text, gap=2.5)
+
+
+class _ConsolidatedWriter(_Writer):
+    """A demand letter itemising several overdue invoices of one customer in one currency: per invoice its
+    figures, its own interest (how it was computed) and fixed compensation; then the customer's other open
+    invoices, for information (on hold, coming due, or in another currency: never claimed here)."""
+
+    def facts(self) -> list[tuple[str, str, bool]]:
+        ctx, say = self.ctx, self.say
+        return [
+            (say("letter.facts.date"), self.date(ctx.letter_date), False),
+            (say("letter.facts.reference"), ctx.reference, False),
+            (say("consolidated.facts.invoices"), str(len(ctx.claimed_items)), False),
+            (say("letter.facts.amount_claimed"), self.money(ctx.total_claimed_minor), True),
+            (say("letter.facts.pay_by"), self.date(ctx.deadline), True),  # type: ignore[arg-type]  # checked
+        ]
+
+    def introduction(self) -> None:
+        self.paragraph(self.say("letter.salutation"))
+        self.paragraph(self.say(f"consolidated.introduction.{self.ctx.stage.value}"), gap=2.5)
+
+    def how_to_pay(self, quote: str = "") -> None:
+        super().how_to_pay(quote or self.say("consolidated.quote_numbers"))
+
+    def debt_table(self) -> None:
+        pdf, say = self.pdf, self.say
+        widths = _COLUMNS
+        label_width = sum(widths[:-1])
+        row = 5.5
+        self.table_header(("invoice_number", "issued", "due", "amount", "paid", "balance"), "letter.table")
+        for item in self.ctx.claimed_items:
+            line = item.line
+            self.keep(row + 1 + (12 if item.interest else 0))
+            values = (line.number, self.date(line.issued_on, "medium"), self.date(line.due_on, "medium"),
+                      self.money(line.amount_minor), self.money(line.paid_minor + line.credited_minor),
+                      self.money(line.balance_minor))
+            for i, (width, value) in enumerate(zip(widths, values)):
+                self.fitted(value, width, row + 1, 9, bold=i == 0, align=Align.L if i < 3 else Align.R)
+            pdf.ln(row + 1)
+            interest = item.interest
+            if interest is not None:
+                self.sub_row(say("consolidated.interest_on", invoice=line.number), interest.interest_minor,
+                             self.interest_note(interest))
+                if interest.compensation_minor:
+                    self.sub_row(say("consolidated.compensation_on", invoice=line.number), interest.compensation_minor)
+            pdf.set_draw_color(*_RULE)
+            pdf.line(_LEFT, pdf.get_y(), 210 - _RIGHT, pdf.get_y())
+        pdf.set_draw_color(*_INK)
+        pdf.set_line_width(0.4)
+        pdf.line(_LEFT, pdf.get_y(), 210 - _RIGHT, pdf.get_y())
+        pdf.set_line_width(0.2)
+        self.keep(row)
+        self.fitted(self.total_label, label_width, row, 9, bold=True)
+        self.fitted(self.money(self.ctx.total_claimed_minor), widths[-1], row, 9, bold=True, align=Align.R)
+        pdf.ln(row + 3)
+        self.other_invoices()
+
+    def sub_row(self, label: str, amount_minor: int, note: str = "") -> None:
+        pdf = self.pdf
+        label_width = sum(_COLUMNS[:-1])
+        self.fitted(label, label_width - 6, 4.6, 8.5, x=_LEFT + 6)
+        self.fitted(self.money(amount_minor), _COLUMNS[-1], 4.6, 8.5, align=Align.R)
+        pdf.ln(4.6)
+        if note:
+            self.font(7, color=_MUTED)
+            self.text(note, label_width - 10, 3.3, x=_LEFT + 6)
+        pdf.ln(0.8)
+
+    def other_invoices(self) -> None:
+        ctx, say = self.ctx, self.say
+        claimed = {item.line.invoice_id for item in ctx.claimed_items}
+        others = [item.line for item in ctx.items if item.line.invoice_id not in claimed]
+        if not others:
+            return
+        self.section(say("consolidated.others_title"))
+        for line in others:
+            if line.hold is not None:
+                status = say(f"consolidated.on_hold.{line.hold.value}")
+            elif line.currency != ctx.currency:
+                status = say("consolidated.other_currency", currency=line.currency)
+            else:
+                status = say("consolidated.coming_due", date=self.date(line.due_on))
+            self.keep(4.6)
+            self.fitted(line.number, 36, 4.6, 8.5)
+            self.fitted(status, 100, 4.6, 8.5, color=_MUTED)
+            self.fitted(_format_money(line.balance_minor, line.currency, self.locale), _WIDTH - 136, 4.6, 8.5,
+                        align=Align.R)
+            self.pdf.ln(4.6)
+        self.pdf.ln(3)
+
+
+class _ConsolidatedReminderWriter(_ReminderWriter, _ConsolidatedWriter):
+    """A reminder by post covering several invoices: the email's message, then the itemised table of the
+    consolidated demand letter (its other open invoices too), with the reminder's own facts and wording."""
+
+    def facts(self) -> list[tuple[str, str, bool]]:
+        ctx, say = self.ctx, self.say
+        facts = [
+            (say("letter.facts.date"), self.date(ctx.letter_date), False),
+            (say("letter.facts.reference"), ctx.reference, False),
+            (say("consolidated.facts.invoices"), str(len(ctx.claimed_items)), False),
+            (say("reminder.balance_due"), self.money(ctx.total_claimed_minor), True),
+        ]
+        if ctx.deadline is not None:
+            facts.append((say("letter.facts.pay_by"), self.date(ctx.deadline), True))
+        return facts

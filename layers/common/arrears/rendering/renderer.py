@@ -31,6 +31,12 @@ class FullRenderer:
 
         return render_posted_letter(notice)
 
+    def statement(self, notice: NoticeContext) -> bytes:
+        """The statement of account PDF (notices.build_statement_notice)."""
+        from arrears.rendering.statement_pdf import render_statement
+
+        return render_statement(notice)
+
     def compose(self, rendered: RenderedEmail, **fields: Any) -> bytes:
         from arrears.rendering.mime import compose_email
 

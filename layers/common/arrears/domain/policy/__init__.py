@@ -2,6 +2,7 @@
 
 from arrears.domain.policy.model import (
     Channel,
+    Consolidation,
     ContactCalendar,
     Creditor,
     LatePayment,
@@ -16,6 +17,7 @@ from arrears.domain.policy.schedule import PlannedStep, plan_steps
 
 __all__ = [
     "Channel",
+    "Consolidation",
     "ContactCalendar",
     "Creditor",
     "LatePayment",

@@ -185,6 +185,52 @@ class UndeliverableTerms(PolicyModel):
                                       "(if the postal address is complete); task: blocked, with a task")
 
 
+# The stages whose steps may be covered by a message another invoice of the customer carries.
+_MESSAGE_STAGES = tuple(Stage)
+
+
+class Consolidation(PolicyModel):
+    """One message per customer (issue #15): when an invoice's message falls due, the customer's other open
+    invoices whose next message falls due within `window_days` are covered by it. The most escalated
+    invoice carries the message (its template and tone); the message lists the customer's open invoices.
+    Off by default: a policy version published before this setting existed keeps one message per invoice."""
+
+    enabled: bool = Field(default=False, description="one message per customer; off: one message per invoice")
+    window_days: int = Field(default=7, ge=1, le=30,
+                             description="another invoice's next message is covered when it falls due within this many days")
+    coming_due: bool = Field(default=True, description="list not-yet-due invoices falling due within the window as "
+                                                       "'coming due' (their courtesy reminder is covered)")
+    holds: Literal["list", "omit"] = Field(
+        default="list", description="list: a held invoice (dispute, promise, plan) is listed as on hold, never asked "
+                                    "for; omit: it is left out of the message. Either way its hold is never broken")
+    currencies: Literal["message_per_currency", "separate_totals"] = Field(
+        default="message_per_currency",
+        description="message_per_currency: a message lists one currency; separate_totals: a reminder may list several, "
+                    "each with its own total (a demand letter or referral always claims in one currency)")
+    stages: frozenset[Stage] = Field(default=frozenset(_MESSAGE_STAGES),
+                                     description="the stages whose steps may be covered by another invoice's message")
+    attach_statement: frozenset[Stage] = Field(
+        default=frozenset(), description="the stages whose message attaches the statement of account (PDF)")
+    max_invoices: int = Field(default=25, ge=2, le=100,
+                              description="at most this many invoices listed in one message (the most escalated first)")
+
+    @field_validator("stages", "attach_statement", mode="before")
+    @classmethod
+    def _stage_names(cls, value: object) -> object:
+        if isinstance(value, (list, tuple, set, frozenset)):
+            known = {stage.value for stage in Stage}
+            unknown = sorted(str(v) for v in value if (v.value if isinstance(v, Stage) else v) not in known)
+            if unknown:
+                raise ValueError(f"unknown stages {unknown}: use {', '.join(s.value for s in Stage)}")
+        return value
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Consolidation:
+        if self.enabled and not self.stages:
+            raise ValueError("consolidation is enabled but no stage may be covered: name stages, or set enabled: false")
+        return self
+
+
 class Policy(PolicyModel):
     """A collections policy version. Published versions are stored as their YAML and read back with this
     model, so a field added later takes its default for every version published before it: a new field's
@@ -211,6 +257,8 @@ class Policy(PolicyModel):
     # Card-charged invoices (Stripe charge_automatically, Chargebee auto collection) are the platform's to retry.
     chase_card_invoices_after_platform_retries: bool = Field(
         default=False, description="also chase a card-charged invoice once the platform has stopped retrying it")
+    # New in default v3. A version published before it reads back with the default: off, one message per invoice.
+    consolidation: Consolidation = Consolidation()
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 

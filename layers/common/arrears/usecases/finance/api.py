@@ -47,6 +47,14 @@ _INVALID = {"invalid_until", "invalid_plan", "invalid_filter", "invalid_field", 
 _MALFORMED = {"invalid_cursor"}  # not something this API handed out (changed, or from another query)
 
 
+def statement_key(customer_id: str, as_of: str, pdf: bytes) -> str:
+    """Where a statement is stored: per customer (its id hashed: any characters a platform uses) and day; the
+    same figures give the same bytes and so the same key."""
+    from arrears.domain.hash_chain import sha256_hex
+
+    return f"statements/{sha256_hex(customer_id.encode())[:16]}/{as_of}-{sha256_hex(pdf)[:16]}.pdf"
+
+
 def error_status(code: str) -> int:
     """400 for a malformed request, 404 for an unknown id, 422 for a bad value, 409 for everything that does
     not fit the state."""
@@ -266,6 +274,41 @@ class FinanceApi:
         if given["segment"] not in policy.segments:
             raise actions.invalid_field("segment", f"policy {policy.policy_id} v{policy.version} has no segment "
                                                    f"{given['segment']!r}; its segments: {', '.join(policy.segments)}")
+
+    def statement(self, customer_id: str) -> s.StatementResult:
+        """The customer's statement of account (every open invoice, payments and credits, aging), rendered in the
+        customer's language and stored in the letters bucket; answered with a presigned link, as letters are."""
+        from arrears.domain.consolidation import OpenInvoice, statement_of_account
+        from arrears.domain.notices import NoticeIncomplete, build_statement_notice
+        from arrears.domain.policy.calendar import zone_of
+        from arrears.rendering.renderer import FullRenderer
+
+        customer = self.store.get_customer(customer_id)
+        if customer is None:
+            raise ActionRefused("unknown_customer", f"no customer {customer_id}")
+        now = self.clock.now()
+        # The creditor, wording and zone of the policy the customer's next invoice would start on.
+        policy = self.policies.current(customer.policy_id or self.default_policy_id)
+        book = []
+        for invoice in self.store.invoices_of(customer_id):
+            pinned = self._policy_of(invoice) if not invoice.is_settled else None
+            book.append(OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, pinned)) if pinned else ()))
+        statement = statement_of_account(customer_id, book, now, zone_of(customer.timezone, policy.default_timezone))
+        try:
+            notice = build_statement_notice(statement, customer, policy, now)
+            pdf = FullRenderer().statement(notice)
+        except NoticeIncomplete as missing:
+            raise ActionRefused("statement_incomplete", str(missing)) from None
+        stored = self.artefacts.put(statement_key(customer_id, statement.as_of.isoformat(), pdf), pdf,
+                                    "application/pdf", "statement")
+        return s.StatementResult(
+            customer_id=customer_id, as_of=statement.as_of, language=notice.language,
+            currencies=[s.StatementCurrencyView(
+                currency=c.currency, open_invoices=len(c.lines), balance=c.balance_minor, paid=c.paid_minor,
+                credited=c.credited_minor, on_hold=c.held_minor,
+                aging={bucket.value: amount for bucket, amount in c.aging}) for c in statement.currencies],
+            statement=s.ArtefactLink(kind=stored.kind, uri=stored.uri, sha256=stored.sha256,
+                                     download_url=self.artefacts.download_url(stored.uri)))
 
     def insolvency(self, customer_id: str, notice: str, actor: str) -> s.InsolvencyResult:
         held = holds.declare_insolvency(customer_id, notice, actor, self.store, self.store, self.workflows, self.clock.now())

@@ -226,6 +226,24 @@ class CustomerView(BaseModel):
     open_balance: dict[str, int] = Field(description="per currency, minor units")
 
 
+class StatementCurrencyView(BaseModel):
+    currency: str
+    open_invoices: int
+    balance: int = Field(description="minor units; never summed across currencies")
+    paid: int
+    credited: int
+    on_hold: int = Field(description="of the balance, on invoices on hold (not asked for)")
+    aging: dict[str, int] = Field(description="balance per aging bucket (current, 1-30, 31-60, 61-90, 90+), minor units")
+
+
+class StatementResult(BaseModel):
+    customer_id: str
+    as_of: date = Field(description="the customer's calendar day the statement is drawn up for")
+    language: str
+    currencies: list[StatementCurrencyView]
+    statement: ArtefactLink = Field(description="the statement of account PDF in the letters bucket")
+
+
 class InsolvencyResult(BaseModel):
     customer_id: str
     invoices_held: list[str]

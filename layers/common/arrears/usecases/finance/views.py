@@ -8,32 +8,15 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, Callable, Sequence
 
+from arrears.domain.aging import BUCKET_DAYS, AgingBucket, bucket_for_days
 from arrears.domain.clock import to_iso_z
+from arrears.domain.consolidation import reached_stage
 from arrears.domain.holds import ActionRefused
 from arrears.domain.models import ContactEntry, Customer, Invoice
 from arrears.domain.policy import Policy, Stage
 from arrears.domain import table_keys as keys
-
-
-class AgingBucket(str, Enum):
-    CURRENT = "current"  # not yet due
-    DAYS_1_30 = "1-30"
-    DAYS_31_60 = "31-60"
-    DAYS_61_90 = "61-90"
-    OVER_90 = "90+"
-
-
-# Inclusive days-past-due range of each bucket (None: unbounded).
-_BUCKET_DAYS: dict[AgingBucket, tuple[int | None, int | None]] = {
-    AgingBucket.CURRENT: (None, 0),
-    AgingBucket.DAYS_1_30: (1, 30),
-    AgingBucket.DAYS_31_60: (31, 60),
-    AgingBucket.DAYS_61_90: (61, 90),
-    AgingBucket.OVER_90: (91, None),
-}
 
 
 def days_past_due(invoice: Invoice, as_of: datetime) -> int:
@@ -42,16 +25,12 @@ def days_past_due(invoice: Invoice, as_of: datetime) -> int:
 
 
 def aging_bucket(invoice: Invoice, as_of: datetime) -> AgingBucket:
-    days = days_past_due(invoice, as_of)
-    for bucket, (low, high) in _BUCKET_DAYS.items():
-        if (low is None or days >= low) and (high is None or days <= high):
-            return bucket
-    raise AssertionError(days)  # the buckets cover every integer
+    return bucket_for_days(days_past_due(invoice, as_of))
 
 
 def _due_range(bucket: AgingBucket, as_of: datetime) -> tuple[str | None, str | None]:
     """The GSI3 sort-key range (due date) holding a bucket's invoices on `as_of`."""
-    low, high = _BUCKET_DAYS[bucket]
+    low, high = BUCKET_DAYS[bucket]
     today = as_of.date()
     earliest = None if high is None else f"{(today - timedelta(days=high)).isoformat()}T00:00:00Z"
     latest = None if low is None else f"{(today - timedelta(days=low)).isoformat()}T23:59:59Z~"
@@ -62,10 +41,7 @@ def current_stage(invoice: Invoice, policy: Policy | None) -> Stage | None:
     """The furthest stage the invoice's completed steps reached (None before the first contact)."""
     if policy is None:
         return None
-    stages = {step.id: step.stage for segment in policy.segments.values() for step in segment.steps}
-    order = list(Stage)
-    reached = [stages[step_id] for step_id in invoice.completed_steps if step_id in stages]
-    return max(reached, key=order.index) if reached else None
+    return reached_stage(invoice.completed_steps, (step for segment in policy.segments.values() for step in segment.steps))
 
 
 @dataclass(frozen=True)
