@@ -190,7 +190,7 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
     details: dict[str, Any] = {"as_of": to_iso_z(update.occurred_at), "balance": invoice.amount_remaining,
                                "currency": invoice.currency}
     # An attempt of this very event stored its facts, then failed (answered 5xx, so the platform retries): the
-    # retry finishes what that attempt left undone, and does nothing twice (docs/faults.md, "Webhooks").
+    # retry finishes what that attempt left undone, and does nothing twice (docs/faults.md).
     resumed = before is not None and _same_facts(before, invoice)
     if before is not None and before.status in TERMINAL_STATUSES and not recovery:
         if not resumed:
