@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 # moto's Step Functions interpreter compares Wait timestamps with naive local time.
 export TZ := UTC
 
-.PHONY: setup demo test test-unit test-integration test-e2e lint bench clean build checkov
+.PHONY: setup demo test test-unit test-integration test-e2e lint bench chaos clean build checkov
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -71,6 +71,11 @@ test-e2e: setup
 # Figures beside their targets, written to bench/results.json (see docs/performance.md).
 bench: setup
 	$(PY) bench/run_all.py
+
+# The chaos property's figures (docs/faults.md): 20 seeds, or CHAOS_SEEDS=200 (a comma list replays seeds: CHAOS_SEEDS=7,).
+CHAOS_SEEDS ?= 20
+chaos: setup
+	$(PY) bench/chaos.py --seeds $(CHAOS_SEEDS)
 
 lint: setup
 	$(VENV)/bin/ruff check functions layers local tests bench

@@ -28,6 +28,7 @@ from arrears.adapters.settings import Settings, function_settings
 from arrears_local import gctune
 from arrears_local.cfn import Resolver, UnsupportedTemplate, load_template
 from arrears_local.engine import LocalEngine
+from arrears_local.engine.chaos import ChaosConfig
 from arrears_local.iam import IamEnforcement
 
 _log = logging.getLogger("arrears_local")
@@ -89,11 +90,12 @@ class HttpReply:
 
 class LocalRuntime:
     def __init__(self, start: datetime, root: Path | None = None, parameters: dict[str, str] | None = None,
-                 log_level: str = "ERROR", iam: bool | None = None, iam_without: set[tuple[Any, ...]] | None = None) -> None:
+                 log_level: str = "ERROR", iam: bool | None = None, iam_without: set[tuple[Any, ...]] | None = None,
+                 chaos: ChaosConfig | None = None) -> None:
         """`iam`: each function's calls signed as its own role and checked (arrears_local.iam); default
         `ARREARS_LOCAL_IAM` ("1" on). `iam_without`: statements to leave out of the roles (IamEnforcement)."""
         self.root = root or project_root()
-        self.engine = LocalEngine(start)
+        self.engine = LocalEngine(start, chaos=chaos)  # chaos: docs/faults.md (None: nothing injected)
         self.parameter_overrides = parameters or {}
         self.log_level = log_level
         self.template: dict[str, Any] = {}
@@ -187,7 +189,7 @@ class LocalRuntime:
 
         reset_wiring()
         # A cold start: no parameter value Powertools cached in an earlier runtime of this process (a secret,
-        # fetched with another role) carries over.
+        # fetched with another role) carries over, as in a fresh container.
         parameters.clear_caches()
         self.template = load_template(self.root / "template.yaml")
         resources: dict[str, Any] = self.template["Resources"]
@@ -386,8 +388,9 @@ class LocalRuntime:
                            "BatchSize": int(properties.get("BatchSize", 100))}
                 if "FilterCriteria" in properties:
                     request["FilterCriteria"] = properties["FilterCriteria"]
-                if "FunctionResponseTypes" in properties:
-                    request["FunctionResponseTypes"] = properties["FunctionResponseTypes"]
+                for name in ("FunctionResponseTypes", "MaximumRetryAttempts", "BisectBatchOnFunctionError"):
+                    if name in properties:
+                        request[name] = properties[name]
                 self.client("lambda").create_event_source_mapping(**request)
             elif event["Type"] == "SNS":
                 # moto delivers a publish to a lambda subscription through the engine's in-process invoke.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from arrears_local.engine import PATCHES, LocalEngine, Target, check_contract
+from arrears_local.engine.chaos import ChaosConfig
 
 START = dt.datetime(2026, 10, 5, 8, 0, tzinfo=dt.timezone.utc)
 _MISSING = object()
@@ -33,8 +34,8 @@ def test_what_each_patch_relies_on_is_still_there_with_the_same_parameters(patch
 
 
 def test_every_attribute_a_patch_replaces_is_named_among_its_targets():
-    # Given an engine with every patch and speed-up installed
-    with LocalEngine(START) as engine:
+    # Given an engine with every patch and speed-up installed (chaos mode too)
+    with LocalEngine(START, chaos=ChaosConfig(seed=1)) as engine:
         installed = engine.patches
         replaced = {p.NAME: p.replaced() for p in installed}
     # Then every patch was installed, and each replaced only what its TARGETS declare
@@ -45,11 +46,19 @@ def test_every_attribute_a_patch_replaces_is_named_among_its_targets():
         assert set(replaced[patch.NAME]) <= declared, (patch.NAME, set(replaced[patch.NAME]) - declared)
 
 
-def test_each_patch_installs_and_removes_itself_on_its_own():
+def test_chaos_patches_are_off_by_default():
+    # Given an engine without a chaos configuration, Then none of the chaos patches is installed
     with LocalEngine(START) as engine:
+        installed = [type(p) for p in engine.patches]
+    assert installed == [p for p in PATCHES if not p.CHAOS]
+    assert any(p.CHAOS for p in PATCHES)
+
+
+def test_each_patch_installs_and_removes_itself_on_its_own():
+    with LocalEngine(START, chaos=ChaosConfig(seed=1)) as engine:
         replaced = {p.NAME: p.replaced() for p in engine.patches}
     originals = {name: _raw(name) for names in replaced.values() for name in names}  # after exit: moto's own
-    with LocalEngine(START) as engine:
+    with LocalEngine(START, chaos=ChaosConfig(seed=1)) as engine:
         for patch in engine.patches:
             others = {name for p in engine.patches if p is not patch for name in p.replaced()}
             ours = set(patch.replaced()) - others

@@ -297,3 +297,25 @@ def test_an_empty_folder_does_not_pass_for_a_verified_archive():
 def test_an_export_with_nothing_in_its_period_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="no contact-log entries dated 2027-01-01 to 2027-01-31 for customer cus_QhK2pT5wQm7Yz2"):
         build_export(make_book().source(), date(2027, 1, 1), date(2027, 1, 31), BERLIN[1], EXPORTED_AT)
+
+
+def test_an_entry_written_at_a_sub_second_moment_verifies_once_archived():
+    # Given entries logged at moments with microseconds (as every Lambda's clock gives them on AWS; the hash
+    # covers the moment to the second, the stored JSON keeps the microseconds)
+    store = MemoryStore()
+    at = datetime(2026, 10, 5, 8, 0, 5, 123456, tzinfo=timezone.utc)
+    first = store.append(BERLIN[0], BERLIN[1], at, kind="invoice_opened", actor="stripe webhook evt_1QAbC")
+    second = store.append(BERLIN[0], BERLIN[1], at + timedelta(seconds=40.5), kind="collection_started",
+                          actor="arrears-workflow", policy_id="default", policy_version=1)
+    assert ".123456" in first.model_dump_json()
+    bucket: dict[str, bytes] = {}
+
+    # When the stream batch is archived
+    batch = [StreamedEntry("495000000000000000000001", first.model_dump_json()),
+             StreamedEntry("495000000000000000000002", second.model_dump_json())]
+    assert archive_batch(batch, bucket.__setitem__, lambda uri, key: "").failed == []
+
+    # Then the archive verifies, each line in the form its hash covers
+    assert [p.message for p in verify_archive(MemorySource(bucket, "memory")).problems] == []
+    lines = [json.loads(line) for line in next(v for k, v in bucket.items() if k.startswith("contact-log/")).splitlines()]
+    assert [line["at"] for line in lines] == ["2026-10-05T08:00:05Z", "2026-10-05T08:00:45Z"]

@@ -126,3 +126,61 @@ def test_a_voided_invoice_is_not_reopened_by_a_payment(sample):
     _apply(invoice_event(sample, "invoice.voided", sample.due), store, workflows)
     assert _apply(invoice_event(sample, "invoice.paid", sample.due + timedelta(days=3)), store, workflows).startswith("ignored")
     assert store.get_invoice(sample.invoice_id).status.value == "void"
+
+
+class _FailingOnce:
+    """A contact log whose next append of `kind` fails, as a DynamoDB write does when its retries run out."""
+
+    def __init__(self, store: MemoryStore, kind: str) -> None:
+        self.store, self.kind = store, kind
+
+    def append(self, *args, **fields):
+        if fields.get("kind") == self.kind and self.kind is not None:
+            self.kind = None
+            raise RuntimeError("ProvisionedThroughputExceededException (reached max retries: 5)")
+        return self.store.append(*args, **fields)
+
+    def entries(self, invoice_id):
+        return self.store.entries(invoice_id)
+
+
+def _apply_with(event, store, log, workflows):
+    update = stripe_provider.to_update(event)
+    return apply_invoice_update(update, store, log, workflows, datetime.fromtimestamp(event["created"], tz=timezone.utc))
+
+
+@pytest.mark.parametrize("event_type, kind, outcome", [("invoice.paid", "payment", "closed: paid"),
+                                                       ("invoice.voided", "voided", "closed: voided")])
+def test_a_settling_event_whose_log_entry_failed_is_finished_by_the_platforms_retry_once(sample, event_type, kind, outcome):
+    # Given an open invoice, and a settling event whose first attempt stored the facts but failed to log them
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    _apply(invoice_event(sample, "invoice.finalized", sample.created), store, workflows)
+    event = invoice_event(sample, event_type, sample.due)
+    with pytest.raises(RuntimeError):
+        _apply_with(event, store, _FailingOnce(store, kind), workflows)
+    assert store.get_invoice(sample.invoice_id).is_settled and workflows.stopped == []
+
+    # When the platform retries the delivery (the webhook answered 5xx), and then delivers it once more
+    assert _apply(event, store, workflows) == outcome
+    assert _apply(event, store, workflows) == "ignored: invoice already closed"
+
+    # Then the settlement is logged once and the workflow stopped
+    assert [e.kind for e in store.entries(sample.invoice_id)] == ["invoice_opened", kind]
+    assert workflows.stopped[:1] == [sample.invoice_id]
+
+
+def test_a_finalized_event_whose_log_entry_failed_is_logged_and_started_by_the_retry(sample):
+    # Given a new invoice whose first delivery stored the facts, then failed to log invoice_opened
+    store, workflows = MemoryStore(), RecordingWorkflows()
+    event = invoice_event(sample, "invoice.finalized", sample.created)
+    with pytest.raises(RuntimeError):
+        _apply_with(event, store, _FailingOnce(store, "invoice_opened"), workflows)
+    assert store.get_invoice(sample.invoice_id) is not None and workflows.started == []
+
+    # When the platform retries it, twice
+    assert _apply(event, store, workflows) == "started"
+    _apply(event, store, workflows)
+
+    # Then the invoice is opened once and its workflow started
+    assert [e.kind for e in store.entries(sample.invoice_id)] == ["invoice_opened"]
+    assert workflows.started[:1] == [sample.invoice_id]

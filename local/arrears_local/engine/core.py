@@ -52,6 +52,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .chaos import ChaosConfig, ChaosState, ProcessDied
 from .errors import IdleTimeout, LocalEngineError
 from .lambdas import LambdaContext, LambdaEntry, dummy_zip, function_error
 from .patch import Patch
@@ -103,17 +104,20 @@ class LocalEngine:
         *,
         caches: bool | Iterable[str] = True,
         quiet_moto: bool = True,
+        chaos: ChaosConfig | None = None,
     ):
         """``start``: tz-aware start of virtual time. ``caches=False`` turns off the speed-ups
         (ASL/JSONPath parse caches, task boto3-client cache, direct Task->handler calls, the
         moto and botocore shortcuts), for comparison or troubleshooting; a collection of names
         from ``SPEEDUPS`` keeps just those. ``quiet_moto`` silences moto's interpreter logger,
         which logs every handled task failure (e.g. a retried Lambda error) at ERROR level;
-        failures remain visible in the execution history."""
+        failures remain visible in the execution history. ``chaos``: faults, process deaths and stream
+        redeliveries (engine/chaos.py, docs/faults.md); ``None`` (the default) injects nothing."""
         self._start = _aware(start)
         self.region = region
         self._speedups = _speedups(caches)
         self._quiet_moto = quiet_moto
+        self.chaos: ChaosState | None = ChaosState(chaos) if chaos is not None else None
         self._saved_log_level: int | None = None
 
         self._cond = threading.Condition(threading.Lock())
@@ -322,8 +326,20 @@ class LocalEngine:
         with self._cond:
             self.stats["lambda_invocations"] += 1
         try:
-            result = entry.handler(event, ctx)
+            if self.chaos is None:
+                result = entry.handler(event, ctx)
+            else:
+                with self.chaos.invocation(entry.name, event):
+                    result = entry.handler(event, ctx)
+        except ProcessDied as died:
+            # What Lambda answers when the runtime process exits mid-invocation (killed, out of memory).
+            self.chaos.count("function_errors", entry.name)  # type: ignore[union-attr]
+            return function_error(response_headers, ctx, died.error_type,
+                                  f"RequestId: {ctx.aws_request_id} Error: Runtime exited with error: signal: killed",
+                                  died)
         except Exception as exc:
+            if self.chaos is not None:
+                self.chaos.count("function_errors", entry.name)
             # Same shape as the Python runtime's unhandled-error payload; Step Functions
             # reads errorType from it, so Retry/Catch on the exception class name works.
             return function_error(response_headers, ctx, type(exc).__name__, str(exc), exc)
@@ -542,6 +558,8 @@ class LocalEngine:
         # Each patch imports moto inside install(): moto must only be touched once the mock is active.
         for cls in PATCHES:
             if cls.SPEEDUP and not self.speedup_enabled(cls.NAME):
+                continue
+            if cls.CHAOS and self.chaos is None:
                 continue
             patch = cls(self)
             self._patches.append(patch)

@@ -69,6 +69,8 @@ class Patch:
     TARGETS: ClassVar[tuple[Target, ...]] = ()
     #: A speed shortcut (switchable on its own with ``LocalEngine(caches=...)``), not a behaviour.
     SPEEDUP: ClassVar[bool] = False
+    #: A chaos-mode patch (engine/chaos.py): installed only by an engine given a ChaosConfig.
+    CHAOS: ClassVar[bool] = False
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from .patch import Patch
+from .patches.chaos_crashes import ChaosCrashes
+from .patches.chaos_faults import ChaosFaults
+from .patches.chaos_jitter import ChaosJitter
 from .patches.condition_builder import ConditionBuilderLock
 from .patches.dynamodb_stream import STREAM_KEY_FILTER, DynamoDbStream
 from .patches.execution_timeout import ExecutionTimeout
@@ -36,7 +39,7 @@ PATCHES: tuple[type[Patch], ...] = (
     ExecutionTimeout, ParallelBranches, MapWorkers, TaskClients, JsonPathCache, LambdaDispatch,
     ConditionBuilderLock, DynamoDbStream, PartitionQuery, WireAttributeValues, UrlTables, PlaceholderSignatures,
     UserAgentTexts, TimestampParses, ResponseMethodNames, ItemSize, ItemCopies, ConditionExpressions,
-    UpdateExpressions, DirectTaskLambda,
+    UpdateExpressions, DirectTaskLambda, ChaosFaults, ChaosCrashes, ChaosJitter,
 )
 
 #: The speed shortcuts by name: each patch with SPEEDUP, and the stream's key filter (an option of the

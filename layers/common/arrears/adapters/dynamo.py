@@ -148,11 +148,19 @@ class DynamoStore:
             "OR (#status = :uncollectible AND :status = :paid)"
         )
         values.update({":true": True, ":uncollectible": InvoiceStatus.UNCOLLECTIBLE.value, ":paid": InvoiceStatus.PAID.value})
-        return _written(lambda: self._table.update_item(
-            Key={"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META},
+        # The write id tells this write, answered "condition failed" after botocore retried it once its first
+        # answer was lost (a paid invoice's own write then refuses itself), from another caller's newer facts.
+        write_id = uuid.uuid4().hex
+        assignments.append("facts_write_id = :facts_write_id")
+        values[":facts_write_id"] = write_id
+        key = {"pk": keys.invoice_pk(invoice.invoice_id), "sk": keys.META}
+        if _written(lambda: self._table.update_item(
+            Key=key,
             UpdateExpression="SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else ""),
             ConditionExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-        ))
+        )):
+            return True
+        return self._claim_item(key).get("facts_write_id") == write_id
 
     def save_customer(self, customer: Customer) -> bool:
         item = customer.model_dump(mode="json")

@@ -187,30 +187,41 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
     new_payments = tuple(p for p in update.payment_ids if store.link_payment(invoice.provider, p, invoice.invoice_id))
     # A written-off invoice paid after all is a recovery, the one way out of a terminal status.
     recovery = before is not None and before.status is InvoiceStatus.UNCOLLECTIBLE and invoice.status is InvoiceStatus.PAID
-    if before is not None and before.status in TERMINAL_STATUSES and not recovery:
-        return "ignored: invoice already closed"
-    if not store.save_invoice_facts(invoice):
-        return "ignored: newer facts already stored"
     details: dict[str, Any] = {"as_of": to_iso_z(update.occurred_at), "balance": invoice.amount_remaining,
                                "currency": invoice.currency}
+    # An attempt of this very event stored its facts, then failed (answered 5xx, so the platform retries): the
+    # retry finishes what that attempt left undone, and does nothing twice (docs/faults.md).
+    resumed = before is not None and _same_facts(before, invoice)
+    if before is not None and before.status in TERMINAL_STATUSES and not recovery:
+        if not resumed:
+            return "ignored: invoice already closed"
+        if _logged(log, invoice.invoice_id, _LOG_KIND[update.kind]):
+            _settle(invoice, store, log, workflows, now, actor)  # idempotent: what may not have happened yet
+            return "ignored: invoice already closed"
+    elif not store.save_invoice_facts(invoice):
+        return "ignored: newer facts already stored"
     if recovery:
         details["recovered_after_write_off"] = True
     if invoice.status in TERMINAL_STATUSES:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind=_LOG_KIND[update.kind], actor=actor,
                    details={**details, "amount_paid": invoice.amount_paid})
         if before is not None:
-            workflows.stop(invoice.invoice_id, f"invoice {invoice.status.value}")
-            close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
+            _settle(invoice, store, log, workflows, now, actor)
         return f"closed: {update.kind.value}"
-    if before is None:
+    # The invoice's first application stored it and failed before its invoice_opened entry: never logged yet.
+    opened_before = resumed and update.kind is UpdateKind.OPENED and before.policy_id is None and not _logged(  # type: ignore[union-attr]
+        log, invoice.invoice_id, "invoice_opened")
+    if before is None or opened_before:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind="invoice_opened", actor=actor,
                    details={**details, "number": invoice.number, "amount_due": invoice.amount_due,
                             "due_at": to_iso_z(invoice.due_at)})
+        before = None  # as the first attempt saw it: parked changes wait for the invoice, the workflow starts
     else:
         _log_changes(before, invoice, details, log, now, actor)
         if invoice.is_settled and not before.is_settled:  # open, nothing left to pay: paid (e.g. out of band)
             close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
-    if update.kind is UpdateKind.PAYMENT_FAILED and before is not None:
+    if update.kind is UpdateKind.PAYMENT_FAILED and before is not None and not (
+            resumed and _logged(log, invoice.invoice_id, "payment_failed", details["as_of"])):
         log.append(invoice.invoice_id, invoice.customer_id, now, kind="payment_failed", actor=actor, details=details)
     # Changes parked for this invoice or its payments wait for exactly this: the invoice, or the link, being new.
     subjects = [_invoice_subject(invoice.provider, invoice.invoice_id)] if before is None else []
@@ -220,6 +231,26 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
     execution_arn = None if started_before else workflows.start(invoice.invoice_id)
     outcome = "started" if execution_arn else ("updated" if before is not None else "opened")
     return outcome + (f"; {replayed}" if replayed else "")
+
+
+def _settle(invoice: Invoice, store: IngestStore, log: ContactLog, workflows: WorkflowStarter, now: datetime,
+            actor: str) -> None:
+    """A settled invoice's workflow stops and its open tasks close (both idempotent)."""
+    workflows.stop(invoice.invoice_id, f"invoice {invoice.status.value}")
+    close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
+
+
+def _same_facts(stored: Invoice, incoming: Invoice) -> bool:
+    """The stored invoice holds exactly these facts: written by an earlier attempt of the same event (or an
+    identical one)."""
+    return all(getattr(stored, name) == getattr(incoming, name)
+               for name in ("provider_updated_at", "status", "amount_due", "amount_paid", "amount_remaining", "due_at"))
+
+
+def _logged(log: ContactLog, invoice_id: str, kind: str, as_of: str | None = None) -> bool:
+    """The invoice's log holds an entry of `kind` (of the event of moment `as_of`, if given): read only when an
+    event's facts are already stored, to finish an interrupted application."""
+    return any(e.kind == kind and (as_of is None or e.details.get("as_of") == as_of) for e in log.entries(invoice_id))
 
 
 def _log_changes(before: Invoice, after: Invoice, details: dict[str, Any], log: ContactLog, now: datetime,

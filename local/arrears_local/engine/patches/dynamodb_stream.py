@@ -4,7 +4,10 @@ moto numbers a shard's records by len(items) and empties the list after each del
 function, so every delivered record gets the same SequenceNumber. On AWS they are unique and increasing
 (the audit archive keys objects by them), so records are numbered from a per-shard counter that never
 goes back. A mapping's FilterCriteria apply as Lambda applies them: records no filter matches are
-consumed without an invocation (moto would invoke the function with them).
+consumed without an invocation (moto would invoke the function with them). A batch the function fails
+(an error, or ``batchItemFailures`` with ReportBatchItemFailures) is retried from its first failed record up
+to the mapping's MaximumRetryAttempts, as Lambda's poller does (moto drops it). In chaos mode
+(engine/chaos.py) a delivered batch is sometimes delivered again, at once or ahead of the next batch.
 
 Speed shortcut ``stream_key_filter``: a record that no mapping's filter lets through, decided on its keys
 and event name alone, is consumed without being built at all."""
@@ -12,6 +15,7 @@ and event name alone, is consumed without being built at all."""
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from typing import Any
 
@@ -28,8 +32,8 @@ class DynamoDbStream(Patch):
         Target(_TABLE, "StreamRecord"),
         Target(_TABLE, "StreamRecord.to_json", ("self",)),
         Target("moto.awslambda.utils", "get_backend", ("account_id", "region")),
-        Target("moto.awslambda.models", "LambdaBackend.send_dynamodb_items",
-               ("self", "function_arn", "items", "source")),
+        Target("moto.awslambda.models", "LambdaFunction.invoke", ("self", "body", "request_headers", "response_headers")),
+        Target("moto.core.utils", "unix_time", ("dt",)),
         Target("moto.events.models", "EventPattern.load", ("raw_pattern",)),
         Target("moto.events.models", "EventPattern.matches_event", ("self", "event")),
         Target("moto.events.models", "EventPattern.get_pattern", ("self",)),
@@ -42,6 +46,7 @@ class DynamoDbStream(Patch):
         # Executions write concurrently from their own threads; numbering and delivery must not interleave.
         shard_lock = threading.RLock()
         skip_by_keys = self.engine.speedup_enabled(STREAM_KEY_FILTER)
+        engine = self.engine
 
         def shard_add(shard: Any, old: Any, new: Any) -> None:
             with shard_lock:
@@ -57,18 +62,89 @@ class DynamoDbStream(Patch):
                 # as JSON, twice) and without an invocation, as below. Its sequence number is used up.
                 return
             shard.items.append(StreamRecord(shard.table, view_type, event_name, old, new, counter))
-            delivered = None
+            replay: list = []
             for arn, esm in shard.table.lambda_event_source_mappings.items():
                 matching = _matching_records(esm, shard.items)
-                if not matching:
-                    delivered = True
-                    continue
-                delivered = get_backend(shard.account_id, arn.split(":")[3]).send_dynamodb_items(
-                    arn, matching, esm.event_source_arn)
-            if delivered:
-                shard.items = []
+                if matching:
+                    backend = get_backend(shard.account_id, arn.split(":")[3])
+                    replay += _deliver(engine, backend, arn, esm, matching)
+            # At least once: a chaos redelivery comes again at the head of the next batch.
+            shard.items = [record for record in shard.items if record in replay]
 
         self.set(StreamShard, "add", shard_add)
+
+
+# What Lambda's stream poller does when a batch fails: retry it (from the first failed record, with
+# ReportBatchItemFailures) up to the mapping's MaximumRetryAttempts, then give it to the on-failure
+# destination. Done at once here: virtual time does not pass while a function runs.
+_DEFAULT_RETRIES = 20
+
+
+def _deliver(engine: Any, backend: Any, arn: str, esm: Any, records: list) -> list:
+    """Deliver `records` to the mapped function as Lambda does; returns the records to deliver again with the
+    next batch (a chaos redelivery), else []."""
+    chaos = engine.chaos
+    retries_left = _DEFAULT_RETRIES if getattr(esm, "max_retry_attempts", None) is None else int(esm.max_retry_attempts)
+    pending = list(records)
+    while pending:
+        failed_from = _invoke(backend, arn, esm, pending)
+        if failed_from is None:
+            break
+        if retries_left <= 0:
+            if chaos is not None:
+                chaos.count("stream_records_discarded", n=len(pending) - failed_from)
+            break
+        retries_left -= 1
+        if chaos is not None:
+            chaos.count("stream_retries")
+        pending = pending[failed_from:]
+    if chaos is None or not records:
+        return []
+    # The records' table keys (not their sequence numbers, which depend on how executions interleave).
+    keys = "|".join(json.dumps(r.to_json()["dynamodb"]["Keys"], sort_keys=True) for r in records)
+    if chaos.redeliver(keys, 0):
+        chaos.count("stream_redeliveries")
+        if chaos.redeliver(keys, 1):
+            return list(records)  # comes again with the next batch
+        _invoke(backend, arn, esm, list(records))  # comes again at once
+    return []
+
+
+def _sequence_number(record: Any) -> str:
+    return str(record.to_json()["dynamodb"]["SequenceNumber"])
+
+
+def _invoke(backend: Any, arn: str, esm: Any, records: list) -> int | None:
+    """One delivery; None when the function took every record, else the index of the first to retry."""
+    from moto.core.utils import unix_time
+
+    event_records = []
+    for item in records:
+        record = item.to_json()
+        dynamodb = dict(record["dynamodb"])
+        if hasattr(dynamodb.get("ApproximateCreationDateTime"), "timestamp"):
+            dynamodb["ApproximateCreationDateTime"] = unix_time(dynamodb["ApproximateCreationDateTime"])
+        event_records.append({"eventID": record["eventID"], "eventName": record["eventName"],
+                              "eventVersion": record["eventVersion"], "eventSource": record["eventSource"],
+                              "awsRegion": backend.region_name, "dynamodb": dynamodb,
+                              "eventSourceARN": esm.event_source_arn})
+    response_headers: dict[str, str] = {}
+    function = backend._lambdas.get_arn(arn)
+    payload = function.invoke(json.dumps({"Records": event_records}), {}, response_headers)
+    if response_headers.get("x-amz-function-error"):
+        return 0
+    if "ReportBatchItemFailures" not in (getattr(esm, "function_response_types", None) or ()):
+        return None
+    try:
+        answer = json.loads(payload or b"null")
+    except ValueError:
+        return 0
+    failures = (answer or {}).get("batchItemFailures") if isinstance(answer, dict) else None
+    if not failures:
+        return None
+    failed = {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)}
+    positions = [i for i, item in enumerate(records) if _sequence_number(item) in failed]
+    return min(positions) if positions else 0
 
 
 def _matching_records(esm: Any, records: list) -> list:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Callable
 
+from arrears.domain.hash_chain import entry_to_dict
+from arrears.domain.models import ContactEntry
 from arrears.usecases.audit.manifest import ARCHIVE_PREFIX, artefact_key, build_manifest, manifest_bytes, manifest_key, short
 
 
@@ -89,8 +91,15 @@ def archive_batch(entries: list[StreamedEntry], put_object: Callable[[str, bytes
 
 
 def _normalised(entry_json: str) -> str:
-    """One line per entry, keys sorted, so the archive is stable whatever wrote the JSON."""
-    return json.dumps(json.loads(entry_json), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """One line per entry, keys sorted, so the archive is stable whatever wrote the JSON; in the form its hash
+    covers (hash_chain.entry_to_dict: `at` to the second). The stored JSON keeps the moment's microseconds, which
+    the hash leaves out: archived as stored, an entry written at 08:00:05.123456 would no longer verify."""
+    data = json.loads(entry_json)
+    try:
+        data = entry_to_dict(ContactEntry.model_validate(data))
+    except ValueError:
+        pass  # not a valid entry (altered in the table): archived as found, so verify names it
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 # S3 refuses a PutObject into a bucket with Object Lock retention unless it carries Content-MD5 or an
