@@ -241,6 +241,10 @@ def _rescheduled(run: BookObservation, invoice_id: str, step_id: str) -> str | N
     for entry in log:
         if entry.step_id == step_id and entry.kind in _POLICY_OUTCOMES:
             return f"{entry.kind} #{entry.seq} {entry.details.get('reason', '')}"
+        covered_by = entry.details.get("covered_by") if entry.step_id == step_id else None
+        if covered_by and covered_by.get("message_id") in run.outbox_ids:
+            # One message per customer: another invoice's message did this step (the retries' seconds decided which)
+            return f"{entry.kind} #{entry.seq} covered by {run.outbox_ids[covered_by['message_id']]}"
     deferred = [e for e in log if e.step_id == step_id and e.kind == "contact_deferred"]
     if deferred and run.settled_at.get(invoice_id) is not None:
         return f"contact_deferred #{deferred[-1].seq} until {deferred[-1].details.get('until')}, settled meanwhile"
