@@ -87,6 +87,16 @@ def _hold_actions(simulation, item, hold):
         simulation.add_action(start + timedelta(days=length), release)
 
 
+def _collect(book, specs, policy):
+    """The book through the simulator (plan only) for 400 days, with the specs' holds placed and lifted."""
+    simulation = Simulation(policy, render=False)
+    simulation.add_updates(book_updates(book))
+    for item, spec in zip(book, specs):
+        if spec["hold"]:
+            _hold_actions(simulation, item, spec["hold"])
+    return simulation, simulation.run(START + timedelta(days=400))
+
+
 _NO_HOLD = {"customer": 0, "country": "GB", "issued_day": 0, "terms": 14, "amount": 5000, "paid_after_due": None,
             "paid_hour": 0, "hold": None}
 
@@ -106,12 +116,7 @@ NOT_SENT_KINDS = ("step_skipped", "contact_blocked", "referral_withheld", "refer
 def test_any_book_respects_the_rules_that_keep_the_customer(default_policy, specs, gap_days):
     book = _book(specs)
     policy = default_policy.model_copy(update={"minimum_contact_gap_days": gap_days})
-    simulation = Simulation(policy, render=False)
-    simulation.add_updates(book_updates(book))
-    for item, spec in zip(book, specs):
-        if spec["hold"]:
-            _hold_actions(simulation, item, spec["hold"])
-    result = simulation.run(START + timedelta(days=400))
+    simulation, result = _collect(book, specs, policy)
     calendar = policy.calendar
     # Never two messages to one customer within the gap, across its invoices
     by_customer: dict[str, list] = {}
@@ -189,13 +194,8 @@ def test_one_message_per_customer_covers_what_is_due_without_breaking_a_rule(def
     book = _book_of(specs)
     policy = default_policy.model_copy(update={"minimum_contact_gap_days": gap_days})
     assert policy.consolidation.enabled
-    simulation = Simulation(policy, render=False)
-    simulation.add_updates(book_updates(book))
-    for item, spec in zip(book, specs):
-        if spec["hold"]:
-            _hold_actions(simulation, item, spec["hold"])
     # When it is collected for 400 days
-    result = simulation.run(START + timedelta(days=400))
+    simulation, result = _collect(book, specs, policy)
     currency = {item.invoice.invoice_id: item.invoice.currency for item in book}
     entries = [e for log in result.logs.values() for e in log]
     messages = sorted((e for e in entries if e.kind in MESSAGE_KINDS and "covered_by" not in e.details), key=lambda e: e.at)
