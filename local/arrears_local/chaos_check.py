@@ -263,15 +263,17 @@ def _disagreements(invoice_id: str, run: BookObservation) -> list[str]:
             problems.append(f"{invoice_id}: logged message {message_id} is not in the SES outbox")
     logged_refs = {run.outbox_ids[m] for m in logged_ids if m in run.outbox_ids}
     unconfirmed = {e.step_id for e in log if e.kind == "contact_unconfirmed"}
-    # Retries ran out after SES had the message: the failure entry names the step and a person's task has it
-    # (record_workflow_failure). Recorded, not silent; the contact's own entry is not written (docs/faults.md).
-    unconfirmed |= {step for e in log if e.kind == "workflow_failed" and run.failure_tasks.get(e.details.get("task_id"))
-                    for step in e.details.get("interrupted_steps", [])}
+    # Retries ran out after SES had the message (or after its entry was logged): the failure entry names the step
+    # and a person's task has it (record_workflow_failure). Recorded, not silent (docs/faults.md).
+    interrupted = {step for e in log if e.kind == "workflow_failed" and run.failure_tasks.get(e.details.get("task_id"))
+                   for step in e.details.get("interrupted_steps", [])}
+    unconfirmed |= interrupted
     for ref in run.outbox[invoice_id]:
         if ref not in logged_refs and ref.split("/")[1] not in unconfirmed:
             problems.append(f"{invoice_id}: {ref} is in the SES outbox but not in the contact log")
     for entry in log:
-        if entry.kind in ("email", "letter", "call_task", "referral") and entry.step_id not in run.completed[invoice_id]:
+        if entry.kind in ("email", "letter", "call_task", "referral") and entry.step_id not in run.completed[invoice_id] \
+                and entry.step_id not in interrupted:
             problems.append(f"{invoice_id}: {entry.kind} {entry.step_id} is logged but not a completed step")
     return problems
 
