@@ -11,13 +11,14 @@ import json
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from arrears.adapters.tracing import traced
 from arrears.usecases.finance import schemas as s
 from arrears.usecases.finance.api import FinanceApi, error_status
 from arrears.usecases.finance.views import AgingBucket
@@ -26,7 +27,6 @@ from arrears.ingestion.http_input import API_MAX_BODY_BYTES, BodyRefused, checke
 from arrears.domain.policy import Stage
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
 _api: FinanceApi | None = None
@@ -255,7 +255,7 @@ def _midnight(day: date) -> datetime:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     invoice_id = (event.get("pathParameters") or {}).get("invoice_id")
