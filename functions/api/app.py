@@ -201,9 +201,21 @@ def publish_policy(policy_id: str, request: s.PolicyVersionRequest) -> s.PolicyV
 
 
 @app.post("/policies/<policy_id>/dry-run", summary="What a version would do to one invoice or the open book",
-          tags=["policies"])
-def dry_run(policy_id: str, request: s.DryRunRequest) -> s.DryRunResult:
-    return finance().dry_run(policy_id, request)
+          tags=["policies"],
+          responses={200: {"description": "One invoice: the dry run's result"},
+                     202: {"description": "The open book: a job is started; poll GET /dry-runs/{job_id}",
+                           "content": {"application/json": {"model": s.DryRunJob}}}})
+def dry_run(policy_id: str, request: s.DryRunRequest) -> Response[s.DryRunResult | s.DryRunJob]:
+    if request.invoice_id:
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=finance().dry_run(policy_id, request))
+    job = finance().start_dry_run(policy_id, request, caller())
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job)
+
+
+@app.get("/dry-runs/<job_id>", summary="A dry run over the open book: running, done (with its result) or failed",
+         tags=["policies"])
+def dry_run_job(job_id: str) -> s.DryRunJob:
+    return finance().dry_run_job(job_id)
 
 
 # --- reports and tasks ---------------------------------------------------------------------------

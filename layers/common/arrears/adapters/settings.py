@@ -43,6 +43,7 @@ class Settings(BaseModel):
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
     default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
     workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
+    dry_run_function_name: str = Field(default="", validation_alias="DRY_RUN_FUNCTION_NAME")
     # The X-Ray SDK in the handler (a subsegment per AWS call); Lambda's active tracing needs none of it
     # (adapters/tracing.py). Off unless the template's TraceAwsCalls parameter turns it on.
     trace_disabled: bool = Field(default=True, validation_alias="POWERTOOLS_TRACE_DISABLED")
