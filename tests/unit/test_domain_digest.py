@@ -19,14 +19,12 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from arrears.domain.holds import ActionRefused, place_hold, promise_to_pay, release_hold
-from arrears.domain.models import HoldKind
 from arrears.usecases.simulator import Simulation
 from arrears_local.book import book_invoice, book_updates
+from tests.unit.test_policy_properties import _hold_actions
 
 START = datetime(2026, 6, 1, 8, tzinfo=timezone.utc)
 UNTIL = START + timedelta(days=400)
-ACTOR = "arn:aws:iam::123456789012:user/finance-jane"
 COUNTRIES = [("GB", "GBP"), ("DE", "EUR"), ("FR", "EUR"), ("US", "USD"), ("NL", "EUR"), ("AU", "AUD"), ("JP", "JPY")]
 INVOICES, CUSTOMERS, SEED = 480, 120, 19
 
@@ -36,7 +34,7 @@ EXPECTED = {
 }
 
 
-def fixed_book() -> tuple[list, list[tuple[str, str, int, int, datetime]]]:
+def fixed_book() -> tuple[list, list[tuple[object, tuple[str, int, int]]]]:
     chooser = random.Random(SEED)
     book, holds = [], []
     for index in range(INVOICES):
@@ -54,33 +52,8 @@ def fixed_book() -> tuple[list, list[tuple[str, str, int, int, datetime]]]:
             "due_at": due.isoformat(), "paid_at": paid})
         book.append(item)
         if chooser.random() < 0.15:
-            holds.append((item.invoice.invoice_id, chooser.choice(["dispute", "pause", "promise"]), chooser.randint(-5, 70),
-                          chooser.randint(2, 30), item.invoice.due_at))
+            holds.append((item, (chooser.choice(["dispute", "pause", "promise"]), chooser.randint(-5, 70), chooser.randint(2, 30))))
     return book, holds
-
-
-def _hold(simulation: Simulation, invoice_id: str, kind: str, after_due: int, length: int, due: datetime) -> None:
-    def place(sim: Simulation) -> None:
-        try:
-            if kind == "promise":
-                promise_to_pay(invoice_id, (sim.clock.at + timedelta(days=length)).date(), ACTOR, sim.store, sim.store,
-                               sim.ports.policies, sim.clock.at)
-            else:
-                until = sim.clock.at + timedelta(days=length) if kind == "pause" else None
-                place_hold(invoice_id, HoldKind(kind), until, "", ACTOR, sim.store, sim.store, sim.clock.at)
-        except ActionRefused:
-            pass
-
-    def release(sim: Simulation) -> None:
-        try:
-            release_hold(invoice_id, ACTOR, sim.store, sim.store, sim.workflows, sim.clock.at)
-        except ActionRefused:
-            pass
-
-    at = due + timedelta(days=after_due, hours=3)
-    simulation.add_action(at, place)
-    if kind == "dispute":
-        simulation.add_action(at + timedelta(days=length), release)
 
 
 def _canonical(data: object) -> bytes:
@@ -92,8 +65,8 @@ def run_fixed_book(policy) -> tuple[int, str, Counter]:
     book, holds = fixed_book()
     simulation = Simulation(policy, render=False)
     simulation.add_updates(book_updates(book))
-    for hold in holds:
-        _hold(simulation, *hold)
+    for item, hold in holds:
+        _hold_actions(simulation, item, hold)  # placed (and a dispute lifted) as the policy properties place them
     result = simulation.run(UNTIL)
     digest, count, kinds = hashlib.sha256(), 0, Counter()
     for invoice_id in sorted(result.logs):
