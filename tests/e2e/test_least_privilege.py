@@ -43,7 +43,7 @@ from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime, project_root
 from arrears_local.stripe_events import dispute_event, invoice_event, invoice_payment_paid_event, signed_delivery
 
-FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction")
+FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction")
 FULL = os.environ.get("ARREARS_IAM_FULL") == "1"
 JSON = {"Content-Type": "application/json"}
 
@@ -359,7 +359,8 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
     assert [(what, status) for what, status in seen.statuses if status >= 300] == [("escalate too early", 409)]
     assert seen.answers["escalate too early"]["error"] == "outside_contact_hours"
     assert {what for what, _ in seen.statuses} >= {"finalized", "dispute", "payment link", "dispute closed", "paid", "paid again",
-                                                   "list", "list page 2", "detail", "statement", "pause", "escalate", "write-off"}
+                                                   "list", "list page 2", "detail", "statement", "pause", "escalate", "write-off",
+                                                   "dry-run job", "dry-run job done"}
     assert seen.answers["wake"] == {"waiting": False} and seen.answers["escalate"]["outcome"]["step_id"]
     assert "errorMessage" not in seen.answers["run after payment"], seen.answers["run after payment"]
     assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0
