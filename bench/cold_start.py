@@ -1,11 +1,14 @@
 """Cold start: fresh interpreters importing each function's handler module with its environment set.
 
 For every AWS::Serverless::Function in template.yaml (so a new function is measured as soon as it
-is in the template), the median wall time of `python -c "import app"` run in the function's code
-directory with the environment the local runtime resolves for it (template Globals + the
-function's own variables + the local runtime's AWS settings), divided by the median of
+is in the template), the median wall time of `python -c "import app; import boto3"` run in the
+function's code directory with the environment the local runtime resolves for it (template Globals +
+the function's own variables + the local runtime's AWS settings), divided by the median of
 `python -c "import boto3"` measured in the same run, the runs interleaved so that machine load
-hits both alike. Where a target is missed, `-X importtime` names the imports that cost most.
+hits both alike. boto3 is part of every handler's figure: each makes AWS calls in its first
+invocation, so a handler that imports it lazily still pays it in its cold start. Every function's
+figure carries its import breakdown (`-X importtime`: what the handler module imports, by
+cumulative time), the first thing to read when a figure moves.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 from common import ROOT, cli, figure, median, setup_paths
 
-TARGETS = {"WebhooksFunction": 1.5, "WorkflowFunction": 1.5, "ApiFunction": 2.0}
+# Issue #19: the floor for boto3 + pydantic + jinja2 is about 1.2x, with Powertools' event handler about 1.55x.
+TARGETS = {"WebhooksFunction": 1.7, "ApiFunction": 1.7, "WorkflowFunction": 1.3, "AuditFunction": 1.3,
+           "SesEventsFunction": 1.3}
 RUNS = 15
 
 
@@ -35,6 +40,7 @@ def function_environments() -> dict[str, tuple[Path, str, dict[str, str]]]:
     runtime.template = load_template(ROOT / "template.yaml")
     resources = runtime.template["Resources"]
     runtime._name_everything(resources)
+    runtime._evaluate_conditions()
     functions = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
     runtime._shared_environment(functions)
     out = {}
@@ -65,10 +71,12 @@ def _timed(code: str, cwd: Path, env: dict[str, str]) -> float:
 
 
 def heaviest_imports(code: str, cwd: Path, env: dict[str, str], limit: int = 5) -> list[str]:
-    """The top-level imports with the largest cumulative import time (python -X importtime)."""
+    """What the handler module imports itself (python -X importtime), largest cumulative time first; then boto3
+    when the handler leaves it to its first AWS call (`code` imports it after the module)."""
     done = _spawn(code, cwd, env, ("-X", "importtime"))
-    rows = []
-    for line in done.stderr.splitlines():
+    module = code.split(";")[0].split()[-1]
+    rows, children = [], []
+    for line in done.stderr.splitlines():  # a module's line comes after the lines of what it imported
         if not line.startswith("import time:") or "|" not in line:
             continue
         parts = line.split(":", 1)[1].split("|")
@@ -78,10 +86,20 @@ def heaviest_imports(code: str, cwd: Path, env: dict[str, str], limit: int = 5) 
             continue
         name = parts[2][1:]  # after the column's one space, two more per level of nesting
         depth = (len(name) - len(name.lstrip())) // 2
-        if depth == 1:  # what the handler module imports itself
-            rows.append((cumulative, name.strip()))
+        if depth == 1:
+            children.append((cumulative, name.strip()))
+        elif depth == 0:
+            if name.strip() == module:
+                rows += children
+            elif name.strip() == "boto3":
+                rows.append((cumulative, "boto3 (at the first AWS call)"))
+            children = []
     rows.sort(reverse=True)
     return [f"{name} {us / 1000:.0f} ms" for us, name in rows[:limit]]
+
+
+def _cold_start(module: str) -> str:
+    return f"import {module}; import boto3"
 
 
 def run(args: Any) -> list[dict[str, Any]]:
@@ -92,12 +110,12 @@ def run(args: Any) -> list[dict[str, Any]]:
     baseline_env = {**base, "PYTHONPATH": pythonpath}
     times: dict[str, list[float]] = {"boto3": [], **{lid: [] for lid in functions}}
     for lid, (code, module, _) in functions.items():  # warm the file cache and bytecode once
-        _timed(f"import {module}", code, envs[lid])
+        _timed(_cold_start(module), code, envs[lid])
     _timed("import boto3", ROOT, baseline_env)
     for _ in range(args.runs):
         times["boto3"].append(_timed("import boto3", ROOT, baseline_env))
         for lid, (code, module, _) in functions.items():
-            times[lid].append(_timed(f"import {module}", code, envs[lid]))
+            times[lid].append(_timed(_cold_start(module), code, envs[lid]))
     boto3_median = median(times["boto3"])
     figures = [figure("cold start: `import boto3` (the unit)", round(boto3_median * 1000, 1), "ms", note=f"median of {args.runs} fresh interpreters")]
     for lid, (code, module, _) in functions.items():
@@ -106,8 +124,8 @@ def run(args: Any) -> list[dict[str, Any]]:
         met = None if target is None else ratio <= target
         note = f"median {median(times[lid]) * 1000:.0f} ms"
         if met is False:
-            note += (f"; {ratio / target:.2f}x the target ({(ratio - target) * boto3_median * 1000:.0f} ms over); heaviest imports: "
-                     + ", ".join(heaviest_imports(f"import {module}", code, envs[lid])))
+            note += f"; {ratio / target:.2f}x the target ({(ratio - target) * boto3_median * 1000:.0f} ms over)"
+        note += "; imports: " + ", ".join(heaviest_imports(_cold_start(module), code, envs[lid], limit=8))
         figures.append(figure(f"cold start: {lid.removesuffix('Function').lower()} / import boto3", round(ratio, 2), "x",
                               f"<= {target}" if target else None, met, note))
     if "ApiFunction" not in functions:

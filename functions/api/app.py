@@ -11,13 +11,14 @@ import json
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from arrears.adapters.tracing import traced
 from arrears.usecases.finance import schemas as s
 from arrears.usecases.finance.api import FinanceApi, error_status
 from arrears.usecases.finance.views import AgingBucket
@@ -26,7 +27,6 @@ from arrears.ingestion.http_input import API_MAX_BODY_BYTES, BodyRefused, checke
 from arrears.domain.policy import Stage
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
 _api: FinanceApi | None = None
@@ -201,9 +201,21 @@ def publish_policy(policy_id: str, request: s.PolicyVersionRequest) -> s.PolicyV
 
 
 @app.post("/policies/<policy_id>/dry-run", summary="What a version would do to one invoice or the open book",
-          tags=["policies"])
-def dry_run(policy_id: str, request: s.DryRunRequest) -> s.DryRunResult:
-    return finance().dry_run(policy_id, request)
+          tags=["policies"],
+          responses={200: {"description": "One invoice: the dry run's result"},
+                     202: {"description": "The open book: a job is started; poll GET /dry-runs/{job_id}",
+                           "content": {"application/json": {"model": s.DryRunJob}}}})
+def dry_run(policy_id: str, request: s.DryRunRequest) -> Response[s.DryRunResult | s.DryRunJob]:
+    if request.invoice_id:
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=finance().dry_run(policy_id, request))
+    job = finance().start_dry_run(policy_id, request, caller())
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=job)
+
+
+@app.get("/dry-runs/<job_id>", summary="A dry run over the open book: running, done (with its result) or failed",
+         tags=["policies"])
+def dry_run_job(job_id: str) -> s.DryRunJob:
+    return finance().dry_run_job(job_id)
 
 
 # --- reports and tasks ---------------------------------------------------------------------------
@@ -255,7 +267,7 @@ def _midnight(day: date) -> datetime:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     invoice_id = (event.get("pathParameters") or {}).get("invoice_id")

@@ -1,20 +1,20 @@
 """DynamoDB stream (contact-log inserts) -> audit bucket: JSON Lines by date, manifest parts, artefact copies."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
+from arrears.adapters.tracing import traced
 from arrears.usecases.audit.archive import S3AuditArchive, StreamedEntry, archive_batch
 from arrears.adapters.settings import get_settings
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 @event_source(data_class=DynamoDBStreamEvent)
 def lambda_handler(event: DynamoDBStreamEvent, context) -> dict:

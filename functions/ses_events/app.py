@@ -2,10 +2,11 @@
 
 import json
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 
+from arrears.adapters.tracing import traced
 from arrears.adapters.message_index import DynamoMessageIndex
 from arrears.domain.ses_events import parse_ses_notification
 from arrears.domain.clock import SystemClock
@@ -14,12 +15,11 @@ from arrears.adapters.settings import get_settings
 from arrears.adapters.dynamo import DynamoStore
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 @event_source(data_class=SNSEvent)
 def lambda_handler(event: SNSEvent, context) -> dict:

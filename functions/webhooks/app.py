@@ -4,21 +4,20 @@ import json
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+from arrears.adapters.tracing import traced
 from arrears.ingestion.http_input import BodyRefused, raw_body
 from arrears.adapters.settings import get_settings
 from arrears.ingestion.webhooks import apply_event, providers, receive_delivery, split_secrets
 from arrears.wiring import billing_adapters, workflows
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 app = APIGatewayRestResolver()
 # Platforms retry for up to three days; remember an event id a little longer than that.
@@ -48,6 +47,12 @@ def _secret_parameter(provider: str) -> str:
             "generic": settings.generic_webhook_secret_parameter}.get(provider, "")
 
 
+def _parameter(name: str) -> str:
+    from aws_lambda_powertools.utilities import parameters  # at the first delivery, not in the cold start
+
+    return parameters.get_parameter(name, decrypt=True, max_age=get_settings().secret_max_age_seconds) or ""
+
+
 @app.post("/webhooks/<provider>")
 def receive_webhook(provider: str) -> Response:
     known = providers()
@@ -56,7 +61,7 @@ def receive_webhook(provider: str) -> Response:
     event = app.current_event
     name = _secret_parameter(provider)
     # Cached for a few minutes, then read again: a rotated secret ("new,old") takes effect without a redeploy.
-    secret = parameters.get_parameter(name, decrypt=True, max_age=get_settings().secret_max_age_seconds) if name else ""
+    secret = _parameter(name) if name else ""
     try:
         # The bytes as sent (not decoded here): receive_delivery refuses a body that is not UTF-8 with a 400.
         body = raw_body(event.raw_event)
@@ -89,7 +94,7 @@ def _json(status_code: int, body: dict) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event, context):
     IDEMPOTENCY.register_lambda_context(context)

@@ -75,11 +75,14 @@ def simulate(
     contacts_csv: Optional[Path] = typer.Option(None, "--contacts", help="Write every contact it would send here (CSV)."),
     render: bool = typer.Option(False, "--render/--plan-only",
                                 help="Render every email and letter too (slower); plan-only still runs every check a contact makes."),
+    workers: int = typer.Option(1, min=1, max=64, help="Processes: the book is sharded by customer (same figures and "
+                                                        "contacts as one process)."),
 ) -> None:
     """What a policy would do to a book: every contact and when, totals per stage, referrals. Sends nothing."""
     from datetime import timedelta
 
     from arrears.domain.policy import load_policy_file
+    from arrears.usecases.simulation_shards import SimulationSummary, shard_count, split_by_customer
     from arrears.usecases.simulator import Simulation
     from arrears_local.book import BookError, book_updates, read_book, sample_payments as draw_payments, synthetic_book
     from arrears_local.gctune import tuned_gc
@@ -102,63 +105,65 @@ def simulate(
     started = time.monotonic()
     start = min(item.invoice.issued_at for item in book)
     end = start + timedelta(days=days)
-    simulation = Simulation(policy, render=render)
-    simulation.add_updates(book_updates(book))
-    # A large book keeps millions of objects alive for the whole run: the GC tuned for it (see gctune).
-    with tuned_gc(), Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
-                              TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("simulating", total=days)
-        for day in range(1, days + 1):
-            simulation.advance(min(end, start + timedelta(days=day)))
-            progress.update(task, completed=day)
-    result = simulation.result()
-    _print_simulation(result, book, policy, days, end, started)
+    with_contacts = contacts_csv is not None
+    if workers > 1:
+        from arrears_local.shards import simulate_in_workers
+
+        # Shards by customer, simulated in `workers` processes (no live progress bar: workers are forked).
+        shards = split_by_customer(book_updates(book), shard_count(len(book), workers))
+        summary = simulate_in_workers(policy, shards, end, workers, render=render, with_contacts=with_contacts,
+                                      done=lambda n: console.print(f"shard {n}/{len(shards)} done"))
+    else:
+        simulation = Simulation(policy, render=render)
+        simulation.add_updates(book_updates(book))
+        # A large book keeps millions of objects alive for the whole run: the GC tuned for it (see gctune).
+        with tuned_gc(), Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+                                  TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("simulating", total=days)
+            for day in range(1, days + 1):
+                simulation.advance(min(end, start + timedelta(days=day)))
+                progress.update(task, completed=day)
+        summary = SimulationSummary.of(simulation.result(), with_contacts=with_contacts)
+    _print_simulation(summary, book, policy, days, end, started)
     if contacts_csv:
-        _write_contacts(result.contacts(), contacts_csv)
+        _write_contacts(summary, contacts_csv)
 
 
-def _print_simulation(result, book, policy, days: int, end, started: float) -> None:
-    """The simulation's totals per stage, what was sent, waited and could not be made."""
-    from collections import Counter
-
+def _print_simulation(summary, book, policy, days: int, end, started: float) -> None:
+    """The simulation's totals per stage, what was sent, waited and could not be made (a SimulationSummary)."""
     from arrears.domain.policy import Stage
 
-    contacts = result.contacts()
     table = Table(title=f"{len(book)} invoices, {days} days, policy {policy.policy_id} v{policy.version}")
     table.add_column("Stage")
     table.add_column("Contacts", justify="right")
-    totals = result.stage_totals()
+    totals = summary.stage_totals
     for stage in Stage:
         if stage.value in totals:
             table.add_row(stage.value, str(totals[stage.value]))
     console.print(table)
     paid = sum(1 for item in book if item.paid_at is not None and item.paid_at <= end)
-    blocked = [e for entries in result.logs.values() for e in entries if e.kind == "contact_blocked"]
-    console.print(f"{len(contacts)} contacts ({result.debtor_emails} emails to debtors; {result.agency_emails} to the collection "
-                  f"agency), {len(result.referred())} invoices referred, "
+    console.print(f"{summary.contacts} contacts ({summary.debtor_emails} emails to debtors; {summary.agency_emails} to the collection "
+                  f"agency), {len(summary.referred)} invoices referred, "
                   f"{paid} paid within the period. {time.monotonic() - started:.1f} s.")
-    deferred = {(e.invoice_id, e.step_id) for entries in result.logs.values() for e in entries if e.kind == "contact_deferred"}
-    if deferred:
-        superseded = sum(1 for entries in result.logs.values() for e in entries
-                         if e.kind == "step_skipped" and (e.invoice_id, e.step_id) in deferred)
-        console.print(f"{len(deferred)} messages waited for the policy's {policy.minimum_contact_gap_days}-day gap between "
-                      f"messages to one customer ({superseded} of them overtaken by the invoice's next step).")
-    if blocked:
-        reasons = Counter(e.details.get("missing", "") for e in blocked)
-        console.print(f"[yellow]{len(blocked)} contacts could not be made[/] (a task would open for each): "
-                      + "; ".join(f"{count} × {reason}" for reason, count in reasons.most_common(3)))
+    if summary.deferred:
+        console.print(f"{summary.deferred} messages waited for the policy's {policy.minimum_contact_gap_days}-day gap between "
+                      f"messages to one customer ({summary.superseded} of them overtaken by the invoice's next step).")
+    if summary.blocked:
+        console.print(f"[yellow]{sum(summary.blocked.values())} contacts could not be made[/] (a task would open for each): "
+                      + "; ".join(f"{count} × {reason}" for reason, count in
+                                  sorted(summary.blocked.items(), key=lambda pair: (-pair[1], pair[0]))[:3]))
 
 
-def _write_contacts(contacts, path: Path) -> None:
+def _write_contacts(summary, path: Path) -> None:
     import csv
+
+    from arrears.usecases.simulation_shards import CONTACT_COLUMNS
 
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         # covered_by: the invoice whose message did this step (one message per customer), empty when its own did
-        writer.writerow(["at", "invoice_id", "customer_id", "step_id", "stage", "channel", "recipient", "covered_by"])
-        for entry in contacts:
-            writer.writerow([entry.at.isoformat(), entry.invoice_id, entry.customer_id, entry.step_id, entry.stage,
-                             entry.channel, entry.recipient or "", entry.details.get("covered_by", {}).get("invoice_id", "")])
+        writer.writerow(CONTACT_COLUMNS)
+        writer.writerows(row for _, row in summary.contact_rows)
     console.print(f"contacts written to {path}")
 
 

@@ -194,8 +194,7 @@ class LocalRuntime:
         self.template = load_template(self.root / "template.yaml")
         resources: dict[str, Any] = self.template["Resources"]
         self._name_everything(resources)
-        for condition, expression in (self.template.get("Conditions") or {}).items():
-            self.resolver.conditions[condition] = self.resolver.evaluate_condition(expression)
+        self._evaluate_conditions()
         creators = {
             "AWS::DynamoDB::Table": self._create_table,
             "AWS::S3::Bucket": self._create_bucket,
@@ -313,6 +312,10 @@ class LocalRuntime:
                 self.client("ssm").put_parameter(Name=refs[parameter], Type="SecureString", Value=secret, Overwrite=True)
         if "SenderEmail" in refs:
             self.client("sesv2").create_email_identity(EmailIdentity=refs["SenderEmail"])
+
+    def _evaluate_conditions(self) -> None:
+        for condition, expression in (self.template.get("Conditions") or {}).items():
+            self.resolver.conditions[condition] = self.resolver.evaluate_condition(expression)
 
     def _shared_environment(self, functions: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
         """Resolve every function's environment (Globals merged with its own, as SAM does). Each invocation
@@ -521,16 +524,7 @@ def _import_handler_module(module_name: str, path: Path) -> ModuleType:
 
 def declared_settings(env: dict[str, str]) -> Settings:
     """The settings model filled from `env` alone (not the process environment)."""
-    return _DeclaredSettings(**{k: v for k, v in env.items() if k in _SETTINGS_ALIASES})
-
-
-class _DeclaredSettings(Settings):
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *_: Any, **__: Any) -> tuple[Any, ...]:
-        return (init_settings,)
-
-
-_SETTINGS_ALIASES = {str(field.validation_alias) for field in Settings.model_fields.values()}
+    return Settings.from_environ(env)
 
 
 class _SettingsReads:

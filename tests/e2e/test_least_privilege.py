@@ -43,7 +43,7 @@ from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime, project_root
 from arrears_local.stripe_events import dispute_event, invoice_event, invoice_payment_paid_event, signed_delivery
 
-FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction")
+FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction")
 FULL = os.environ.get("ARREARS_IAM_FULL") == "1"
 JSON = {"Content-Type": "application/json"}
 
@@ -89,7 +89,8 @@ class Tour:
 def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
     """Three invoices of the sample book through webhooks (one dispute arriving before the payment it is
     about, so it is parked, then closed; one invoice paid), the finance API (list with a cursor, one
-    invoice and its link, pause, escalate, write-off) and SES events (a delivery, a bounce)."""
+    invoice and its link, pause, escalate, write-off, a dry run of the open book) and SES events (a delivery, a
+    bounce)."""
     # The book's invoices, each given its own history here (their book behaviours do not apply).
     book = {item.behaviour: item.invoice for item in sample_portfolio(DEMO_START, 10)}
     paid, disputed, handled = book["pays after the first reminder"], book["pays after the demand letter"], book["never pays"]
@@ -122,6 +123,16 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         # The customer's statement of account: rendered, stored under statements/, linked.
         statement = runtime.request("GET", f"/customers/{handled.customer.customer_id}/statement")
         seen.statuses.append(("statement", statement.status_code))
+
+    def dry_run_book() -> None:
+        # The open book's dry run: a job started by the API, run by the dry-run function, polled.
+        started = runtime.request("POST", "/policies/default/dry-run", b"{}", JSON)
+        seen.statuses.append(("dry-run job", started.status_code))
+        job_id = (started.json() or {}).get("job_id")
+        if job_id:
+            polled = runtime.request("GET", f"/dry-runs/{job_id}")
+            done = polled.status_code == 200 and (polled.json() or {}).get("status") == "done"
+            seen.statuses.append(("dry-run job done", polled.status_code if done else 500))
 
     def run_after_payment() -> None:
         # The workflow's task for the paid invoice, as when its execution ran before the payment stopped it.
@@ -160,6 +171,7 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         (paid.due + timedelta(days=9, hours=2), run_after_payment),
         (handled.due + timedelta(days=1), wake_now),
         (handled.due + timedelta(days=2), finance_reads),
+        (handled.due + timedelta(days=2, minutes=30), dry_run_book),
         (handled.due + timedelta(days=2, hours=1), api("pause", "POST", f"/invoices/{handled.invoice_id}/pause",
                                                         {"until": (handled.due + timedelta(days=5)).isoformat(), "reason": "AP migration"})),
         # Outside the debtor's contact hours first: refused, and the step the workflow had claimed is released.
@@ -347,7 +359,8 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
     assert [(what, status) for what, status in seen.statuses if status >= 300] == [("escalate too early", 409)]
     assert seen.answers["escalate too early"]["error"] == "outside_contact_hours"
     assert {what for what, _ in seen.statuses} >= {"finalized", "dispute", "payment link", "dispute closed", "paid", "paid again",
-                                                   "list", "list page 2", "detail", "statement", "pause", "escalate", "write-off"}
+                                                   "list", "list page 2", "detail", "statement", "pause", "escalate", "write-off",
+                                                   "dry-run job", "dry-run job done"}
     assert seen.answers["wake"] == {"waiting": False} and seen.answers["escalate"]["outcome"]["step_id"]
     assert "errorMessage" not in seen.answers["run after payment"], seen.answers["run after payment"]
     assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0

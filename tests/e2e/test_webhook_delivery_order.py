@@ -1,6 +1,6 @@
-"""Stripe delivers at least once and in any order: realistic invoice histories of 200 invoices, every
-event delivered three times in shuffled order, end in the same invoice states and contact logs as the
-same events delivered once, in order.
+"""Stripe delivers at least once and in any order: realistic invoice histories of 50 invoices (200 with
+ARREARS_ORDER_INVOICES=200), every event delivered three times in shuffled order, end in the same invoice
+states and contact logs as the same events delivered once, in order.
 
 How deliveries are shuffled (as Stripe's are): the first copy of an event goes out when it happens;
 events that happen at the same instant (invoice.paid with invoice.payment_succeeded, a credit note with
@@ -29,8 +29,10 @@ from arrears_local.stripe_events import (
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
 UNTIL = START + timedelta(days=24)
-# 200 as the issue asks; ARREARS_ORDER_INVOICES=40 for a quicker run while working on ingestion.
-INVOICES = int(os.environ.get("ARREARS_ORDER_INVOICES", "200"))
+# 50 by default, the smallest history of this seed with every ending (an uncollectible one first appears at
+# 50): the two runs take ~30 s instead of most of the suite. ARREARS_ORDER_INVOICES=200 for the full size the
+# issue asked for (docs/local-runtime.md, "Long variants of the tests").
+INVOICES = int(os.environ.get("ARREARS_ORDER_INVOICES", "50"))
 SEED = 20261122
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+import requests
 
 from arrears.adapters import aws
 from arrears.domain.clock import parse_iso
@@ -495,8 +496,19 @@ def test_dry_run_one_invoice_and_the_book(stack, open_invoices):
     status, without_referral = call(stack, "POST", "/policies/default/dry-run", {"source": draft, "invoice_id": invoice_id})
     assert status == 200 and without_referral["version"] is None
     assert "referral" not in [c["step_id"] for c in without_referral["invoices"][0]["contacts"]]
-    status, book = call(stack, "POST", "/policies/default/dry-run", {})
-    assert status == 200 and book["invoices_simulated"] >= 4 and sum(book["contacts_by_stage"].values()) > 0
+    # The open book: a job (answered 202 at once), polled; the whole result behind a presigned link
+    status, job = call(stack, "POST", "/policies/default/dry-run", {})
+    assert status == 202 and (job["status"], job["policy_id"]) == ("running", "default") and job["job_id"]
+    status, done = call(stack, "GET", f"/dry-runs/{job['job_id']}")
+    assert status == 200 and done["status"] == "done", done  # locally the asynchronous invoke has run by now
+    assert done["invoices_simulated"] >= 4 and sum(done["contacts_by_stage"].values()) > 0
+    book = requests.get(done["result_url"], timeout=10).json()
+    assert (book["invoices_simulated"], book["contacts_by_stage"]) == (done["invoices_simulated"], done["contacts_by_stage"])
+    assert call(stack, "GET", "/dry-runs/0123456789abcdef0123456789abcdef")[0] == 404
+    assert call(stack, "GET", "/dry-runs/..%2Fstatements")[0] == 404
+    # A job's request is checked when it starts: a version that does not exist is refused at once
+    status, body = call(stack, "POST", "/policies/default/dry-run", {"version": 9})
+    assert (status, body["error"]) == (404, "unknown_version")
     # Nothing was sent or recorded
     assert len(stack.sent_emails()) == sent_before and len(log_of(stack, invoice_id)) == log_before
     status, body = call(stack, "POST", "/policies/default/dry-run", {"version": SHIPPED, "source": draft})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from arrears.domain.json_values import as_json
 from arrears.domain.hash_chain import chain_entry, sha256_hex
 from arrears.domain.clock import to_iso_z
 from arrears.domain.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
@@ -15,11 +15,37 @@ from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, StepClaim
 from arrears.domain import contact_queue as contact_slot, table_keys as keys
 
 
+class _InvoicesByCustomer(dict):
+    """The invoices by id, with each customer's invoice ids kept as they are stored (as DynamoDB's GSI on the
+    customer keys them): `invoices_of` reads one customer's instead of scanning the book, which made a
+    simulated book's time grow with the square of its size (issue #19)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.of_customer: dict[str, dict[str, None]] = {}
+
+    def __setitem__(self, invoice_id: str, invoice: Invoice) -> None:
+        stored = self.get(invoice_id)
+        if stored is not None and stored.customer_id != invoice.customer_id:
+            self.of_customer[stored.customer_id].pop(invoice_id, None)
+        self.of_customer.setdefault(invoice.customer_id, {})[invoice_id] = None
+        super().__setitem__(invoice_id, invoice)
+
+    def __delitem__(self, invoice_id: str) -> None:
+        self.of_customer[self[invoice_id].customer_id].pop(invoice_id, None)
+        super().__delitem__(invoice_id)
+
+    def pop(self, invoice_id: str, *default: Any) -> Any:
+        if invoice_id in self:
+            self.of_customer[self[invoice_id].customer_id].pop(invoice_id, None)
+        return super().pop(invoice_id, *default)
+
+
 class MemoryStore:
     """InvoiceStore and ContactLog in dictionaries."""
 
     def __init__(self) -> None:
-        self.invoices: dict[str, Invoice] = {}
+        self.invoices = _InvoicesByCustomer()
         self.customers: dict[str, Customer] = {}
         # (invoice, step) -> its claim: at, owner, holder, phase, expires_at, record (arrears.domain.ports.StepClaim)
         self.claims: dict[tuple[str, str], dict[str, Any]] = {}
@@ -194,7 +220,8 @@ class MemoryStore:
         return set(self.undeliverable.get(customer_id, set()))
 
     def invoices_of(self, customer_id: str) -> list[Invoice]:
-        return sorted((i for i in self.invoices.values() if i.customer_id == customer_id), key=lambda i: (i.due_at, i.invoice_id))
+        invoices = self.invoices
+        return sorted((invoices[i] for i in invoices.of_customer.get(customer_id, ())), key=lambda i: (i.due_at, i.invoice_id))
 
     def claim_step(self, invoice_id: str, step_id: str, at: datetime) -> bool:
         if (invoice_id, step_id) in self.claims:
@@ -229,7 +256,7 @@ class MemoryStore:
             return False
         claim["phase"] = phase
         if record is not None:
-            claim["record"] = json.loads(json.dumps(record))  # stored as DynamoStore stores it: JSON
+            claim["record"] = as_json(record)  # stored as DynamoStore stores it: JSON
         return True
 
     def step_claims(self, invoice_id: str) -> dict[str, StepClaim]:

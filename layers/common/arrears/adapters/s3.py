@@ -27,6 +27,18 @@ class S3ArtefactStore:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         return aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    def find(self, uri: str) -> bytes | None:
+        """The object's bytes, or None when there is none (S3 says AccessDenied for a missing key to a role
+        without s3:ListBucket)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.get(uri)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403"):
+                return None
+            raise
+
     def download_url(self, uri: str, expires_seconds: int = 900) -> str | None:
         """A presigned GET for an artefact in this bucket (None for anything else)."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")

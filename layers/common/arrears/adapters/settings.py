@@ -3,21 +3,25 @@
 Every handler reads its configuration through `get_settings()`, once per
 process (cached), so tests and the local runtime can set the environment
 before the first call and nothing reads `os.environ` at import time.
+
+A plain pydantic model filled from the environment's upper-case names (its fields' aliases), not
+pydantic-settings: that package and python-dotenv cost about half an `import boto3` of every cold start
+(issue #19) for what `Settings.from_environ` does here in a few lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     table_name: str = Field(validation_alias="TABLE_NAME")
     idempotency_table_name: str = Field(default="", validation_alias="IDEMPOTENCY_TABLE_NAME")
@@ -39,6 +43,18 @@ class Settings(BaseSettings):
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
     default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
     workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
+    dry_run_function_name: str = Field(default="", validation_alias="DRY_RUN_FUNCTION_NAME")
+    # The X-Ray SDK in the handler (a subsegment per AWS call); Lambda's active tracing needs none of it
+    # (adapters/tracing.py). Off unless the template's TraceAwsCalls parameter turns it on.
+    trace_disabled: bool = Field(default=True, validation_alias="POWERTOOLS_TRACE_DISABLED")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+        """The settings in `environ` (the process's, or a function's declared environment), by their names."""
+        return cls.model_validate({name: environ[name] for name in _ALIASES if name in environ})
+
+
+_ALIASES = tuple(str(field.validation_alias) for field in Settings.model_fields.values())
 
 
 # The settings of the function running in this context, when one process runs several functions
@@ -52,7 +68,7 @@ def get_settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def _process_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]  # values come from the environment
+    return Settings.from_environ(os.environ)
 
 
 @contextmanager

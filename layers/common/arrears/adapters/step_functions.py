@@ -90,3 +90,14 @@ class WorkflowFunction:
         if response.get("FunctionError") or not isinstance(payload, dict):
             raise RuntimeError(f"the workflow function failed to escalate {invoice_id}: {payload}")
         return payload
+
+
+class DryRunFunction:
+    """The dry-run function, handed a job over the open book asynchronously (usecases/finance/dry_run_jobs.py)."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+
+    def start(self, job: dict) -> None:
+        # InvocationType Event: Lambda queues it and answers 202 at once; the function has up to 15 minutes.
+        aws.client("lambda").invoke(FunctionName=self.function_name, InvocationType="Event", Payload=json.dumps(job).encode())

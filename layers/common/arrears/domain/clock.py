@@ -8,6 +8,7 @@ passes its own `FixedClock`.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -40,6 +41,10 @@ def plausible_date(value: date) -> date:
     return value
 
 
+# Memoised (issue #19): the same moments are formatted and parsed again and again (a step's moment for its
+# plan, claim, log entry and Wait); datetimes and strings are immutable, and equal aware datetimes are the
+# same instant, so the same text. A naive datetime still raises each time (exceptions are not cached).
+@lru_cache(maxsize=1 << 16)
 def to_iso_z(moment: datetime) -> str:
     """ISO-8601 in UTC ending in Z, second precision: the form Step Functions Wait states need."""
     if moment.tzinfo is None:
@@ -51,6 +56,7 @@ def to_iso_z(moment: datetime) -> str:
     return utc.isoformat(timespec="seconds")[:19] + "Z"
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:

@@ -18,8 +18,6 @@ import unicodedata
 from datetime import date
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
-
 # Explicit bidi embeddings, overrides and isolates: they reorder what follows them (a name that spoofs another).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Control characters, surrogates, and the line / paragraph separators str.splitlines() breaks on.
@@ -61,6 +59,8 @@ def _checked_email(address: str) -> tuple[str | None, str | None]:
         return "the address has a display name or angle brackets; only the address itself is accepted", None
     if address.count("@") > 1 or any(c in address for c in ",;"):
         return "the field holds several addresses; only one is accepted", None
+    from email_validator import EmailNotValidError, validate_email  # lazily: 20 ms of a cold start (issue #19)
+
     try:
         valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as invalid:

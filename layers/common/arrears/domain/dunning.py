@@ -17,6 +17,7 @@ from typing import Any, Callable
 from arrears.domain import consolidated_send
 from arrears.domain.clock import to_iso_z
 from arrears.domain.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email, unusable_emails
+from arrears.domain.json_values import as_json
 from arrears.domain.models import Artefact, Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.domain.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.domain.policy import Channel, Policy, Stage, Step, plan_steps
@@ -678,10 +679,8 @@ def _log_recorded(invoice: Invoice, policy: Policy | None, step_id: str, entry: 
 
 def _recordable(fields: dict[str, Any]) -> dict[str, Any]:
     """Log fields as JSON values (the claim's record), artefacts as their fields."""
-    import json
-
     artefacts = [a.model_dump(mode="json") if isinstance(a, Artefact) else a for a in fields.get("artefacts", ())]
-    plain = json.loads(json.dumps({**fields, "artefacts": artefacts}, default=str))
+    plain = as_json({**fields, "artefacts": artefacts}, default=str)
     return plain if artefacts else {name: value for name, value in plain.items() if name != "artefacts"}
 
 

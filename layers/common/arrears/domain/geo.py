@@ -20,8 +20,6 @@ from functools import lru_cache
 from importlib import resources
 from zoneinfo import available_timezones
 
-import holidays as holiday_calendars
-
 # Where the tz notes cannot decide: they do not name these regions (or only a small part of them).
 # US: each state's zone for most of its population (the US DOT's time zone boundaries, 49 CFR part 71);
 # AZ, HI, AK, MI and IN the notes decide. AU: the ACT keeps Sydney's time. ES: Canarias is "Canary Islands".
@@ -95,6 +93,8 @@ def _plain(text: str) -> str:
 def _region_names(country: str) -> dict[str, frozenset[str]]:
     """Each subdivision's names and code (plain text), keyed by every one of them (the holidays package's list)."""
     try:
+        import holidays as holiday_calendars  # lazily: not part of a handler's cold start (issue #19)
+
         aliases = holiday_calendars.country_holidays(country).get_subdivision_aliases()
     except (NotImplementedError, AttributeError):
         return {}

@@ -45,8 +45,6 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from arrears.domain.money import decimal_to_minor, minor_to_decimal
 from arrears.domain.policy.model import LatePayment
 from arrears.domain.wording import wording_for
@@ -167,6 +165,8 @@ class RateSeries:
 
 @lru_cache(maxsize=1)
 def reference_rates() -> dict[str, RateSeries]:
+    import yaml  # lazily: not part of a handler's cold start (issue #19)
+
     data = yaml.safe_load(RATES_FILE.read_text(encoding="utf-8"))
     tables = {}
     for name, series in data.items():

@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
@@ -99,6 +98,8 @@ def available_languages() -> frozenset[str]:
 @lru_cache(maxsize=16)
 def catalogue(language: str) -> dict[str, str]:
     """The catalogue of one language, flattened to dotted keys ('letter.heading.formal_notice')."""
+    import yaml  # lazily: not part of a handler's cold start (issue #19)
+
     data = yaml.safe_load((TEXT_DIR / f"{language}.yaml").read_text(encoding="utf-8"))
     flat: dict[str, str] = {}
 

@@ -14,8 +14,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_calendars
-
 from arrears.domain.policy.model import ContactCalendar
 
 # Far more than any run of weekends and holidays; a calendar with no business day at all is refused by the model.
@@ -29,12 +27,18 @@ def zone_of(name: str, fallback: str) -> ZoneInfo:
         return ZoneInfo(fallback)
 
 
+def _country_holidays(country: str, **options: object):  # -> holidays.HolidayBase
+    import holidays  # lazily, at the first calendar look-up: not part of a handler's cold start (issue #19)
+
+    return holidays.country_holidays(country.upper(), **options)
+
+
 @lru_cache(maxsize=512)
 def _holidays(country: str, year: int) -> frozenset[date]:
     if not country:
         return frozenset()
     try:
-        return frozenset(holiday_calendars.country_holidays(country.upper(), years=year))
+        return frozenset(_country_holidays(country, years=year))
     except NotImplementedError:
         return frozenset()  # a country the holidays package does not know: weekends only
 
@@ -48,7 +52,7 @@ def _weekend(country: str) -> frozenset[int]:
     if not country:
         return _SATURDAY_SUNDAY
     try:
-        rest = holiday_calendars.country_holidays(country.upper()).weekend
+        rest = _country_holidays(country).weekend
     except NotImplementedError:
         return _SATURDAY_SUNDAY
     return frozenset(day + 1 for day in rest)  # the package counts Monday as 0

@@ -6,7 +6,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from arrears.domain.geo import known_timezone
@@ -307,6 +306,8 @@ MAX_POLICY_DEPTH = 20
 def check_policy_source(text: str) -> None:
     """ValueError when a policy source is too long, nests too deep or uses aliases; YAMLError when its
     syntax is broken before that. Reads YAML events one at a time (PyYAML's parser does not recurse)."""
+    import yaml  # lazily: not part of a handler's cold start (issue #19)
+
     if len(text) > MAX_POLICY_SOURCE_CHARS:
         raise ValueError(f"a policy source has at most {MAX_POLICY_SOURCE_CHARS} characters (this one has {len(text)})")
     depth = 0
@@ -322,6 +323,8 @@ def check_policy_source(text: str) -> None:
 
 
 def parse_policy_yaml(text: str) -> Policy:
+    import yaml
+
     check_policy_source(text)
     data = yaml.safe_load(text)
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from arrears.domain import dunning, holds
 from arrears.usecases.finance import actions, reports
 from arrears.usecases.finance import schemas as s
+from arrears.usecases.finance import dry_run_jobs
 from arrears.usecases.finance.dry_run import dry_run
 from arrears.usecases.finance.views import (
     AgingBucket,
@@ -41,7 +42,7 @@ OPENAPI_INFO = {
     ),
 }
 
-_NOT_FOUND = {"unknown_invoice", "unknown_customer", "unknown_policy", "unknown_version", "unknown_task"}
+_NOT_FOUND = {"unknown_invoice", "unknown_customer", "unknown_policy", "unknown_version", "unknown_task", "unknown_job"}
 _INVALID = {"invalid_until", "invalid_plan", "invalid_filter", "invalid_field", "invalid_policy", "unknown_step",
             "invalid_period"}
 _MALFORMED = {"invalid_cursor"}  # not something this API handed out (changed, or from another query)
@@ -78,6 +79,7 @@ class FinanceApi:
     # The list cursor's signing keys, newest first ("new,old" while rotating), read when a list is asked for.
     cursor_keys: Callable[[], list[str]] = lambda: []
     default_policy_id: str = "default"  # the policy of a customer without its own (settings.default_policy_id)
+    dry_run_function: Any = None  # DryRunFunction: runs a dry run over the open book (usecases/finance/dry_run_jobs.py)
 
     @classmethod
     def from_settings(cls) -> FinanceApi:
@@ -86,7 +88,7 @@ class FinanceApi:
         from arrears.adapters.dynamo import DynamoStore
         from arrears.adapters.dynamo_policies import DynamoPolicyRepository
         from arrears.adapters.s3 import S3ArtefactStore
-        from arrears.adapters.step_functions import StepFunctionsWorkflows, WorkflowFunction
+        from arrears.adapters.step_functions import DryRunFunction, StepFunctionsWorkflows, WorkflowFunction
 
         from arrears.adapters.ssm_parameters import secret_values
 
@@ -96,7 +98,8 @@ class FinanceApi:
                    escalation=WorkflowFunction(settings.workflow_function_name),
                    artefacts=S3ArtefactStore(settings.letters_bucket), clock=SystemClock(),
                    cursor_keys=lambda: secret_values(settings.cursor_key_parameter, settings.secret_max_age_seconds),
-                   default_policy_id=settings.default_policy_id)
+                   default_policy_id=settings.default_policy_id,
+                   dry_run_function=DryRunFunction(settings.dry_run_function_name))
 
     # --- reading ---------------------------------------------------------------------------------
     def _policy_of(self, invoice: Invoice) -> Policy | None:
@@ -348,6 +351,18 @@ class FinanceApi:
         return s.PolicyVersion(policy_id=policy_id, version=policy.version, name=policy.name, source=source, current=True)
 
     def dry_run(self, policy_id: str, request: s.DryRunRequest) -> s.DryRunResult:
+        policy, version = self.dry_run_policy(policy_id, request)
+        return self._dry_run(policy_id, policy, version, request)
+
+    def start_dry_run(self, policy_id: str, request: s.DryRunRequest, actor: str) -> s.DryRunJob:
+        """The open book's dry run as a job (usecases/finance/dry_run_jobs.py): checked now, run by the dry-run function."""
+        return dry_run_jobs.start(self, policy_id, request, actor)
+
+    def dry_run_job(self, job_id: str) -> s.DryRunJob:
+        return dry_run_jobs.status(self, job_id)
+
+    def dry_run_policy(self, policy_id: str, request: s.DryRunRequest) -> tuple[Policy, int | None]:
+        """The policy a dry run tries (a published version, or a draft: version None), or ActionRefused."""
         if request.source is not None and request.version is not None:
             raise ActionRefused("invalid_policy", "give a published version or a draft source, not both")
         if request.source is not None:
@@ -361,6 +376,9 @@ class FinanceApi:
                 policy = self.policies.get(policy_id, version)
             except LookupError:
                 raise ActionRefused("unknown_version", f"policy {policy_id!r} has no version {version}") from None
+        return policy, version
+
+    def _dry_run(self, policy_id: str, policy: Policy, version: int | None, request: s.DryRunRequest) -> s.DryRunResult:
         if request.invoice_id:
             invoice = self.store.get_invoice(request.invoice_id)
             if invoice is None:

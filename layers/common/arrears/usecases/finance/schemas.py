@@ -307,6 +307,23 @@ class DryRunResult(BaseModel):
     left_out: list[DryRunLeftOut]
 
 
+class DryRunJob(BaseModel):
+    """A dry run over the open book, run asynchronously (POST .../dry-run without an invoice; GET /dry-runs/{job_id})."""
+
+    job_id: str
+    status: Literal["running", "done", "failed"]
+    policy_id: str
+    version: int | None = Field(description="None for an unpublished draft")
+    started_at: datetime
+    actor: str = Field(description="the IAM principal that started it")
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, description="failed: the refusal's code, or timed_out")
+    invoices_simulated: int | None = None
+    contacts_by_stage: dict[str, int] | None = None
+    left_out: int | None = Field(default=None, description="invoices on hold or insolvent: nothing planned")
+    result_url: str | None = Field(default=None, description="done: a presigned link (15 min) to the whole DryRunResult (JSON)")
+
+
 class AgingReport(BaseModel):
     as_of: datetime
     currencies: dict[str, dict[str, dict[str, int]]] = Field(description="currency -> bucket -> {count, amount}")
