@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from arrears.adapters.memory_behaviour import MemoryBehaviourItems
 from arrears.domain.hash_chain import chain_entry, sha256_hex
 from arrears.domain.clock import to_iso_z
 from arrears.domain.models import TERMINAL_STATUSES, Artefact, ContactEntry, Customer, Hold, Invoice, InvoiceStatus, RecentContact
@@ -15,10 +16,11 @@ from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, StepClaim
 from arrears.domain import contact_queue as contact_slot, table_keys as keys
 
 
-class MemoryStore:
+class MemoryStore(MemoryBehaviourItems):
     """InvoiceStore and ContactLog in dictionaries."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.invoices: dict[str, Invoice] = {}
         self.customers: dict[str, Customer] = {}
         # (invoice, step) -> its claim: at, owner, holder, phase, expires_at, record (arrears.domain.ports.StepClaim)

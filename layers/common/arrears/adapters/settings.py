@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
     default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
     workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
+    # EventBridge bus for events other systems act on (a credit limit crossed); empty: nothing is published.
+    event_bus_name: str = Field(default="", validation_alias="EVENT_BUS_NAME")
 
 
 # The settings of the function running in this context, when one process runs several functions

@@ -23,6 +23,7 @@ from arrears.domain.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.domain.holds import expire_hold
 from arrears.domain.policy.calendar import call_window, deferred_moment, next_allowed_moment, zone_of
 from arrears.domain.policy.schedule import PlannedStep, steps_to_skip_at_start
+from arrears.domain.risk import start_with_risk
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, PHASE_SENT, DeliveryRefused, Ports, StepClaim
 from arrears.domain.tasks import close_tasks_of_settled_invoice, settlement_reason
 
@@ -101,6 +102,7 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
         # The customer's own policy if the finance team gave it one, else the stack's default.
         # And the segment it starts in: a later change of the customer's segment never re-plans this invoice.
         policy = ports.policies.current(customer.policy_id or default_policy_id)
+        customer = start_with_risk(invoice, customer, policy, ports, now)  # the band's segment, the credit limit
         segment = collection_segment(invoice, customer, policy)
         ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn, segment=segment,
                               started_at=now)

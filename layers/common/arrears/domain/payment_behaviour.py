@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Callable, Protocol
 
 from arrears.domain.models import ContactEntry, Invoice, InvoiceStatus
+from arrears.domain.ports import ContactLog
 
 # How many of the newest paid invoices "recent" covers, and how far their average must move from the whole
 # history's (days beyond terms) before the trend says worsening or improving.
@@ -43,9 +44,9 @@ def days_beyond_terms(due_on: date, paid_on: date) -> int:
 
 
 def settlement_of(invoice: Invoice, entries: Sequence[ContactEntry]) -> Settlement | None:
-    """The contribution of a paid invoice (None for one voided or written off: it says nothing of paying).
+    """The contribution of a paid invoice (None for one open, voided or written off: it says nothing of paying).
     Paid when the platform settled it (`closed_at`); disputes and broken promises and plans from its log."""
-    if invoice.status is not InvoiceStatus.PAID:
+    if not invoice.is_settled or invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.OPEN):
         return None
     paid_at = invoice.closed_at or invoice.provider_updated_at
     broken: dict[str, set[str]] = {"broken_promises": set(), "broken_plans": set()}
@@ -164,3 +165,34 @@ def open_balance(invoices: Iterable[Invoice]) -> dict[str, int]:
         if not invoice.is_settled:
             owed[invoice.currency] = owed.get(invoice.currency, 0) + invoice.amount_remaining
     return dict(sorted(owed.items()))
+
+
+class BehaviourStore(Protocol):
+    """The customer's behaviour item (CUSTOMER#id / BEHAVIOUR) and the finance team's own customer settings."""
+
+    def payment_behaviour(self, customer_id: str) -> dict[str, Any] | None:
+        """The stored figures (PaymentBehaviour.to_item) with `band`, `band_reason`, `band_at`; None before any."""
+        ...
+
+    def count_settlement(self, customer_id: str, invoice_id: str,
+                         update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> bool:
+        """Write the figures `update` makes of the stored ones and mark the invoice counted, atomically, unless it
+        was counted before (False)."""
+        ...
+
+    def save_risk_band(self, customer_id: str, band: str | None, reason: str, at: Any, expected: str | None) -> bool:
+        """Record the band if the stored one is still `expected`: True for the one caller that changes it."""
+        ...
+
+    def customer_settings(self, customer_id: str) -> dict[str, Any]:
+        """The finance team's own values for the customer (segment, credit_limits...)."""
+        ...
+
+
+def record_settlement(invoice: Invoice, store: BehaviourStore, log: ContactLog) -> bool:
+    """Count a settled invoice in its customer's figures, once (a retried webhook, a replayed event: False)."""
+    settlement = settlement_of(invoice, log.entries(invoice.invoice_id))
+    if settlement is None:
+        return False
+    return store.count_settlement(invoice.customer_id, invoice.invoice_id,
+                                  lambda stored: PaymentBehaviour.from_item(stored).with_settlement(settlement).to_item())
