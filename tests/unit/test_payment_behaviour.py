@@ -105,7 +105,8 @@ def test_band_boundaries_are_exact_and_worsening_is_by_rank():
     one_more_day = behaviour_from_scratch([Settlement("in_1", date(2026, 1, 1), 46), *(
         Settlement(f"in_{i}", date(2026, 1, i), 45) for i in (2, 3))])
     assert risk_band(one_more_day, RULES).band == "poor"
-    assert band_worsened(RULES, "fair", "poor") and band_worsened(RULES, None, "good")
+    assert band_worsened(RULES, "fair", "poor") and band_worsened(RULES, None, "fair")
+    assert not band_worsened(RULES, None, "good")
     assert not band_worsened(RULES, "poor", "fair") and not band_worsened(RULES, "poor", None)
 
 

@@ -948,6 +948,10 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
     elif not finals or finals[-1].at > now - timedelta(days=terms.notice_period_days):
         kind, task, reason = "referral_withheld", "review_before_referral", (
             f"no final notice sent at least {terms.notice_period_days} days before the referral date")
+    elif terms.require_agency_checks and terms.agency is not None and terms.agency.missing_checks():
+        kind, task, reason = "referral_withheld", "complete_agency_record", (
+            f"the agency {terms.agency.name} has no {', '.join(terms.agency.missing_checks())} on record (policy "
+            f"{policy.policy_id} v{policy.version}): check them before referring, then publish a version that has them")
     else:
         return None
 

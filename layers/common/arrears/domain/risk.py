@@ -53,7 +53,8 @@ def risk_band(behaviour: PaymentBehaviour, rules: RiskRules) -> RiskBand:
 
 
 def band_worsened(rules: RiskRules, before: str | None, after: str | None) -> bool:
-    return after is not None and rules.rank(after) > rules.rank(before)
+    """A worse band than before; no band counts as the best (a first band of good is no news, of poor is)."""
+    return after is not None and rules.rank(after) > max(rules.rank(before), 0)
 
 
 def credit_limit(rules: RiskRules, band: str | None, own_limits: dict[str, int], currency: str) -> int | None:
@@ -101,24 +102,24 @@ def start_with_risk(invoice: Invoice, customer: Customer, policy: Policy, ports:
 
 def _check_credit_limit(invoice: Invoice, customer: Customer, rules: RiskRules, band: str | None,
                         own_limits: dict[str, int], ports: Ports, now: datetime) -> None:
-    """This invoice took the customer's exposure (open balance) in its currency over the limit: a task for a person
-    and an event for the SaaS (to hold new orders or service). Once per invoice: a retried start finds its task."""
+    """This invoice took the customer's exposure (open balance) in its currency over the limit: an event for the SaaS
+    (to hold new orders or service), a task for a person, and a log entry, once per invoice. A retried start that
+    died before the entry publishes the event again (EventBridge delivers at least once anyway: a consumer keys on
+    the invoice id) and finds the same task (due from the invoice's issue)."""
     limit = credit_limit(rules, band, own_limits, invoice.currency)
     if limit is None:
         return
     exposure = open_balance(ports.store.invoices_of(customer.customer_id)).get(invoice.currency, 0)
     if exposure <= limit or exposure - invoice.amount_remaining > limit:
         return  # under the limit, or over it before this invoice (crossed then, reviewed then)
-    store: Any = ports.store
-    if any(task["kind"] == REVIEW_CREDIT_LIMIT and task["details"].get("exposure") is not None
-           for task in store.open_tasks_of(invoice.invoice_id)):
+    if any(entry.kind == "credit_limit_exceeded" for entry in ports.log.entries(invoice.invoice_id)):
         return
     detail = {"customer_id": customer.customer_id, "customer_name": customer.name, "invoice_id": invoice.invoice_id,
               "invoice_number": invoice.number, "currency": invoice.currency, "credit_limit": limit,
               "exposure": exposure, "risk_band": band, "limit_source": "customer" if invoice.currency in own_limits else "band"}
-    store.open_task(invoice.invoice_id, REVIEW_CREDIT_LIMIT, now, {
+    if ports.events is not None:
+        ports.events.publish(CREDIT_LIMIT_EXCEEDED, {**detail, "at": to_iso_z(now)})
+    ports.store.open_task(invoice.invoice_id, REVIEW_CREDIT_LIMIT, invoice.issued_at, {
         **detail, "reason": f"exposure {exposure} {invoice.currency} (minor units) is over the credit limit {limit}"})
     ports.log.append(invoice.invoice_id, invoice.customer_id, now, kind="credit_limit_exceeded", actor=RISK_ACTOR,
                      details=detail)
-    if ports.events is not None:
-        ports.events.publish(CREDIT_LIMIT_EXCEEDED, {**detail, "at": to_iso_z(now)})
