@@ -123,6 +123,9 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         # The customer's statement of account: rendered, stored under statements/, linked.
         statement = runtime.request("GET", f"/customers/{handled.customer.customer_id}/statement")
         seen.statuses.append(("statement", statement.status_code))
+        # The readable policy: rendered, stored under policy-documents/, linked (issue #20).
+        document = runtime.request("GET", "/policies/default/document?audience=customer&language=de")
+        seen.statuses.append(("policy document", document.status_code))
 
     def run_after_payment() -> None:
         # The workflow's task for the paid invoice, as when its execution ran before the payment stopped it.

@@ -12,6 +12,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 
 from arrears.adapters.dynamo import DynamoStore
 from arrears.domain.policy import load_policy_file
@@ -63,11 +64,16 @@ def history():
         run = run_book(runtime, BOOK, POLICY, 84 + 30 - 5)
         store = DynamoStore(runtime.table_name)
         customer = runtime.request("GET", f"/customers/{CUSTOMER.customer_id}")
-        yield run, store, [json.loads(m["Body"]) for m in messages], json.loads(customer.body)
+        documents = {language: runtime.request("GET", f"/policies/default/document?language={language}&format=html")
+                     for language in ("de", "fr")}
+        documents["bad"] = runtime.request("GET", "/policies/default/document?language=it")
+        pages = {language: requests.get(json.loads(reply.body)["document"]["download_url"], timeout=10).text
+                 for language, reply in documents.items() if reply.status_code == 200}
+        yield run, store, [json.loads(m["Body"]) for m in messages], json.loads(customer.body), (documents, pages)
 
 
 def test_each_late_payment_counts_once_in_the_customers_figures(history):
-    _, store, _, customer = history
+    _, store, _, customer, _ = history
     figures = customer["payment_behaviour"]
     # Three paid 50 days beyond terms (one payment delivered twice by Stripe: counted once)
     assert figures["invoices_paid"] == 3 and figures["paid_late"] == 3
@@ -77,7 +83,7 @@ def test_each_late_payment_counts_once_in_the_customers_figures(history):
 
 
 def test_the_worse_band_is_logged_with_its_reason_and_the_next_invoice_gets_the_watch_ladder(history):
-    run, _, _, customer = history
+    run, _, _, customer, _ = history
     log = run.logs[NEXT.invoice.invoice_id]
     changed = [e for e in log if e.kind == "risk_band_changed"]
     assert len(changed) == 1 and changed[0].details["from"] is None and changed[0].details["to"] == "poor"
@@ -93,7 +99,7 @@ def test_the_worse_band_is_logged_with_its_reason_and_the_next_invoice_gets_the_
 
 
 def test_crossing_the_credit_limit_opens_the_review_task_and_emits_the_event(history):
-    run, store, events, customer = history
+    run, store, events, customer, _ = history
     tasks = [t for t in store.open_tasks_of(NEXT.invoice.invoice_id) if t["kind"] == "review_credit_limit"]
     crossed = [t for t in tasks if "exposure" in t["details"]]
     assert len(crossed) == 1 and crossed[0]["details"]["credit_limit"] == 1_000_000
@@ -105,3 +111,13 @@ def test_crossing_the_credit_limit_opens_the_review_task_and_emits_the_event(his
     assert events[0]["detail"]["exposure"] == 1_200_000 and events[0]["detail"]["credit_limit"] == 1_000_000
     assert customer["credit_limits"]["GBP"] == {"limit": 1_000_000, "exposure": 1_200_000, "over_limit": True, "source": "band"}
     assert [e.kind for e in run.logs[NEXT.invoice.invoice_id]].count("credit_limit_exceeded") == 1
+
+
+def test_the_policy_document_route_links_the_version_it_was_made_from_in_the_language_asked(history):
+    *_, (documents, pages) = history
+    assert documents["bad"].status_code == 422 and json.loads(documents["bad"].body)["error"] == "invalid_request"
+    answer = json.loads(documents["de"].body)
+    assert answer["version"] == POLICY.version and answer["language"] == "de" and answer["format"] == "html"
+    assert answer["document"]["uri"].split("/")[3] == "policy-documents"
+    assert "Unsere Richtlinie zum Forderungsmanagement" in pages["de"] and f"Version {POLICY.version}" in pages["de"]
+    assert "Notre politique de recouvrement" in pages["fr"] and "10,15" in pages["fr"]

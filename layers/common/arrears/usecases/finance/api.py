@@ -352,6 +352,31 @@ class FinanceApi:
         current = self._current_version(policy_id)
         return next(v for v in self.policy_versions(policy_id).versions if v.version == current)
 
+    def policy_document(self, policy_id: str, version: int | None, audience: str, language: str, fmt: str,
+                        segment: str | None = None) -> s.PolicyDocumentResult:
+        """The readable policy (rendering/policy_document.py) of one published version, stored in the letters bucket
+        under policy-documents/ and answered with a presigned link, as statements are."""
+        from arrears.domain.hash_chain import sha256_hex
+        from arrears.rendering.policy_document import policy_document, render_html, render_pdf
+
+        chosen = version or self._current_version(policy_id)
+        try:
+            policy = self.policies.get(policy_id, chosen)
+        except LookupError:
+            raise ActionRefused("unknown_version", f"policy {policy_id} has no version {chosen}") from None
+        if segment is not None and segment not in policy.segments:
+            raise actions.invalid_field("segment", f"policy {policy_id} v{chosen} has no segment {segment!r}; its "
+                                                   f"segments: {', '.join(policy.segments)}")
+        document = policy_document(policy, audience, language, segment)  # type: ignore[arg-type]
+        body = render_pdf(document) if fmt == "pdf" else render_html(document)
+        key = (f"policy-documents/{policy_id}/v{chosen:06d}/{audience}-{segment or policy.default_segment}-{language}"
+               f"-{sha256_hex(body)[:16]}.{fmt}")
+        stored = self.artefacts.put(key, body, "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
+                                    "policy_document")
+        return s.PolicyDocumentResult(policy_id=policy_id, version=chosen, audience=audience, language=language, format=fmt,
+                                      document=s.ArtefactLink(kind=stored.kind, uri=stored.uri, sha256=stored.sha256,
+                                                              download_url=self.artefacts.download_url(stored.uri)))
+
     def publish_policy(self, policy_id: str, source: str, actor: str) -> s.PolicyVersion:
         policy = _parse_policy(source)
         if policy.policy_id != policy_id:

@@ -278,6 +278,16 @@ class StatementResult(BaseModel):
     statement: ArtefactLink = Field(description="the statement of account PDF in the letters bucket")
 
 
+class PolicyDocumentResult(BaseModel):
+    policy_id: str
+    version: int = Field(description="the version the document was made from (it states exactly its steps, rates and fees)")
+    audience: str = Field(description="customer (terms, reminders, interest and fees, disputes, contact) or staff (every "
+                                      "segment, step, hold rule, threshold and risk rule)")
+    language: str
+    format: str
+    document: ArtefactLink = Field(description="the document in the letters bucket")
+
+
 class InsolvencyResult(BaseModel):
     customer_id: str
     invoices_held: list[str]
