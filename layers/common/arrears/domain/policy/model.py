@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from arrears.domain.geo import known_timezone
 from arrears.domain.models import Address
+from arrears.domain.policy.early_payment import EarlyPaymentTerms
 from arrears.domain.policy.risk import RiskRules
 
 
@@ -274,6 +275,8 @@ class Policy(PolicyModel):
     consolidation: Consolidation = Consolidation()
     # New in default v4 (issue #20, docs/payment-history.md). A version published before it reads back off.
     risk: RiskRules = RiskRules()
+    early_payment_discount: dict[str, EarlyPaymentTerms] = Field(
+        default_factory=dict, description="segment -> the discount for paying early (new in default v4; none before)")
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 
@@ -294,9 +297,9 @@ class Policy(PolicyModel):
                 if finals and step.offset_days - max(o for o in finals if o < step.offset_days) < self.referral.notice_period_days:
                     raise ValueError(f"segment {name}: referral {step.id!r} comes less than the notice period "
                                      f"({self.referral.notice_period_days} days) after its final notice")
-        unknown = sorted(set(self.risk.segments.values()) - set(self.segments))
+        unknown = sorted((set(self.risk.segments.values()) | set(self.early_payment_discount)) - set(self.segments))
         if unknown:
-            raise ValueError(f"risk.segments names segments this policy does not have: {', '.join(unknown)}")
+            raise ValueError(f"risk.segments or early_payment_discount name segments this policy does not have: {', '.join(unknown)}")
         if not self.calendar.contact_hours_start <= self.contact_time <= self.calendar.contact_hours_end:
             raise ValueError(f"contact_time {self.contact_time} is outside the calendar's contact hours")
         return self

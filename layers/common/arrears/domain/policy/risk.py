@@ -68,10 +68,3 @@ class RiskRules(_Model):
         """0 for the best band; -1 for no band (or one this version does not name)."""
         names = [rule.band for rule in self.bands]
         return names.index(band) if band in names else -1
-
-
-class EarlyPaymentTerms(_Model):
-    """A discount for paying within `within_days` of the invoice's issue date."""
-
-    percent: str = Field(pattern=r"^(?:[0-9]|[1-4][0-9])(?:\.[0-9]{1,2})?$", description="e.g. \"2\" or \"1.5\" (under 50)")
-    within_days: int = Field(ge=1, le=60)
