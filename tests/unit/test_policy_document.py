@@ -35,6 +35,10 @@ def test_the_customer_version_states_the_versions_steps_rates_and_fees(language)
     for currency, amount in POLICY.referral.min_amount.items():
         assert format_money(amount, currency, LOCALES[language]) in text
     assert POLICY.creditor.email in text and POLICY.creditor.iban in text
+    # The standard segment's early-payment discount: 2% within 10 days
+    early = POLICY.early_payment_discount["standard"]
+    assert {"en": f"within {early.within_days} days", "de": f"innerhalb von {early.within_days} Tagen",
+            "fr": f"dans les {early.within_days} jours"}[language] in text and f"{early.percent}" in text
     # And not the staff's detail
     assert "call_script" not in text
 

@@ -88,7 +88,9 @@ def policy_document(policy: Policy, audience: Audience = "customer", language: s
             "referral_text", minimum=money(policy.referral.min_amount), agency=agency.name,
             days=policy.referral.notice_period_days),)))
     sections.append(Section(say("disputes"), (say("disputes_text", email=creditor.email),)))
-    sections.append(Section(say("early"), (say("early_none"),)))
+    early = policy.early_payment_discount.get(chosen)
+    sections.append(Section(say("early"), (say("early_terms", percent=format_decimal(early.percent, locale=locale),
+                                                days=early.within_days) if early else say("early_none"),)))
     address = ", ".join(creditor.address.lines(language))
     sections.append(Section(say("contact"), (say("contact_text", email=creditor.email, phone=creditor.phone or "-",
                                                   address=address),)))
