@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from tests.integration.test_customer_email_api import CUSTOMER_ID, customer_stack, patch  # noqa: F401  (fixture)
+from tests.integration import test_customer_email_api as email_api
+from tests.integration.test_customer_email_api import CUSTOMER_ID, patch
+
+customer_stack = email_api.customer_stack  # the fixture: a stack with Van Dijk's customer record
 
 
 def test_a_limit_is_set_shown_with_the_exposure_and_cleared(customer_stack):

@@ -23,7 +23,7 @@ RATE = {"en": "10.15%", "de": "10,15 %", "fr": "10,15 %"}
 def test_the_customer_version_states_the_versions_steps_rates_and_fees(language):
     text = policy_document(POLICY, "customer", language).text()
     # The version it was made from
-    assert f"default" in text and str(POLICY.version) in text
+    assert POLICY.policy_id in text and str(POLICY.version) in text
     # Every contact step of the default segment, at its offset (manual tasks are the team's own, not listed)
     for step in POLICY.segments["standard"].steps:
         if step.offset_days > 0:
