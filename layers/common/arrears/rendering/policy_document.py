@@ -2,7 +2,7 @@
 English, German or French. The customer version states the payment terms, when reminders come, late interest
 and fixed compensation with their legal basis, referral, how to dispute and how to reach the team (to attach
 to contracts and show on the debtor's page); the staff version adds every segment and step, hold rule,
-threshold and risk rule. Every figure comes from the policy; the words from templates/text/policy_document.yaml.
+threshold and risk rule. Every figure comes from the policy; the words from templates/documents/policy.yaml.
 Debtor-facing text is escaped in HTML; deterministic for the same version and language."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from arrears.domain.policy import Channel, Policy, Stage, Step
 
 Audience = Literal["customer", "staff"]
 LANGUAGES = ("en", "de", "fr")
-_CATALOGUE = Path(__file__).resolve().parent.parent / "templates" / "text" / "policy_document.yaml"
+_CATALOGUE = Path(__file__).resolve().parent.parent / "templates" / "documents" / "policy.yaml"
 _LOCALES = {"en": "en_GB", "de": "de_DE", "fr": "fr_FR"}
 _STATUTES = {"de_bgb_288": "BGB § 288", "fr_l441_10": "Code de commerce L441-10",
              "eu_2011_7": "Directive 2011/7/EU", "uk_late_payment_act": "Late Payment of Commercial Debts (Interest) Act 1998"}
