@@ -195,6 +195,18 @@ def policy_versions(policy_id: str) -> s.PolicyVersions:
     return finance().policy_versions(policy_id)
 
 
+@app.get("/policies/<policy_id>/document", summary="The readable policy (HTML or PDF, a presigned link)", tags=["policies"])
+def policy_document(
+    policy_id: str,
+    audience: Annotated[str, Query(pattern="^(customer|staff)$")] = "customer",
+    language: Annotated[str, Query(pattern="^(en|de|fr)$")] = "en",
+    format: Annotated[str, Query(pattern="^(pdf|html)$")] = "pdf",
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    segment: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,40}$")] = None,
+) -> s.PolicyDocumentResult:
+    return finance().policy_document(policy_id, version, audience, language, format, segment)
+
+
 @app.post("/policies/<policy_id>/versions", summary="Publish a new version (validated)", tags=["policies"], status_code=201)
 def publish_policy(policy_id: str, request: s.PolicyVersionRequest) -> s.PolicyVersion:
     return finance().publish_policy(policy_id, request.source, caller())

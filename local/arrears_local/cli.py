@@ -277,6 +277,34 @@ def policy_publish(
     console.print(f"{policy.policy_id} v{policy.version} {'published' if created else 'was already published'}; it is now current.")
 
 
+@policy_app.command("document")
+def policy_document_command(
+    path: Path = typer.Argument(Path("policies/default.yaml"), exists=True, dir_okay=False),
+    audience: str = typer.Option("customer", help="customer (to attach to contracts) or staff (every step and rule)."),
+    language: str = typer.Option("en", help="en, de or fr."),
+    format: str = typer.Option("pdf", "--format", help="pdf or html."),
+    segment: Optional[str] = typer.Option(None, help="The customer version's reminders: this segment's (default: the policy's)."),
+    out: Optional[Path] = typer.Option(None, help="Where to write it (default: policy-<id>-v<n>-<audience>-<language>.<format>)."),
+) -> None:
+    """The readable collections policy, made from a policy file (docs/payment-history.md)."""
+    from arrears.domain.policy import load_policy_file
+    from arrears.rendering.policy_document import policy_document, render_html, render_pdf
+
+    if audience not in ("customer", "staff") or format not in ("pdf", "html"):
+        console.print("[red]--audience is customer or staff; --format is pdf or html[/]")
+        raise typer.Exit(2)
+    policy = load_policy_file(path)
+    try:
+        document = policy_document(policy, audience, language, segment)  # type: ignore[arg-type]
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    body = render_pdf(document) if format == "pdf" else render_html(document)
+    target = out or Path(f"policy-{policy.policy_id}-v{policy.version}-{audience}-{language}.{format}")
+    target.write_bytes(body)
+    console.print(f"{target}: {policy.policy_id} v{policy.version}, {audience}, {language} ({len(body)} bytes)")
+
+
 @app.command("import")
 def import_invoices(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv, .json (array) or .jsonl file of invoices."),

@@ -47,7 +47,7 @@ _log = logging.getLogger("arrears_local.iam")
 _SCOPE_SERVICE_ACTIONS = {("lambda", "Invoke"): "InvokeFunction", ("lambda", "InvokeAsync"): "InvokeAsync"}
 
 # Their errors are JSON ({"__type": "AccessDeniedException"}), as AWS answers; the others' are XML.
-_JSON_SERVICES = frozenset({"dynamodb", "states", "ssm", "lambda", "ses", "sqs"})
+_JSON_SERVICES = frozenset({"dynamodb", "states", "ssm", "lambda", "ses", "sqs", "events"})
 
 _CURRENT: contextvars.ContextVar[RoleSession | None] = contextvars.ContextVar("arrears_local_iam_role", default=None)
 
@@ -449,6 +449,9 @@ def request_checks(service: str, response: Any, default: str) -> list[tuple[str,
         if body.get("ConfigurationSetName"):
             checks.append((action, f"{prefix}:configuration-set/{body['ConfigurationSetName']}"))
         return checks or [(action, default)]
+    if service == "events" and operation == "PutEvents":
+        buses = {entry.get("EventBusName") or "default" for entry in body.get("Entries", [])}
+        return [(action, bus if bus.startswith("arn:") else f"{prefix}:event-bus/{bus}") for bus in sorted(buses)]
     return [(action, default)]
 
 

@@ -2,7 +2,7 @@
 from template.yaml, moto checks each of its calls against that role (arrears_local.iam), and
 
 - a short tour through every function (webhooks with a parked event, a dispute and a retried delivery,
-  payments, the workflow's task for a paid invoice, the finance API with its cursor, a link, pause, a
+  payments, a credit limit crossed (its EventBridge event), the workflow's task for a paid invoice, the finance API with its cursor, a link, pause, a
   refused and a real escalation, write-off, SES events, the audit copy), a renewal run (a workflow held
   fourteen months) and a delivery refused once then retried pass with no call refused;
 - each statement of each role, removed in turn, makes one of them fail visibly: a call refused as
@@ -41,7 +41,8 @@ import requests
 from arrears.adapters.dynamo import DynamoStore
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime, project_root
-from arrears_local.stripe_events import dispute_event, invoice_event, invoice_payment_paid_event, signed_delivery
+from arrears_local.stripe_events import (
+    customer_updated_event, dispute_event, invoice_event, invoice_payment_paid_event, signed_delivery)
 
 FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction")
 FULL = os.environ.get("ARREARS_IAM_FULL") == "1"
@@ -123,6 +124,9 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         # The customer's statement of account: rendered, stored under statements/, linked.
         statement = runtime.request("GET", f"/customers/{handled.customer.customer_id}/statement")
         seen.statuses.append(("statement", statement.status_code))
+        # The readable policy: rendered, stored under policy-documents/, linked (issue #20).
+        document = runtime.request("GET", "/policies/default/document?audience=customer&language=de")
+        seen.statuses.append(("policy document", document.status_code))
 
     def dry_run_book() -> None:
         # The open book's dry run: a job started by the API, run by the dry-run function, polled.
@@ -159,6 +163,10 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
 
     hold_at = disputed.due + timedelta(days=3)
     schedule = [
+        # The handled invoice's customer has a credit limit below it: its start publishes the event (issue #20).
+        (handled.created - timedelta(hours=2), deliver("customer", customer_updated_event(handled.customer, handled.created - timedelta(hours=2)))),
+        (handled.created - timedelta(hours=1), api("credit limit", "PATCH", f"/customers/{handled.customer.customer_id}",
+                                                   {"credit_limits": {handled.currency: 1_000}})),
         *[(i.created, deliver("finalized", invoice_event(i, "invoice.finalized", i.created))) for i in (disputed, handled, paid)],
         # The dispute comes before the payment that links it to its invoice: parked, applied when the link arrives.
         (hold_at, deliver("dispute", dispute_event(disputed, hold_at))),

@@ -23,10 +23,15 @@ def _dunning_ports(settings: Settings) -> Ports:
     from arrears.adapters.s3 import S3ArtefactStore
 
     store = DynamoStore(settings.table_name)
+    events = None
+    if settings.event_bus_name:
+        from arrears.adapters.events import EventBridgePublisher
+
+        events = EventBridgePublisher(settings.event_bus_name)
     return Ports(
         store=store, log=store, artefacts=S3ArtefactStore(settings.letters_bucket),
         mailer=SesMailer(settings.ses_configuration_set), policies=DynamoPolicyRepository(settings.table_name),
-        clock=SystemClock(), sender_email=settings.sender_email,
+        clock=SystemClock(), sender_email=settings.sender_email, events=events,
     )
 
 

@@ -12,6 +12,8 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arrears.adapters import aws
+from arrears.adapters.dynamo_behaviour import DynamoBehaviourItems
+from arrears.adapters.dynamo_items import _conditional_failed, _plain, _written, put_if_absent
 from arrears.domain.hash_chain import chain_entry
 from arrears.domain.clock import parse_iso, to_iso_z
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, StepClaim
@@ -26,31 +28,6 @@ _TERMINAL = [status.value for status in TERMINAL_STATUSES]
 # Concurrent appends to one invoice's log (a payment webhook racing a contact) retry this often.
 _APPEND_ATTEMPTS = 8
 _SLOT_ATTEMPTS = 8  # reads and versioned writes of a customer's contact slot before giving up (the Lambda retries)
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
-def _written(write: Callable[[], Any]) -> bool:
-    """Run a conditional write: True when it was applied, False when its condition failed."""
-    try:
-        write()
-        return True
-    except ClientError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-
-
-def put_if_absent(table: Any, item: dict[str, Any]) -> bool:
-    """Write an item only if its key is new: True for the first writer, False for everyone after."""
-    return _written(lambda: table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)"))
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB numbers come back as Decimal; the models want ints."""
-    return json.loads(json.dumps(item, default=lambda v: int(v) if v == int(v) else float(v)))
 
 
 def _step_claim(item: dict[str, Any], mine: bool) -> StepClaim:
@@ -68,7 +45,7 @@ def _invoice_from_item(item: dict[str, Any]) -> Invoice:
     return Invoice.model_validate(fields)
 
 
-class DynamoStore:
+class DynamoStore(DynamoBehaviourItems):
     """Implements the InvoiceStore and ContactLog ports on one table."""
 
     def __init__(self, table_name: str) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from arrears.adapters.memory_behaviour import MemoryBehaviourItems
 from arrears.domain.json_values import as_json
 from arrears.domain.hash_chain import chain_entry, sha256_hex
 from arrears.domain.clock import to_iso_z
@@ -41,10 +42,11 @@ class _InvoicesByCustomer(dict):
         return super().pop(invoice_id, *default)
 
 
-class MemoryStore:
+class MemoryStore(MemoryBehaviourItems):
     """InvoiceStore and ContactLog in dictionaries."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.invoices = _InvoicesByCustomer()
         self.customers: dict[str, Customer] = {}
         # (invoice, step) -> its claim: at, owner, holder, phase, expires_at, record (arrears.domain.ports.StepClaim)

@@ -47,6 +47,8 @@ class Settings(BaseModel):
     # The X-Ray SDK in the handler (a subsegment per AWS call); Lambda's active tracing needs none of it
     # (adapters/tracing.py). Off unless the template's TraceAwsCalls parameter turns it on.
     trace_disabled: bool = Field(default=True, validation_alias="POWERTOOLS_TRACE_DISABLED")
+    # EventBridge bus for events other systems act on (a credit limit crossed); empty: nothing is published.
+    event_bus_name: str = Field(default="", validation_alias="EVENT_BUS_NAME")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":

@@ -24,6 +24,8 @@ from arrears.domain.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.domain.holds import expire_hold
 from arrears.domain.policy.calendar import call_window, deferred_moment, next_allowed_moment, zone_of
 from arrears.domain.policy.schedule import PlannedStep, steps_to_skip_at_start
+from arrears.domain.early_payment import ISSUE_CREDIT_NOTE, early_payment_offer, paid_early
+from arrears.domain.risk import start_with_risk
 from arrears.domain.ports import PHASE_CLAIMED, PHASE_DONE, PHASE_SENDING, PHASE_SENT, DeliveryRefused, Ports, StepClaim
 from arrears.domain.tasks import close_tasks_of_settled_invoice, settlement_reason
 
@@ -102,6 +104,7 @@ def start_collection(invoice_id: str, execution_arn: str | None, default_policy_
         # The customer's own policy if the finance team gave it one, else the stack's default.
         # And the segment it starts in: a later change of the customer's segment never re-plans this invoice.
         policy = ports.policies.current(customer.policy_id or default_policy_id)
+        customer = start_with_risk(invoice, customer, policy, ports, now)  # the band's segment, the credit limit
         segment = collection_segment(invoice, customer, policy)
         ports.store.pin_policy(invoice_id, policy.policy_id, policy.version, execution_arn, segment=segment,
                               started_at=now)
@@ -190,6 +193,9 @@ def run_due_steps(invoice_id: str, ports: Ports, owner: str | None = None) -> De
         _finish_interrupted_steps(invoice, customer, pinned, owner, ports, now)
         return close_collection(invoice, pinned, ports, now, owner)
     policy = _pinned_policy(invoice, ports)
+    taken = _early_payment_taken(invoice, customer, policy, ports)
+    if taken is not None:
+        return taken(now, owner)
     if invoice.hold is not None:
         if invoice.hold.active_at(now):
             return _hold_decision(invoice, now)
@@ -448,14 +454,40 @@ def park_for_hold(invoice_id: str, task_token: str, workflows: Any, ports: Ports
 
 
 def close_collection(invoice: Invoice, policy: Policy | None, ports: Ports, now: datetime,
-                     owner: str | None = None) -> Decision:
+                     owner: str | None = None, reason: str | None = None, details: dict[str, Any] | None = None) -> Decision:
     # Open with nothing left to pay means it was paid in full (e.g. out of band); otherwise the status says why.
-    reason = settlement_reason(invoice)
-    _record_once(invoice, policy, _CLOSE_CLAIM, owner, ports, now, lambda at: ("collection_closed", {"details": {"reason": reason}}))
+    reason = reason or settlement_reason(invoice)
+    _record_once(invoice, policy, _CLOSE_CLAIM, owner, ports, now, lambda at: ("collection_closed", {"details": {
+        "reason": reason, **(details or {})}}))
     ports.store.save_progress(invoice.invoice_id, None, None, closed=True)
     # A task for a person never outlives its reason (those the settlement itself did not close already).
     close_tasks_of_settled_invoice(invoice, reason, WORKFLOW_ACTOR, ports.store, ports.log, now)  # type: ignore[arg-type]
     return Decision(status="closed", reason=reason)
+
+
+def _early_payment_taken(invoice: Invoice, customer: Customer, policy: Policy,
+                         ports: Ports) -> Callable[[datetime, str | None], Decision] | None:
+    """The invoice was paid, less the policy's early-payment discount, inside its window (arrears.domain.early_payment):
+    collection closes (no more messages) and a person issues the credit note for the discount. None otherwise."""
+    zone = zone_of(customer.timezone, policy.default_timezone)
+    offer = early_payment_offer(invoice, policy, zone)
+    if offer is None or invoice.amount_paid < offer.pay_minor:
+        return None
+    payment = paid_early(offer, ports.log.entries(invoice.invoice_id), zone)
+    if payment is None:
+        return None
+    details = {"discount_percent": str(offer.percent), "discount": offer.discount_minor, "currency": invoice.currency,
+               "paid": invoice.amount_paid, "window_until": offer.until.isoformat(), "payment_seq": payment.seq}
+
+    def close(now: datetime, owner: str | None) -> Decision:
+        decision = close_collection(invoice, policy, ports, now, owner, reason="paid_early_with_discount", details=details)
+        # Opened after the close (which closes the invoice's other tasks); due from the payment, so a retry opens it again.
+        ports.store.open_task(invoice.invoice_id, ISSUE_CREDIT_NOTE, payment.at, {
+            **details, "reason": f"paid {invoice.amount_paid} {invoice.currency} (minor units) by {offer.until}: issue a "
+                                 f"credit note of {offer.discount_minor} for the {offer.percent}% early-payment discount"})
+        return decision
+
+    return close
 
 
 def record_workflow_failure(invoice_id: str, error: str, cause: str, ports: Ports) -> dict[str, Any]:
@@ -945,6 +977,10 @@ def _referral_withheld(invoice: Invoice, notice: NoticeContext, policy: Policy, 
     elif not finals or finals[-1].at > now - timedelta(days=terms.notice_period_days):
         kind, task, reason = "referral_withheld", "review_before_referral", (
             f"no final notice sent at least {terms.notice_period_days} days before the referral date")
+    elif terms.require_agency_checks and terms.agency is not None and terms.agency.missing_checks():
+        kind, task, reason = "referral_withheld", "complete_agency_record", (
+            f"the agency {terms.agency.name} has no {', '.join(terms.agency.missing_checks())} on record (policy "
+            f"{policy.policy_id} v{policy.version}): check them before referring, then publish a version that has them")
     else:
         return None
 

@@ -240,6 +240,12 @@ class Renderer(Protocol):
         ...
 
 
+class EventPublisher(Protocol):
+    """Events other systems act on (EventBridge): a credit limit crossed, for a SaaS to hold new orders."""
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
 def full_renderer() -> Renderer:
     """The default renderer (`arrears.rendering.renderer.FullRenderer`), imported when a Ports is made without one:
     the domain names the port, rendering implements it."""
@@ -260,3 +266,4 @@ class Ports:
     clock: Clock
     sender_email: str
     renderer: Renderer = field(default_factory=full_renderer)
+    events: EventPublisher | None = None  # None: nothing is published (the simulator, a stack without a bus)

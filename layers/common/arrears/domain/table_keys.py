@@ -7,6 +7,7 @@ INVOICE#id / STEP#step     once-only claims of workflow steps
 CUSTOMER#id / META         customer (the billing platform's record)
 CUSTOMER#id / SETTINGS     the finance team's values over it (contacts, language, timezone, segment)
 CUSTOMER#id / INSOLVENCY   the customer's insolvency notice: its later invoices are held at once
+CUSTOMER#id / BEHAVIOUR    how the customer pays: figures summed per paid invoice, its risk band (issue #20)
 CUSTOMER#id / LAST_CONTACT the last message to the customer (any invoice): the policy's gap runs from it
 TASK#id / META             tasks for people                     GSI1: TASK#open / due
                                                                 GSI2: INVOICE#id / TASK#due#id (the invoice's tasks)
@@ -17,6 +18,7 @@ META = "META"
 CUSTOMER_SETTINGS = "SETTINGS"
 INSOLVENCY = "INSOLVENCY"
 LAST_CONTACT = "LAST_CONTACT"
+BEHAVIOUR = "BEHAVIOUR"
 RECEIVABLE = "RECEIVABLE"
 POLICY_INDEX = "POLICY"
 

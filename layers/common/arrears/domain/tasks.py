@@ -17,7 +17,7 @@ from arrears.domain.models import TERMINAL_STATUSES, Invoice
 from arrears.domain.ports import ContactLog, InvoiceStore
 
 # Tasks about the customer, not only about the invoice they were opened on.
-CUSTOMER_TASKS = frozenset({"file_insolvency_claim", "fix_debtor_email"})
+CUSTOMER_TASKS = frozenset({"file_insolvency_claim", "fix_debtor_email", "review_credit_limit"})
 # A task's status when it closed because its invoice settled (a person's own "done" is "done").
 SETTLED = "obsolete"
 

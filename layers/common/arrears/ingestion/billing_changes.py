@@ -23,6 +23,7 @@ from typing import Any, Protocol, Union
 
 from arrears.domain.clock import parse_iso, to_iso_z
 from arrears.domain.models import TERMINAL_STATUSES, Customer, HoldKind, Invoice, InvoiceStatus
+from arrears.domain.payment_behaviour import record_settlement
 from arrears.domain.ports import ContactLog, InvoiceStore, WorkflowStarter
 from arrears.domain.tasks import close_tasks_of_settled_invoice, settlement_reason
 
@@ -205,6 +206,7 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
     if invoice.status in TERMINAL_STATUSES:
         log.append(invoice.invoice_id, invoice.customer_id, now, kind=_LOG_KIND[update.kind], actor=actor,
                    details={**details, "amount_paid": invoice.amount_paid})
+        record_settlement(invoice, store, log)  # type: ignore[arg-type]
         if before is not None:
             _settle(invoice, store, log, workflows, now, actor)
         return f"closed: {update.kind.value}"
@@ -219,6 +221,7 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
     else:
         _log_changes(before, invoice, details, log, now, actor)
         if invoice.is_settled and not before.is_settled:  # open, nothing left to pay: paid (e.g. out of band)
+            record_settlement(invoice, store, log)  # type: ignore[arg-type]
             close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
     if update.kind is UpdateKind.PAYMENT_FAILED and before is not None and not (
             resumed and _logged(log, invoice.invoice_id, "payment_failed", details["as_of"])):
@@ -235,7 +238,9 @@ def apply_invoice_update(update: InvoiceUpdate, store: IngestStore, log: Contact
 
 def _settle(invoice: Invoice, store: IngestStore, log: ContactLog, workflows: WorkflowStarter, now: datetime,
             actor: str) -> None:
-    """A settled invoice's workflow stops and its open tasks close (both idempotent)."""
+    """A settled invoice's workflow stops, it counts in its customer's payment figures and its open tasks close
+    (each idempotent)."""
+    record_settlement(invoice, store, log)  # type: ignore[arg-type]
     workflows.stop(invoice.invoice_id, f"invoice {invoice.status.value}")
     close_tasks_of_settled_invoice(invoice, settlement_reason(invoice), actor, store, log, now)  # type: ignore[arg-type]
 

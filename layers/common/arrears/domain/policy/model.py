@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from arrears.domain.geo import known_timezone
 from arrears.domain.models import Address
+from arrears.domain.policy.early_payment import EarlyPaymentTerms
+from arrears.domain.policy.risk import RiskRules
 
 
 class Stage(str, Enum):
@@ -160,6 +162,15 @@ class Agency(PolicyModel):
     name: str = Field(min_length=1)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     language: str = Field(default="en", description="the language of the referral email (not the debtor's)")
+    # New in default v4 (issue #20): what a finance team checks before choosing an agency. A policy whose referral
+    # terms `require_agency_checks` refuses a referral (a task for a person) while any of them is missing.
+    licence: str = Field(default="", max_length=200, description="licence or registration (authority and number)")
+    insurance: str = Field(default="", max_length=200, description="professional indemnity insurance (insurer, cover)")
+    regions: tuple[str, ...] = Field(default=(), description="ISO 3166-1 countries the agency collects in")
+    fees: str = Field(default="", max_length=200, description="what the agency charges (e.g. 15% of the amount recovered)")
+
+    def missing_checks(self) -> list[str]:
+        return [name for name in ("licence", "insurance", "regions", "fees") if not getattr(self, name)]
 
 
 class ReferralTerms(PolicyModel):
@@ -170,6 +181,9 @@ class ReferralTerms(PolicyModel):
     min_amount: dict[str, int] = Field(default_factory=dict,
                                        description="per ISO 4217 currency, minor units; below it a small-claims or write-off task opens")
     notice_period_days: int = Field(default=14, ge=0, le=180, description="a final notice must precede referral by this much")
+    # New in default v4: off for the versions published before (their agencies name no licence, insurance...).
+    require_agency_checks: bool = Field(default=False, description="refer only to an agency whose licence, insurance, "
+                                                                   "regions and fees are recorded")
 
 
 class UndeliverableTerms(PolicyModel):
@@ -258,6 +272,10 @@ class Policy(PolicyModel):
         default=False, description="also chase a card-charged invoice once the platform has stopped retrying it")
     # New in default v3. A version published before it reads back with the default: off, one message per invoice.
     consolidation: Consolidation = Consolidation()
+    # New in default v4 (issue #20, docs/payment-history.md). A version published before it reads back off.
+    risk: RiskRules = RiskRules()
+    early_payment_discount: dict[str, EarlyPaymentTerms] = Field(
+        default_factory=dict, description="segment -> the discount for paying early (new in default v4; none before)")
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 
@@ -278,6 +296,9 @@ class Policy(PolicyModel):
                 if finals and step.offset_days - max(o for o in finals if o < step.offset_days) < self.referral.notice_period_days:
                     raise ValueError(f"segment {name}: referral {step.id!r} comes less than the notice period "
                                      f"({self.referral.notice_period_days} days) after its final notice")
+        unknown = sorted((set(self.risk.segments.values()) | set(self.early_payment_discount)) - set(self.segments))
+        if unknown:
+            raise ValueError(f"risk.segments or early_payment_discount name segments this policy does not have: {', '.join(unknown)}")
         if not self.calendar.contact_hours_start <= self.contact_time <= self.calendar.contact_hours_end:
             raise ValueError(f"contact_time {self.contact_time} is outside the calendar's contact hours")
         return self

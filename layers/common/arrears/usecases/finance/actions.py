@@ -19,7 +19,8 @@ from arrears.domain.phone import InvalidPhone, phone_from_finance
 from arrears.domain.tasks import close_tasks_of_settled_invoice
 
 # Customer fields the finance team may set over the billing platform's values.
-CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner", "phone")
+CUSTOMER_SETTINGS = ("email", "escalation_email", "language", "timezone", "segment", "policy_id", "account_owner", "phone",
+                     "credit_limits")
 
 
 def invalid_field(field: str, message: str) -> ActionRefused:
@@ -115,9 +116,10 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
         except InvalidPhone as invalid:
             raise invalid_field("phone", str(invalid)) from None
     settings = {**store.customer_settings(customer_id), **changes}
-    settings = {name: value for name, value in settings.items() if value is not None}
+    settings = {name: value for name, value in settings.items() if value not in (None, {})}
     # Validate the merged customer before writing anything (an unknown timezone, a bad address).
-    merged = customer.model_copy(update={name: value for name, value in changes.items() if value is not None})
+    merged = customer.model_copy(update={name: value for name, value in changes.items()
+                                         if value is not None and name in Customer.model_fields})
     Customer.model_validate(merged.model_dump())
     store.save_customer_settings(customer_id, settings, now, actor)
     for invoice in store.invoices_of(customer_id):

@@ -26,6 +26,9 @@ from arrears.usecases.finance.views import (
 from arrears.usecases.finance.views import list_invoices as invoice_page
 from arrears.domain.holds import ActionRefused
 from arrears.domain.models import HoldKind, Instalment, Invoice
+from arrears.domain.payment_behaviour import PaymentBehaviour, open_balance
+from arrears.domain.policy.risk import RiskRules
+from arrears.domain.risk import credit_limit, risk_band
 from arrears.domain.policy import Policy, Stage, parse_policy_yaml
 from arrears.domain import table_keys as keys
 
@@ -221,17 +224,30 @@ class FinanceApi:
         if customer is None:
             raise ActionRefused("unknown_customer", f"no customer {customer_id}")
         open_invoices = [i for i in self.store.invoices_of(customer_id) if not i.is_settled]
-        balance: dict[str, int] = {}
-        for invoice in open_invoices:
-            balance[invoice.currency] = balance.get(invoice.currency, 0) + invoice.amount_remaining
+        balance = open_balance(open_invoices)
+        settings = self.store.customer_settings(customer_id)
+        try:
+            rules = self.policies.current(customer.policy_id or self.default_policy_id).risk
+        except LookupError:
+            rules = RiskRules()  # no policy published yet: no bands
+        behaviour = PaymentBehaviour.from_item(self.store.payment_behaviour(customer_id))
+        band = risk_band(behaviour, rules)
+        own = settings.get("credit_limits") or {}
+        limits = {currency: s.CreditLimitView(limit=limit, exposure=balance.get(currency, 0),
+                                              over_limit=balance.get(currency, 0) > limit,
+                                              source="customer" if currency in own else "band")
+                  for currency in sorted({*own, *balance, *rules.credit_limits.get(band.band or "", {})})
+                  if (limit := credit_limit(rules, band.band, own, currency)) is not None}
         return s.CustomerView(
             customer_id=customer.customer_id, provider=customer.provider, name=customer.name, email=customer.email,
             escalation_email=customer.escalation_email, language=customer.language, timezone=customer.timezone,
             segment=customer.segment, policy_id=customer.policy_id, account_owner=customer.account_owner,
             phone=customer.phone, address=customer.address.model_dump(),
-            finance_settings=self.store.customer_settings(customer_id),
+            finance_settings=settings,
             undeliverable=sorted(self.store.undeliverable_addresses(customer_id)),
             open_invoices=len(open_invoices), open_balance=balance,
+            payment_behaviour=s.PaymentBehaviourView(**behaviour.figures()), risk_band=band.band,
+            risk_band_reason=band.reason, credit_limits=limits,
         )
 
     def update_customer(self, customer_id: str, changes: s.CustomerChanges, actor: str) -> s.CustomerView:
@@ -338,6 +354,31 @@ class FinanceApi:
     def policy(self, policy_id: str) -> s.PolicyVersion:
         current = self._current_version(policy_id)
         return next(v for v in self.policy_versions(policy_id).versions if v.version == current)
+
+    def policy_document(self, policy_id: str, version: int | None, audience: str, language: str, fmt: str,
+                        segment: str | None = None) -> s.PolicyDocumentResult:
+        """The readable policy (rendering/policy_document.py) of one published version, stored in the letters bucket
+        under policy-documents/ and answered with a presigned link, as statements are."""
+        from arrears.domain.hash_chain import sha256_hex
+        from arrears.rendering.policy_document import policy_document, render_html, render_pdf
+
+        chosen = version or self._current_version(policy_id)
+        try:
+            policy = self.policies.get(policy_id, chosen)
+        except LookupError:
+            raise ActionRefused("unknown_version", f"policy {policy_id} has no version {chosen}") from None
+        if segment is not None and segment not in policy.segments:
+            raise actions.invalid_field("segment", f"policy {policy_id} v{chosen} has no segment {segment!r}; its "
+                                                   f"segments: {', '.join(policy.segments)}")
+        document = policy_document(policy, audience, language, segment)  # type: ignore[arg-type]
+        body = render_pdf(document) if fmt == "pdf" else render_html(document)
+        key = (f"policy-documents/{policy_id}/v{chosen:06d}/{audience}-{segment or policy.default_segment}-{language}"
+               f"-{sha256_hex(body)[:16]}.{fmt}")
+        stored = self.artefacts.put(key, body, "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
+                                    "policy_document")
+        return s.PolicyDocumentResult(policy_id=policy_id, version=chosen, audience=audience, language=language, format=fmt,
+                                      document=s.ArtefactLink(kind=stored.kind, uri=stored.uri, sha256=stored.sha256,
+                                                              download_url=self.artefacts.download_url(stored.uri)))
 
     def publish_policy(self, policy_id: str, source: str, actor: str) -> s.PolicyVersion:
         policy = _parse_policy(source)

@@ -18,6 +18,9 @@ AwareMoment = Annotated[AwareDatetime, AfterValidator(plausible_date)]
 # One plain, valid address (email-validator, no DNS), stored in the form it is mailed to; else a 422.
 Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(email_or_error)]
 
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+MinorUnits = Annotated[int, Field(ge=0, le=10**13)]
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -103,6 +106,9 @@ class CustomerChanges(Body):
                                       description="who owns the relationship: call and manual tasks name them")
     phone: str | None = Field(default=None, min_length=1, max_length=40,
                               description="the debtor's number in international form (e.g. +44 20 7946 0958): call tasks show it")
+    credit_limits: dict[CurrencyCode, MinorUnits] | None = Field(
+        default=None, max_length=20, description="the customer's credit limit per ISO 4217 currency, in minor units "
+                                                 "(over the policy's default for its risk band); {} or null clears them")
 
 
 class InsolvencyRequest(Body):
@@ -207,6 +213,29 @@ class ActionResult(BaseModel):
     outcome: dict[str, Any]
 
 
+class PaymentBehaviourView(BaseModel):
+    """How the customer has paid: sums over its paid invoices, updated as each settles (docs/payment-history.md)."""
+
+    invoices_paid: int
+    paid_late: int = Field(description="paid after the due date")
+    share_paid_late_percent: str | None = Field(description="one decimal; null before any paid invoice")
+    average_days_beyond_terms: str | None = Field(description="days paid after the due date, on average (on time: 0)")
+    recent_days_beyond_terms: str | None = Field(description="the same over the newest paid invoices (recent_invoices)")
+    recent_invoices: int
+    disputed: int = Field(description="paid invoices that were disputed")
+    disputed_share_percent: str | None
+    broken_promises: int
+    broken_payment_plans: int
+    trend: str = Field(description="worsening | improving | steady | not_enough_history")
+
+
+class CreditLimitView(BaseModel):
+    limit: int = Field(description="minor units")
+    exposure: int = Field(description="the open balance in this currency, minor units")
+    over_limit: bool
+    source: str = Field(description="customer: the finance team's own; band: the policy's default for the risk band")
+
+
 class CustomerView(BaseModel):
     customer_id: str
     provider: str
@@ -224,6 +253,11 @@ class CustomerView(BaseModel):
     undeliverable: list[str]
     open_invoices: int
     open_balance: dict[str, int] = Field(description="per currency, minor units")
+    payment_behaviour: PaymentBehaviourView
+    risk_band: str | None = Field(description="under the customer's current policy's risk rules; null: rules off or "
+                                              "not enough history")
+    risk_band_reason: str = Field(description="why: the figures and the rules applied")
+    credit_limits: dict[str, CreditLimitView] = Field(description="per currency")
 
 
 class StatementCurrencyView(BaseModel):
@@ -242,6 +276,16 @@ class StatementResult(BaseModel):
     language: str
     currencies: list[StatementCurrencyView]
     statement: ArtefactLink = Field(description="the statement of account PDF in the letters bucket")
+
+
+class PolicyDocumentResult(BaseModel):
+    policy_id: str
+    version: int = Field(description="the version the document was made from (it states exactly its steps, rates and fees)")
+    audience: str = Field(description="customer (terms, reminders, interest and fees, disputes, contact) or staff (every "
+                                      "segment, step, hold rule, threshold and risk rule)")
+    language: str
+    format: str
+    document: ArtefactLink = Field(description="the document in the letters bucket")
 
 
 class InsolvencyResult(BaseModel):
