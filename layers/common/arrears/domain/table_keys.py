@@ -8,6 +8,9 @@ CUSTOMER#id / META         customer (the billing platform's record)
 CUSTOMER#id / SETTINGS     the finance team's values over it (contacts, language, timezone, segment)
 CUSTOMER#id / INSOLVENCY   the customer's insolvency notice: its later invoices are held at once
 CUSTOMER#id / LAST_CONTACT the last message to the customer (any invoice): the policy's gap runs from it
+CUSTOMER#id / REPLY_PAUSE  the customer replied: automated messages wait until its task is handled (docs/replies.md)
+REPLY#ref / META           a sent message's Reply-To token -> its invoice and step (arrears.domain.replies)
+ADDRESS#email / CUSTOMER#id  the customers emailed at an address (a reply matched by its sender)
 TASK#id / META             tasks for people                     GSI1: TASK#open / due
                                                                 GSI2: INVOICE#id / TASK#due#id (the invoice's tasks)
 POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one  GSI1: POLICY / id
@@ -17,6 +20,7 @@ META = "META"
 CUSTOMER_SETTINGS = "SETTINGS"
 INSOLVENCY = "INSOLVENCY"
 LAST_CONTACT = "LAST_CONTACT"
+REPLY_PAUSE = "REPLY_PAUSE"
 RECEIVABLE = "RECEIVABLE"
 POLICY_INDEX = "POLICY"
 
