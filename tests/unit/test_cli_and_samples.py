@@ -34,7 +34,7 @@ def test_sample_webhooks_are_signed_for_the_local_secret():
 def test_policy_validate_accepts_the_shipped_policies():
     result = CliRunner().invoke(app, ["policy", "validate", *map(str, sorted((ROOT / "policies").glob("*.yaml")))])
     assert result.exit_code == 0, result.output
-    assert "default v3" in result.output
+    assert "default v4" in result.output
 
 
 def test_policy_validate_names_the_mistake_and_fails(tmp_path):

@@ -336,11 +336,14 @@ class DynamoStore:
                                     ConsistentRead=True).get("Item")
         return {k: v for k, v in _plain(item).items() if k not in ("pk", "sk", "entity")} if item else None
 
-    def end_reply_pause(self, customer_id: str, task_id: str) -> bool:
-        """Lift the pause its task (the latest reply's) opened; False when another reply's pause is on, or none."""
-        return _written(lambda: self._table.delete_item(
+    def end_reply_pause(self, customer_id: str, task_id: str, at: datetime) -> bool:
+        """Lift the pause its task (the latest reply's) opened (kept, ended at `at`); False when another reply's pause
+        is on, or none."""
+        return _written(lambda: self._table.update_item(
             Key={"pk": keys.customer_pk(customer_id), "sk": keys.REPLY_PAUSE},
-            ConditionExpression="task_id = :task", ExpressionAttributeValues={":task": task_id}))
+            UpdateExpression="SET ended_at = :at",
+            ConditionExpression="task_id = :task AND attribute_not_exists(ended_at)",
+            ExpressionAttributeValues={":task": task_id, ":at": to_iso_z(at)}))
 
     def renew_hold(self, invoice_id: str, until: datetime) -> bool:
         """Move the hold's end (the parked workflow timed out and parks again, with a new token)."""

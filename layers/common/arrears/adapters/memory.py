@@ -174,10 +174,11 @@ class MemoryStore:
         pause = self.reply_pauses.get(customer_id)
         return dict(pause) if pause is not None else None
 
-    def end_reply_pause(self, customer_id: str, task_id: str) -> bool:
-        if (self.reply_pauses.get(customer_id) or {}).get("task_id") != task_id:
+    def end_reply_pause(self, customer_id: str, task_id: str, at: datetime) -> bool:
+        pause = self.reply_pauses.get(customer_id)
+        if pause is None or pause.get("task_id") != task_id or "ended_at" in pause:
             return False
-        del self.reply_pauses[customer_id]
+        pause["ended_at"] = to_iso_z(at)
         return True
 
     def renew_hold(self, invoice_id: str, until: datetime) -> bool:

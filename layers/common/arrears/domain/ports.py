@@ -127,8 +127,8 @@ class InvoiceStore(Protocol):
         """The customer's reply pause (as saved), or None."""
         ...
 
-    def end_reply_pause(self, customer_id: str, task_id: str) -> bool:
-        """Lift the pause the task `task_id` opened; False when none is on or another reply's is."""
+    def end_reply_pause(self, customer_id: str, task_id: str, at: datetime) -> bool:
+        """Lift the pause the task `task_id` opened (its `ended_at` set); False when none is on or another reply's is."""
         ...
 
     def renew_hold(self, invoice_id: str, until: datetime) -> bool:

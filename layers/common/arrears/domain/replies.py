@@ -177,6 +177,8 @@ def _body(message: Message, problems: list[str]) -> tuple[str, list[Attachment],
     for part in message.walk():
         try:
             content_type = part.get_content_type()
+            if part is not message and part.defects:
+                problems.extend(sorted({type(d).__name__ for d in part.defects}))
             if content_type == "message/delivery-status":
                 report = _delivery_status(part)
                 continue
@@ -189,11 +191,13 @@ def _body(message: Message, problems: list[str]) -> tuple[str, list[Attachment],
             disposition = part.get_content_disposition()
             if disposition == "attachment" or content_type not in ("text/plain", "text/html"):
                 content = part.get_payload(decode=True)
+                problems.extend(sorted({type(d).__name__ for d in part.defects}))  # found while decoding
                 if isinstance(content, bytes):
                     name = part.get_filename() if isinstance(part, EmailMessage) else None
                     attachments.append(Attachment(printable(str(name or ""))[:200], content_type, content))
                 continue
             text = part.get_content() if isinstance(part, EmailMessage) else str(part.get_payload())
+            problems.extend(sorted({type(d).__name__ for d in part.defects}))  # found while decoding
             (plain if content_type == "text/plain" else html).append(str(text))
         except Exception as error:  # a part whose transfer encoding or charset lies
             problems.append(f"unreadable part: {type(error).__name__}")

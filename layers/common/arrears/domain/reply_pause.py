@@ -58,7 +58,7 @@ def _next_business_day_after(day: date, policy: Policy, country: str) -> date:
 def active_pause(store: Any, customer_id: str, now: datetime) -> dict[str, Any] | None:
     """The customer's reply pause while it is on at `now` (its `until` a datetime), else None."""
     pause = store.reply_pause(customer_id)
-    if pause is None:
+    if pause is None or pause.get("ended_at"):
         return None
     until = parse_iso(str(pause["until"]))
     return {**pause, "until": until} if until > now else None
@@ -82,7 +82,8 @@ def end_pause(customer_id: str, task_id: str, actor: str, how: str, store: Any, 
     opened lifts, its invoice's log says so, and the customer's workflows waiting for their next step wake (a message
     deferred by the pause goes now). False when that task's pause is not on (ended already, or a later reply's is)."""
     pause = store.reply_pause(customer_id)
-    if pause is None or pause.get("task_id") != task_id or not store.end_reply_pause(customer_id, task_id):
+    if pause is None or pause.get("ended_at") or pause.get("task_id") != task_id or \
+            not store.end_reply_pause(customer_id, task_id, now):
         return False
     log.append(pause["invoice_id"], customer_id, now, kind="reply_pause_ended", actor=actor,
                details={"task_id": task_id, "how": how, "paused_since": pause["since"], "paused_until": pause["until"]})
@@ -96,17 +97,22 @@ def end_pause(customer_id: str, task_id: str, actor: str, how: str, store: Any, 
     return True
 
 
-def end_pause_of_invoice(invoice_id: str, actor: str, how: str, store: Any, log: Any, workflows: Any,
-                         now: datetime) -> bool:
-    """A dispute, promise, payment plan or contact change on an invoice of a paused customer handles the reply: its
-    open `read_reply` task closes (noted so) and the pause lifts."""
-    invoice = store.get_invoice(invoice_id)
-    if invoice is None:
-        return False
-    pause = store.reply_pause(invoice.customer_id)
-    if pause is None:
+def end_pause_of_customer(customer_id: str, actor: str, how: str, store: Any, log: Any, workflows: Any,
+                          now: datetime) -> bool:
+    """A dispute, promise, payment plan or contact change for a paused customer handles its reply: the open
+    `read_reply` task closes (noted so) and the pause lifts. False when the customer's messages are not paused."""
+    pause = store.reply_pause(customer_id)
+    if pause is None or pause.get("ended_at"):
         return False
     task_id = str(pause.get("task_id") or "")
-    if task_id:
-        store.close_task(task_id, now, actor, f"handled: {how}")
-    return end_pause(invoice.customer_id, task_id, actor, how, store, log, workflows, now)
+    if task_id and store.close_task(task_id, now, actor, f"handled: {how}") is not None:
+        log.append(pause["invoice_id"], customer_id, now, kind="task_done", actor=actor,
+                   details={"task_id": task_id, "task": "read_reply", "note": f"handled: {how}"})
+    return end_pause(customer_id, task_id, actor, how, store, log, workflows, now)
+
+
+def end_pause_of_invoice(invoice_id: str, actor: str, how: str, store: Any, log: Any, workflows: Any,
+                         now: datetime) -> bool:
+    """As `end_pause_of_customer`, for the customer of an invoice the action was on."""
+    invoice = store.get_invoice(invoice_id)
+    return invoice is not None and end_pause_of_customer(invoice.customer_id, actor, how, store, log, workflows, now)

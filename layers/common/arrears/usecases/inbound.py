@@ -87,6 +87,12 @@ def _receive(raw: bytes, digest: str, ports: InboundPorts, now: datetime) -> dic
         return {"outcome": "unmatched", "classification": kind, "task_id": task_id, "sha256": digest}
     customer = ports.store.get_customer(invoice.customer_id)
     who = message.sender or "unknown sender"
+    if (kind == replies.HUMAN or message.unreadable) and invoice.is_settled:
+        # Nothing of the customer is owed any more: the reply is on the timeline; no task outlives a settlement.
+        details["note"] = "the customer owes nothing: no task, nothing paused"
+        ports.store.append(invoice.invoice_id, invoice.customer_id, now, kind="reply_received", actor=who, channel="email",
+                           subject=message.subject or None, artefacts=tuple(stored), details=details)
+        return {"outcome": "reply_received", "classification": kind, "invoice_id": invoice.invoice_id, "sha256": digest}
     if kind == replies.HUMAN or message.unreadable:
         task_id = ports.store.open_task(invoice.invoice_id, "read_reply", now, {
             **_task_details(message, stored), "customer_id": invoice.customer_id,
