@@ -82,7 +82,7 @@ def run(tmp_path_factory) -> Run:
                 target = archive / item["Key"]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(s3.get_object(Bucket=runtime.audit_bucket, Key=item["Key"])["Body"].read())
-        yield Run(book_run.logs, sent_reply_to, handled, archive)
+    return Run(book_run.logs, sent_reply_to, handled, archive)  # the engine closed: another test may start its own
 
 
 def _kinds(entries):
@@ -131,3 +131,17 @@ def test_the_audit_archive_holds_the_reply_and_verify_checks_its_hash(run, tmp_p
     tampered = next((target / "artefacts" / "replies").rglob("message.eml"))
     tampered.write_bytes(tampered.read_bytes().replace(b"We paid", b"We never paid").replace(b"Vielen", b"Keinen"))
     assert CliRunner().invoke(app, ["audit", "verify", str(target)]).exit_code != 0
+
+
+def test_a_stack_without_an_inbound_domain_deploys_no_inbound_path_and_replies_go_to_the_creditor():
+    # Given the template deployed with InboundDomain empty (its default)
+    invoice = NEVER_PAY[0].invoice
+    with LocalRuntime(start=DEMO_START, parameters={"InboundDomain": ""}, iam=True) as runtime:
+        _run_with_actions(runtime, [], book=[NEVER_PAY[0]], days=(invoice.due - DEMO_START).days)
+        functions = {f["FunctionName"] for f in runtime.client("lambda").list_functions()["Functions"]}
+        buckets = {b["Name"] for b in runtime.client("s3").list_buckets()["Buckets"]}
+        sent = runtime.sent_emails()
+    # Then no inbound function, bucket or rule; and the emails' Reply-To is the creditor's own address, as before
+    assert not any("inbound" in name for name in functions | buckets)
+    assert sent and {str(message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)["Reply-To"])
+                     for m in sent} == {POLICY.creditor.email}

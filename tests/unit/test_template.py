@@ -141,3 +141,19 @@ def test_the_data_stores_are_protected(sam_template):
         policy = resources[f"{bucket}Policy"]["Properties"]["PolicyDocument"]["Statement"][0]
         assert policy["Effect"] == "Deny" and policy["Condition"]["Bool"]["aws:SecureTransport"] == "false"
     assert resources["AuditBucket"]["Properties"]["ObjectLockEnabled"] is True
+
+
+def test_the_inbound_path_is_all_optional(sam_template, translated):
+    # Given the template's inbound path (debtor replies, docs/replies.md)
+    inbound = {name for name in translated["Resources"] if name.startswith("Inbound")}
+    assert {"InboundFunction", "InboundFunctionRole", "InboundBucket", "InboundBucketPolicy", "InboundReceiptRuleSet",
+            "InboundReceiptRule", "InboundDeadLetterQueue"} <= inbound
+    # Then every resource of it exists only with a receiving domain (InboundDomain empty, the default: none of it)
+    assert all(translated["Resources"][name].get("Condition") == "HasInboundDomain" for name in inbound)
+    assert sam_template["Parameters"]["InboundDomain"]["Default"] == ""
+    # And SES may write only the rule's prefix, from this account's rule set
+    ses = sam_template["Resources"]["InboundBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert ses["Principal"] == {"Service": "ses.amazonaws.com"} and ses["Action"] == "s3:PutObject"
+    assert "AWS:SourceAccount" in ses["Condition"]["StringEquals"] and "AWS:SourceArn" in ses["Condition"]["ArnLike"]
+    rule = sam_template["Resources"]["InboundReceiptRule"]["Properties"]["Rule"]
+    assert rule["ScanEnabled"] is True and rule["Actions"][0]["S3Action"]["ObjectKeyPrefix"] == "messages/"
