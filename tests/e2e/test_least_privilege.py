@@ -142,7 +142,10 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         from email import message_from_bytes
 
         for invoice in (handled, paid):
-            email = [e for e in DynamoStore(runtime.table_name).entries(invoice.invoice_id) if e.kind == "email"][-1]
+            emails = [e for e in DynamoStore(runtime.table_name).entries(invoice.invoice_id) if e.kind == "email"]
+            if not emails:
+                continue  # nothing was sent (a stack whose workflow may not sign its Reply-To)
+            email = emails[-1]
             sent = next(m for m in runtime.sent_emails() if m.id == email.message_id)
             reply_to = message_from_bytes(sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data)["Reply-To"]
             raw = (f"From: AP <{invoice.customer.email}>\nTo: {reply_to}\nSubject: Re: your reminder\n"
