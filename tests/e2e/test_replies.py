@@ -23,6 +23,7 @@ from arrears.domain.policy import load_policy_file
 from arrears_local.cli import app
 from arrears_local.portfolio import DEMO_START, sample_portfolio
 from arrears_local.runtime import LOCAL_INBOUND_DOMAIN, LocalRuntime
+from tests.e2e.test_audit_trail import download_audit_bucket
 from tests.e2e.test_holds import _run_with_actions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,13 +76,7 @@ def run(tmp_path_factory) -> Run:
         book_run = _run_with_actions(runtime, actions, book=BOOK, days=70)
         sent_reply_to = {str(message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)["Reply-To"])
                          for m in runtime.sent_emails()}
-        archive = tmp_path_factory.mktemp("audit-bucket")
-        s3 = runtime.client("s3")
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=runtime.audit_bucket):
-            for item in page.get("Contents", []):
-                target = archive / item["Key"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(s3.get_object(Bucket=runtime.audit_bucket, Key=item["Key"])["Body"].read())
+        archive = download_audit_bucket(runtime, tmp_path_factory.mktemp("audit-bucket"))
     return Run(book_run.logs, sent_reply_to, handled, archive)  # the engine closed: another test may start its own
 
 
