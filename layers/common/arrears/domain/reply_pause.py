@@ -19,7 +19,6 @@ from arrears.domain.policy import Policy
 from arrears.domain.policy.calendar import contact_moment, is_business_day, zone_of
 
 REPLY_TASKS = frozenset({"read_reply"})
-PAUSE_ACTOR = "arrears-inbound"
 
 
 def pause_end(now: datetime, policy: Policy, customer: Customer) -> datetime | None:

@@ -28,7 +28,7 @@ from arrears.domain.clock import to_iso_z
 from arrears.domain.debtor_data import file_stem
 from arrears.domain.hash_chain import sha256_hex
 from arrears.domain.models import Artefact, Invoice
-from arrears.domain.reply_pause import PAUSE_ACTOR, defer_end, pause_end, pause_for_reply
+from arrears.domain.reply_pause import defer_end, pause_end, pause_for_reply
 from arrears.domain.ses_events import SesEvent
 
 # The task of a message matched to no invoice has no invoice: it is listed with this in its invoice_id.
