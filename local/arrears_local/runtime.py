@@ -52,6 +52,15 @@ _LOCAL_WEBHOOK_SECRETS = {"StripeWebhookSecretParameterName": LOCAL_STRIPE_SECRE
                           "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET,
                           "CursorKeyParameterName": LOCAL_CURSOR_KEY,
                           "ReplyTokenSecretParameterName": LOCAL_REPLY_TOKEN_SECRET}
+
+
+def local_reply_to(invoice_id: str, step_id: str) -> str:
+    """The Reply-To the local stack's emails carry (for the policy simulator's byte-equal emails)."""
+    from arrears.domain.replies import reply_address
+
+    return reply_address(invoice_id, step_id, LOCAL_REPLY_TOKEN_SECRET, LOCAL_INBOUND_DOMAIN)
+
+
 # Template parameters the local stack sets unless told otherwise (`parameters`).
 _LOCAL_PARAMETERS = {"InboundDomain": LOCAL_INBOUND_DOMAIN}
 # Who the finance API's IAM-authorised routes see as the caller locally (no SigV4 is checked here).
