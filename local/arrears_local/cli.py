@@ -31,7 +31,7 @@ def demo(
 ) -> None:
     """Run a sample book of invoices through the whole collections lifecycle, locally."""
     from arrears.domain.policy import load_policy_file
-    from arrears_local.demo import export_outputs, letters, letters_table, run_book, timeline_table
+    from arrears_local.demo import demo_replies, export_outputs, letters, letters_table, run_book, timeline_table
     from arrears_local.portfolio import DEMO_START, sample_portfolio
     from arrears_local.runtime import LocalRuntime, project_root
 
@@ -45,7 +45,8 @@ def demo(
                       TimeElapsedColumn(), console=console, transient=False) as progress:
             task = progress.add_task("collections running", total=days)
             run = run_book(runtime, portfolio, policy, days,
-                           on_progress=lambda now: progress.update(task, completed=min(days, (now - DEMO_START).total_seconds() / 86400)))
+                           on_progress=lambda now: progress.update(task, completed=min(days, (now - DEMO_START).total_seconds() / 86400)),
+                           also=demo_replies(runtime, portfolio))
             progress.update(task, completed=days)
         counts = export_outputs(runtime, run, out)
         sent = len(runtime.sent_emails())
@@ -55,7 +56,8 @@ def demo(
     rejected = [d for d in run.deliveries if d.status_code != 200]
     console.print(f"Webhook deliveries: {len(run.deliveries)} ({len(rejected)} rejected, redeliveries answered without a second effect).")
     console.print(f"Written to [bold]{out}/[/]: {counts['emails']} emails (.eml), {counts['letters']} letters (PDF), "
-                  f"{counts['referrals']} referral packages, {counts['audit']} audit log files, timeline.json, deliveries.json.")
+                  f"{counts['referrals']} referral packages, {counts['replies']} debtor replies (.eml), {counts['audit']} audit log "
+                  "files, timeline.json, deliveries.json.")
     console.print(f"SES accepted {sent} messages.")
     console.print(f"Done in {time.monotonic() - started:.1f} s of wall time.")
     if rejected:

@@ -17,6 +17,8 @@ from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime
 from arrears_local.stripe_events import invoice_event, signed_delivery
 
 CONTACT_KINDS = ("email", "letter", "call_task", "referral")
+# What the debtors answered (docs/replies.md): shown in the demo's timeline beside the contacts.
+REPLY_KINDS = ("reply_received", "auto_reply_received", "reply_pause_ended")
 # Stripe retries a delivery it thinks failed; the demo redelivers some events this much later.
 REDELIVERY_DELAY = timedelta(minutes=7)
 
@@ -90,11 +92,14 @@ def schedule_deliveries(runtime: LocalRuntime, portfolio: list[PortfolioInvoice]
 
 
 def run_book(runtime: LocalRuntime, portfolio: list[PortfolioInvoice], policy: Policy, days: int,
-             on_progress: Callable[[datetime], None] | None = None) -> BookRun:
+             on_progress: Callable[[datetime], None] | None = None,
+             also: list[tuple[datetime, Callable[[], None]]] = ()) -> BookRun:
+    """`also`: more events on the virtual clock (the demo's replies)."""
     from arrears.adapters.dynamo import DynamoStore
 
     deliveries: list[Delivery] = []
     external, settled_at = schedule_deliveries(runtime, portfolio, policy, deliveries)
+    external = sorted([*external, *also], key=lambda pair: pair[0])
     runtime.run_until(runtime.now() + timedelta(days=days), external=external, on_progress=on_progress)
     store = DynamoStore(runtime.table_name)
     logs = {item.invoice.invoice_id: store.entries(item.invoice.invoice_id) for item in portfolio}
@@ -109,8 +114,8 @@ def export_outputs(runtime: LocalRuntime, run: BookRun, out: Path) -> dict[str, 
     if out.exists():
         shutil.rmtree(out)
     s3 = runtime.client("s3")
-    counts = {"emails": 0, "letters": 0, "referrals": 0, "audit": 0}
-    folder_by_prefix = {"emails/": "emails", "letters/": "letters", "referrals/": "referrals"}
+    counts = {"emails": 0, "letters": 0, "referrals": 0, "replies": 0, "audit": 0}
+    folder_by_prefix = {"emails/": "emails", "letters/": "letters", "referrals/": "referrals", "replies/": "replies"}
     # out/audit mirrors the whole audit bucket (entries, manifests, artefact copies): `arrears audit verify out/audit`.
     audit_prefixes = {"contact-log/": "audit", "manifests/": "audit", "artefacts/": "audit"}
     for bucket, prefixes in ((runtime.letters_bucket, folder_by_prefix), (runtime.audit_bucket, audit_prefixes)):
@@ -129,6 +134,50 @@ def export_outputs(runtime: LocalRuntime, run: BookRun, out: Path) -> dict[str, 
     (out / "deliveries.json").write_text(json.dumps([d.__dict__ | {"at": d.at.isoformat()} for d in run.deliveries],
                                                     indent=2, default=str) + "\n", encoding="utf-8")
     return counts
+
+
+def demo_replies(runtime: LocalRuntime, portfolio: list[PortfolioInvoice]) -> list[tuple[datetime, Callable[[], None]]]:
+    """The demo's debtors answer: one never-paying customer's accounts payable replies to the first overdue reminder
+    (a person: its next reminder waits until someone reads it), another's mailbox answers with an out-of-office
+    (logged, nothing waits). Each goes in as SES's receipt rule stores it, so the real inbound function handles it."""
+    never = [item.invoice for item in portfolio if item.behaviour == "never pays"]
+    others = [i for i in never[1:] if never and i.customer.customer_id != never[0].customer.customer_id]
+    if not never or not others:
+        return []
+    replied, away = never[0], others[0]
+
+    def answer(invoice: Invoice, write: Callable[[str, str, str], str]) -> Callable[[], None]:
+        def send() -> None:
+            from email import message_from_bytes
+
+            from arrears.adapters.dynamo import DynamoStore
+
+            emails = [e for e in DynamoStore(runtime.table_name).entries(invoice.invoice_id) if e.kind == "email" and e.message_id]
+            sent = next((m for m in runtime.sent_emails() if emails and m.id == emails[-1].message_id), None)
+            if sent is None:
+                return  # settled before the reminder: nothing to answer
+            raw = sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data
+            original = message_from_bytes(raw)
+            runtime.receive_email(write(str(original["Reply-To"]), emails[-1].message_id, str(original["Subject"])).encode())
+        return send
+
+    def person(reply_to: str, message_id: str, subject: str) -> str:
+        return (f"From: Accounts Payable <{replied.customer.email}>\r\nTo: {reply_to}\r\nSubject: Re: {subject}\r\n"
+                f"Date: {runtime.now():%a, %d %b %Y %H:%M:%S} +0000\r\nMessage-ID: <demo-reply-{message_id[:12]}@mail.example>\r\n"
+                f"In-Reply-To: <{message_id}@{runtime.resolver.refs['AWS::Region']}.amazonses.com>\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                "Hello,\r\n\r\nThe PO number on this invoice is wrong; please send a corrected invoice and we will pay it.\r\n\r\n"
+                "Kind regards,\r\nAccounts Payable\r\n\r\n> Our records show that this invoice is overdue.\r\n")
+
+    def out_of_office(reply_to: str, message_id: str, subject: str) -> str:
+        back = runtime.now() + timedelta(days=10)
+        return (f"From: {away.customer.name} <{away.customer.email}>\r\nTo: {reply_to}\r\n"
+                f"Subject: Automatic reply: {subject}\r\nAuto-Submitted: auto-replied\r\nX-Autoreply: yes\r\n"
+                f"In-Reply-To: <{message_id}@{runtime.resolver.refs['AWS::Region']}.amazonses.com>\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                f"I am out of the office and back on {back:%d %B %Y}.\r\n")
+
+    return [(replied.due + timedelta(days=13), answer(replied, person)), (away.due + timedelta(days=13), answer(away, out_of_office))]
 
 
 def _flat_name(key: str) -> str:
@@ -152,7 +201,8 @@ def timeline_table(run: BookRun):
     for item in run.portfolio:
         invoice_id = item.invoice.invoice_id
         entries = run.logs[invoice_id]
-        lines = [f"{e.at:%d %b %H:%M} {e.kind:<9} {e.step_id}" for e in contacts(entries)]
+        lines = [f"{e.at:%d %b %H:%M} {e.kind:<9} {e.step_id or ''}".rstrip()
+                 for e in entries if e.kind in CONTACT_KINDS or e.kind in REPLY_KINDS]
         closing = next((e for e in entries if e.kind in ("payment", "voided", "marked_uncollectible")), None)
         result = outcome(entries) + (f" {closing.at:%d %b}" if closing else "")
         stored = run.invoices.get(invoice_id)

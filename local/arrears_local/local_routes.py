@@ -7,6 +7,8 @@
 - `POST /_local/ses-events`: what SES's configuration set would publish about a sent email (a
   delivery, bounce or complaint), handed to the real ses_events function through the template's
   SNS topic. The body names the email by `message_id`, or by `invoice_id` (and `step_id`).
+- `POST /_local/inbound-email`: a raw RFC 822 message (a debtor's reply, an out-of-office, a DSN), stored in the
+  inbound bucket as SES's receipt rule would; its notification runs the real inbound function (docs/replies.md).
 - `POST /_local/import?name=FILE`: a bulk import file (docs/webhooks.md), checked and applied by the
   same use case as `arrears import` against a deployed stack (`arrears import FILE --url ...`).
 
@@ -148,6 +150,19 @@ def _message_of(runtime: LocalRuntime, invoice_id: str, step_id: Any) -> str | N
     emails = [e for e in DynamoStore(runtime.table_name).entries(invoice_id)
               if e.kind == "email" and e.message_id and (step_id is None or e.step_id == step_id)]
     return emails[-1].message_id if emails else None
+
+
+def inbound_email(runtime: LocalRuntime, body: bytes) -> HttpReply:
+    """POST /_local/inbound-email: the message as SES's receipt rule stores it, handled by the inbound function."""
+    from arrears_local.cfn import UnsupportedTemplate
+
+    if not body.strip():
+        return error(422, "invalid_request", "the body is a raw RFC 822 message (headers, a blank line, the body)")
+    try:
+        key = runtime.receive_email(body)
+    except UnsupportedTemplate as off:
+        return error(409, "inbound_off", str(off))
+    return reply(202, {"stored": key, "message": "handled by the inbound function: see GET /tasks and the invoice's timeline"})
 
 
 # --- bulk import -------------------------------------------------------------------------------------

@@ -43,11 +43,26 @@ LOCAL_CHARGEBEE_CREDENTIALS = "arrears-local:chargebee-demo-password"
 LOCAL_GENERIC_SECRET = "arrears_local_generic_demo_secret"
 # The key the local stack signs the finance API's list cursors with (its SSM parameter, like the secrets).
 LOCAL_CURSOR_KEY = "arrears_local_cursor_signing_key"
+# The local stack receives replies (the template's optional inbound path on): at this domain, signed with this key.
+LOCAL_INBOUND_DOMAIN = "replies.northwind.example"
+LOCAL_REPLY_TOKEN_SECRET = "arrears_local_reply_token_key"
 _LOCAL_WEBHOOK_SECRETS = {"StripeWebhookSecretParameterName": LOCAL_STRIPE_SECRET,
                           "PaddleWebhookSecretParameterName": LOCAL_PADDLE_SECRET,
                           "ChargebeeWebhookCredentialsParameterName": LOCAL_CHARGEBEE_CREDENTIALS,
                           "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET,
-                          "CursorKeyParameterName": LOCAL_CURSOR_KEY}
+                          "CursorKeyParameterName": LOCAL_CURSOR_KEY,
+                          "ReplyTokenSecretParameterName": LOCAL_REPLY_TOKEN_SECRET}
+
+
+def local_reply_to(invoice_id: str, step_id: str) -> str:
+    """The Reply-To the local stack's emails carry (for the policy simulator's byte-equal emails)."""
+    from arrears.domain.replies import reply_address
+
+    return reply_address(invoice_id, step_id, LOCAL_REPLY_TOKEN_SECRET, LOCAL_INBOUND_DOMAIN)
+
+
+# Template parameters the local stack sets unless told otherwise (`parameters`).
+_LOCAL_PARAMETERS = {"InboundDomain": LOCAL_INBOUND_DOMAIN}
 # Who the finance API's IAM-authorised routes see as the caller locally (no SigV4 is checked here).
 LOCAL_PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:user/local-finance"
 # Local-only environment on top of the template's: no X-Ray daemon, metrics and logs kept off the console.
@@ -96,7 +111,7 @@ class LocalRuntime:
         `ARREARS_LOCAL_IAM` ("1" on). `iam_without`: statements to leave out of the roles (IamEnforcement)."""
         self.root = root or project_root()
         self.engine = LocalEngine(start, chaos=chaos)  # chaos: docs/faults.md (None: nothing injected)
-        self.parameter_overrides = parameters or {}
+        self.parameter_overrides = {**_LOCAL_PARAMETERS, **(parameters or {})}
         self.log_level = log_level
         self.template: dict[str, Any] = {}
         self.resolver = Resolver()
@@ -208,7 +223,7 @@ class LocalRuntime:
         self._create_parameters_and_identity()
         if self.iam is not None:
             self.iam.provision()
-        functions = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+        functions = [(lid, r) for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function" and self._wanted(r)]
         self._set_environ(self._shared_environment(functions))
         for logical_id, resource in functions:
             self._create_function(logical_id, resource)
@@ -246,6 +261,10 @@ class LocalRuntime:
                 attributes[(logical_id, "Arn")] = arn
                 attributes[(logical_id, "StreamArn")] = f"{arn}/stream/pending"  # replaced on creation
             elif kind == "AWS::S3::Bucket":
+                # A bucket the template names (so a policy can name it without a reference) has that name here too.
+                named = (resource.get("Properties") or {}).get("BucketName")
+                local = self.resolver.resolve(named).lower() if named else local
+                self.physical[logical_id] = local
                 refs[logical_id] = local
                 attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{local}"
             elif kind == "AWS::Serverless::Function":
@@ -399,6 +418,14 @@ class LocalRuntime:
                 # moto delivers a publish to a lambda subscription through the engine's in-process invoke.
                 self.client("sns").subscribe(TopicArn=properties["Topic"], Protocol="lambda",
                                              Endpoint=self.resolver.attributes[(logical_id, "Arn")])
+            elif event["Type"] == "S3":
+                # moto invokes the function (through the engine) for each object stored that matches.
+                rules = ((properties.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+                events = properties["Events"] if isinstance(properties["Events"], list) else [properties["Events"]]
+                self.client("s3").put_bucket_notification_configuration(Bucket=properties["Bucket"], NotificationConfiguration={
+                    "LambdaFunctionConfigurations": [{
+                        "LambdaFunctionArn": self.resolver.attributes[(logical_id, "Arn")], "Events": events,
+                        **({"Filter": {"Key": {"FilterRules": rules}}} if rules else {})}]})
             else:
                 raise UnsupportedTemplate(f"event type {event['Type']} of {logical_id} is not run locally")
 
@@ -463,6 +490,17 @@ class LocalRuntime:
         notification = ses_notification(event_type, message_id, self.now(), sent.source, destinations, headers,
                                         bounce_type=bounce_type, configuration_set=self.resolver.refs.get("EmailConfigurationSet", ""))
         self.client("sns").publish(TopicArn=self.email_events_topic, Message=json.dumps(notification))
+
+    def receive_email(self, raw: bytes) -> str:
+        """What SES's receipt rule does with a message for the inbound domain: store it in the inbound bucket, whose
+        notification runs the inbound function (the real trigger path). The object's key."""
+        from arrears.domain.hash_chain import sha256_hex
+
+        if "InboundBucket" not in self.physical or not self.resolver.conditions.get("HasInboundDomain"):
+            raise UnsupportedTemplate("this local stack receives no email (InboundDomain is empty)")
+        key = f"messages/{sha256_hex(raw)[:40]}"
+        self.client("s3").put_object(Bucket=self.physical["InboundBucket"], Key=key, Body=raw)
+        return key
 
     @property
     def email_events_topic(self) -> str:

@@ -135,6 +135,17 @@ def sample_events() -> dict[str, Any]:
                 "TopicArn": "arn:aws:sns:us-east-1:123456789012:arrears-email-events", "Subject": None,
                 "Message": json.dumps(bounce, sort_keys=True), "Timestamp": bounce["bounce"]["timestamp"], "SignatureVersion": "1",
                 "MessageAttributes": {}}}]}
+    # What the inbound bucket's notification sends when SES's receipt rule stored a reply (docs/replies.md).
+    samples["inbound/reply-stored.json"] = {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1", "eventTime": "2026-10-23T13:00:02.114Z",
+        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "AWS:AROA3EXAMPLESESROLE:ses"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.17"}, "responseElements": {"x-amz-request-id": "8C3A1F2B9D7E6A50",
+                                                                                     "x-amz-id-2": "sample"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "arrears-inbound-MessageStored",
+               "bucket": {"name": "arrears-inbound-123456789012", "ownerIdentity": {"principalId": "A3EXAMPLEOWNER"},
+                          "arn": "arn:aws:s3:::arrears-inbound-123456789012"},
+               "object": {"key": "messages/u4ql2m9gq7d6c1c0v8s7h3k2n5p1r0a9t8e6o4i2", "size": 4187,
+                          "eTag": "5d41402abc4b2a76b9719d911017c592", "sequencer": "0065A1B2C3D4E5F601"}}}]}
     return samples
 
 

@@ -81,6 +81,9 @@ class LocalServer:
         # imported CSV file is the one body that is not JSON, so it is held to the size and encoding only.
         name = parse_qs(query).get("name", [""])[-1]
         csv_import = path == "/_local/import" and not name.lower().endswith((".json", ".jsonl"))
+        if path == "/_local/inbound-email" and method == "POST":
+            # Raw RFC 822 bytes in any charset, as SES stores them: the size limit only (the wsgi layer's).
+            return self._settled(local_routes.inbound_email(self.runtime, body))
         try:
             checked_text(body, MAX_BODY, **({"max_depth": len(body) + 1} if csv_import else {}))
         except BodyRefused as refused:

@@ -43,14 +43,19 @@ def month(tmp_path_factory) -> Month:
         runtime.ses_notify(letter.message_id, "Bounce")  # SNS delivers at least once
         delivered = next(e for entries in run.logs.values() for e in entries if e.kind == "email" and e.invoice_id != letter.invoice_id)
         runtime.ses_notify(delivered.message_id, "Delivery")
-        archive = tmp_path_factory.mktemp("audit-bucket")
-        s3 = runtime.client("s3")
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=runtime.audit_bucket):
-            for item in page.get("Contents", []):
-                target = archive / item["Key"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(s3.get_object(Bucket=runtime.audit_bucket, Key=item["Key"])["Body"].read())
+        archive = download_audit_bucket(runtime, tmp_path_factory.mktemp("audit-bucket"))
         yield Month(runtime, run, archive, (letter.invoice_id, letter.message_id))
+
+
+def download_audit_bucket(runtime: LocalRuntime, archive: Path) -> Path:
+    """The audit bucket as an auditor downloads it (`aws s3 sync`): what `arrears audit verify` reads."""
+    s3 = runtime.client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=runtime.audit_bucket):
+        for item in page.get("Contents", []):
+            target = archive / item["Key"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=runtime.audit_bucket, Key=item["Key"])["Body"].read())
+    return archive
 
 
 def verify(target: str | Path):

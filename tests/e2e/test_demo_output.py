@@ -44,3 +44,8 @@ def test_the_demo_shows_german_and_french_letters_and_the_balance_and_file_id_of
     assert paid_before_due.invoice.invoice_id in output
     never_pays = next(item for item in book.values() if item.behaviour == "never pays")
     assert re.search(rf"{never_pays.invoice.number} +│ [^│]+│ [^│]+│ [^│]*[1-9]", output)
+
+    # And the debtors answered (docs/replies.md): one person's reply and one out-of-office are on the timeline, and
+    # the reply is written out beside the emails and letters
+    assert "reply_received" in output and "auto_reply_received" in output, output
+    assert "2 debtor replies (.eml)" in output and len(list((out / "replies").glob("*.eml"))) == 2

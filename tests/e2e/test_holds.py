@@ -16,7 +16,7 @@ from arrears.adapters.dynamo import DynamoStore
 from arrears.adapters.step_functions import StepFunctionsWorkflows
 from arrears_local.demo import CONTACT_KINDS, book_events, run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
-from arrears_local.runtime import LocalRuntime
+from arrears_local.runtime import LocalRuntime, local_reply_to
 from tests.e2e.test_lifecycle import ROOT, _comparable
 
 POLICY = load_policy_file(ROOT / "policies" / "default.yaml")
@@ -98,7 +98,7 @@ def test_a_pause_ends_by_its_timeout_and_collection_resumes(runtime_logs):
 def test_the_simulator_agrees_with_the_state_machine_on_holds(runtime_logs):
     logs, _ = runtime_logs
     events, _ = book_events(BOOK, POLICY)
-    simulation = Simulation(POLICY, "collections@northwind.example")
+    simulation = Simulation(POLICY, "collections@northwind.example", reply_to=local_reply_to)
     simulation.add_updates([(event.at, to_update(event.document())) for event in events])
     for at, action in ACTIONS:
         simulation.add_action(at, lambda sim, action=action: action(sim.store, sim.workflows, sim.clock.at))

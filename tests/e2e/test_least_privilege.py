@@ -44,7 +44,8 @@ from arrears_local.runtime import LOCAL_STRIPE_SECRET, LocalRuntime, project_roo
 from arrears_local.stripe_events import (
     customer_updated_event, dispute_event, invoice_event, invoice_payment_paid_event, signed_delivery)
 
-FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction")
+FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction",
+             "InboundFunction")
 FULL = os.environ.get("ARREARS_IAM_FULL") == "1"
 JSON = {"Content-Type": "application/json"}
 
@@ -54,6 +55,8 @@ NOT_MADE_BY_FUNCTION_CODE = {
         "Lambda's stream poller sends a failed batch to the on-failure destination with this role; moto does not",
     ("SesEventsFunction", "DeadLetterQueuePolicy"):
         "Lambda sends a failed asynchronous event to the dead-letter queue with this role; moto does not",
+    ("InboundFunction", "DeadLetterQueuePolicy"):
+        "Lambda sends a failed asynchronous event (an S3 notification) to the dead-letter queue with this role; moto does not",
     ("DunningStateMachine", "DunningStateMachineRolePolicy0"):
         "moto's Step Functions invokes Lambda without an IAM check: test_the_state_machine_may_invoke_exactly_"
         "the_functions_its_definition_names checks this statement statically",
@@ -76,6 +79,7 @@ class Tour:
     link_status: int | None = None  # the finance API's presigned link to an email, opened
     audit_objects: int = 0
     ses_entries: int = 0
+    reply_entries: int = 0
 
     def failed(self) -> list[str]:
         """What the other side saw fail: a platform or a person answered 5xx, a finance link that does not open."""
@@ -149,6 +153,24 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         for entry, event_type in zip(emails, ("Delivery", "Bounce")):
             runtime.ses_notify(entry.message_id, event_type)
 
+    def replies() -> None:
+        # A person's reply to the handled invoice's last email (its signed Reply-To), and one about the paid invoice.
+        from email import message_from_bytes
+
+        for invoice in (handled, paid):
+            emails = [e for e in DynamoStore(runtime.table_name).entries(invoice.invoice_id) if e.kind == "email"]
+            if not emails:
+                continue  # nothing was sent (a stack whose workflow may not sign its Reply-To)
+            email = emails[-1]
+            sent = next(m for m in runtime.sent_emails() if m.id == email.message_id)
+            reply_to = message_from_bytes(sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data)["Reply-To"]
+            raw = (f"From: AP <{invoice.customer.email}>\nTo: {reply_to}\nSubject: Re: your reminder\n"
+                   f"In-Reply-To: <{email.message_id}@us-east-1.amazonses.com>\nContent-Type: text/plain\n\n"
+                   "We paid this last week.\n").encode()
+            runtime.receive_email(raw)
+        seen.reply_entries = sum(1 for i in (handled, paid) for e in DynamoStore(runtime.table_name).entries(i.invoice_id)
+                                 if e.kind == "reply_received")
+
     def wake_now() -> None:
         # The state machine's call of a wait whose moment has come already: the function wakes its own token.
         meta = runtime.client("dynamodb").get_item(TableName=runtime.table_name,
@@ -177,6 +199,7 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         (paid.due + timedelta(days=9, minutes=5), deliver("paid again", invoice_event(paid, "invoice.paid", paid.due + timedelta(days=9)))),
         (paid.due + timedelta(days=9, hours=1), ses_events),
         (paid.due + timedelta(days=9, hours=2), run_after_payment),
+        (max(paid.due + timedelta(days=9, hours=3), handled.due + timedelta(days=1, hours=3)), replies),
         (handled.due + timedelta(days=1), wake_now),
         (handled.due + timedelta(days=2), finance_reads),
         (handled.due + timedelta(days=2, minutes=30), dry_run_book),
@@ -253,7 +276,9 @@ def _statements() -> dict[tuple[str, str, int], dict[str, Any]]:
         for policy in resource["Properties"].get("Policies", []):
             statements = policy["PolicyDocument"]["Statement"]
             for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
-                found[(logical_id.removesuffix("Role"), policy["PolicyName"], index)] = statement
+                # A statement of an optional feature (Fn::If on its condition): the local stack runs it on.
+                found[(logical_id.removesuffix("Role"), policy["PolicyName"], index)] = statement["Fn::If"][1] \
+                    if "Fn::If" in statement else statement
     return found
 
 
@@ -279,6 +304,8 @@ def refusals(without: set[tuple[Any, ...]], source: str, actions: list[str], sce
 FAILURE_PATHS_ONLY = {
     ("SesEventsFunction", "dynamodb:DeleteItem", "ArrearsTable"):
         "releases an SES event's claim when recording it failed, so SNS's retry records it (arrears.domain.ses_events)",
+    ("InboundFunction", "dynamodb:DeleteItem", "ArrearsTable"):
+        "releases an inbound message's claim when handling it failed, so Lambda's retry handles it (arrears.usecases.inbound)",
     ("WebhooksFunction", "dynamodb:GetItem", "IdempotencyTable"):
         "Powertools reads the idempotency record only when DynamoDB's refusal of its conditional put does not carry "
         "the record (ReturnValuesOnConditionCheckFailure); its documented permissions include it",
@@ -371,7 +398,7 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
                                                    "dry-run job", "dry-run job done"}
     assert seen.answers["wake"] == {"waiting": False} and seen.answers["escalate"]["outcome"]["step_id"]
     assert "errorMessage" not in seen.answers["run after payment"], seen.answers["run after payment"]
-    assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0
+    assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0 and seen.reply_entries == 2
 
 
 def test_a_call_outside_the_role_is_refused_as_aws_would(baseline):

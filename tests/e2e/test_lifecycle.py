@@ -20,7 +20,7 @@ from arrears.domain.money import format_money
 from arrears.domain.policy import load_policy_file, plan_steps
 from arrears_local.demo import BookRun, contacts, run_book
 from arrears_local.portfolio import BEHAVIOURS, DEMO_DAYS, DEMO_START, sample_portfolio
-from arrears_local.runtime import LocalRuntime
+from arrears_local.runtime import LocalRuntime, local_reply_to
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_policy_file(ROOT / "policies" / "default.yaml")
@@ -267,7 +267,8 @@ def test_the_policy_simulator_gives_the_same_contact_logs_as_the_local_runtime(o
     events, _ = book_events(observed.run.portfolio, POLICY)
     updates = [(event.at, to_update(event.document())) for event in events]
     # When the simulator runs it in memory for the same 150 days
-    result = simulate(POLICY, updates, until=DEMO_START + timedelta(days=DEMO_DAYS), sender_email=observed.sender_email)
+    result = simulate(POLICY, updates, until=DEMO_START + timedelta(days=DEMO_DAYS), sender_email=observed.sender_email,
+                      reply_to=local_reply_to)
     # Then every invoice's log is entry for entry the same, and so is every artefact's hash
     assert sorted(result.logs) == sorted(observed.run.logs)
     for invoice_id, entries in observed.run.logs.items():

@@ -19,7 +19,7 @@ from arrears.ingestion.providers.stripe import to_update
 from arrears.usecases.simulator import simulate
 from arrears_local.demo import book_events, run_book
 from arrears_local.portfolio import DEMO_START, sample_portfolio
-from arrears_local.runtime import LocalRuntime
+from arrears_local.runtime import LocalRuntime, local_reply_to
 from tests.e2e.test_lifecycle import ROOT, _comparable
 
 POLICY = load_policy_file(ROOT / "policies" / "default.yaml")
@@ -88,7 +88,8 @@ def test_the_simulator_agrees_entry_for_entry(run):
     book_run, sender_email, sent = run
     events, _ = book_events(BOOK, POLICY)
     updates = [(event.at, to_update(event.document())) for event in events]
-    result = simulate(POLICY, updates, until=DEMO_START + timedelta(days=DAYS), sender_email=sender_email)
+    result = simulate(POLICY, updates, until=DEMO_START + timedelta(days=DAYS), sender_email=sender_email,
+                      reply_to=local_reply_to)
     assert sorted(result.logs) == sorted(book_run.logs)
     for invoice_id, entries in book_run.logs.items():
         assert [_comparable(e) for e in result.logs[invoice_id]] == [_comparable(e) for e in entries], invoice_id

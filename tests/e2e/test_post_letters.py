@@ -12,7 +12,7 @@ from arrears.usecases.simulator import Simulation
 from arrears.adapters.dynamo import DynamoStore
 from arrears_local.demo import book_events
 from arrears_local.portfolio import DEMO_START, sample_portfolio
-from arrears_local.runtime import LocalRuntime
+from arrears_local.runtime import LocalRuntime, local_reply_to
 from tests.e2e.test_holds import _run_with_actions
 from tests.e2e.test_lifecycle import ROOT, _comparable
 
@@ -56,7 +56,7 @@ def test_the_bounced_debtor_gets_every_message_by_post_and_the_other_by_email(ru
 def test_the_simulator_agrees_with_the_state_machine_on_letters_by_post(runtime_run):
     logs, _ = runtime_run
     events, _ = book_events(BOOK, POLICY)
-    simulation = Simulation(POLICY, "collections@northwind.example")
+    simulation = Simulation(POLICY, "collections@northwind.example", reply_to=local_reply_to)
     simulation.add_updates([(event.at, to_update(event.document())) for event in events])
     simulation.add_action(BOUNCED_AT, lambda sim: bounce(sim.store, sim.clock.at))
     result = simulation.run(DEMO_START + timedelta(days=DAYS))

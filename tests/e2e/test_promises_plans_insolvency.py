@@ -27,7 +27,7 @@ from arrears.adapters.dynamo_policies import DynamoPolicyRepository
 from arrears.adapters.step_functions import StepFunctionsWorkflows
 from arrears_local.demo import CONTACT_KINDS, book_events
 from arrears_local.portfolio import DEMO_START, sample_portfolio
-from arrears_local.runtime import LocalRuntime
+from arrears_local.runtime import LocalRuntime, local_reply_to
 from tests.e2e.test_holds import _run_with_actions
 from tests.e2e.test_lifecycle import ROOT, _comparable
 
@@ -126,7 +126,7 @@ def test_an_insolvent_customer_is_not_contacted_again_and_a_claim_task_opens(run
 def test_the_simulator_agrees_with_the_state_machine(runtime_run):
     logs, _, _ = runtime_run
     events, _ = book_events(BOOK, POLICY)
-    simulation = Simulation(POLICY, "collections@northwind.example")
+    simulation = Simulation(POLICY, "collections@northwind.example", reply_to=local_reply_to)
     simulation.add_updates([(event.at, to_update(event.document())) for event in events])
     for at, action in ACTIONS:
         simulation.add_action(at, lambda sim, action=action: action(sim.store, sim.ports.policies, sim.workflows, sim.clock.at))

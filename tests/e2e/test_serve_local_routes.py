@@ -163,3 +163,23 @@ def test_the_documented_signing_script_works_against_a_virtual_clock(base_url):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("200 ") and json.loads(done.stdout[4:])["received"] is True
     assert answer(base_url + "/invoices/INV-24031")[0] == 200
+
+
+def test_a_raw_reply_posted_to_serve_reaches_the_timeline_with_a_task(base_url, collected):
+    # Given the imported invoice's debtor answering its last reminder, in Latin-1 (any charset is accepted)
+    emails = [e for e in answer(base_url + "/_local/emails")[1]["emails"] if "5001" in (e["reference"] or "")]
+    raw = ("From: Crediteuren <crediteuren@vandijk.example>\r\nTo: accounts@northwind.example\r\n"
+           "Subject: Re: herinnering\r\n"
+           f"In-Reply-To: <{emails[-1]['message_id']}@us-east-1.amazonses.com>\r\n"
+           "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           "Wij hebben de factuur betaald, zie bijlage. Groet, Björn\r\n").encode("latin-1")
+    # When it is posted to serve as SES would store it
+    status, stored = answer(base_url + "/_local/inbound-email", "POST", raw)
+    # Then the inbound function matched it to its thread, logged it and opened a task
+    assert status == 202 and stored["stored"].startswith("messages/")
+    timeline = answer(base_url + "/invoices/INV-5001")[1]["timeline"]
+    reply = next(e for e in timeline if e["kind"] == "reply_received")
+    assert reply["details"]["matched_by"] == "in_reply_to" and "Björn" in reply["details"]["text"]
+    assert any(t["kind"] == "read_reply" and t["invoice_id"] == "INV-5001" for t in answer(base_url + "/tasks")[1]["tasks"])
+    # And an empty body is refused, changing nothing
+    assert answer(base_url + "/_local/inbound-email", "POST", b"")[0] == 422

@@ -29,7 +29,7 @@ from arrears.ingestion.providers.stripe import to_update
 from arrears.usecases.simulator import Simulation
 from arrears_local.demo import CONTACT_KINDS, book_events
 from arrears_local.portfolio import DEMO_START, sample_portfolio
-from arrears_local.runtime import LocalRuntime
+from arrears_local.runtime import LocalRuntime, local_reply_to
 from tests.e2e.test_holds import _run_with_actions
 from tests.e2e.test_lifecycle import ROOT, _comparable
 
@@ -121,7 +121,7 @@ def test_collection_carries_on_after_the_renewal_and_nothing_goes_twice(renewal_
 def test_the_policy_simulator_renews_at_the_same_moment(renewal_run):
     run, _, _, _, _, _ = renewal_run
     events, _ = book_events(BOOK, POLICY)
-    simulation = Simulation(POLICY, "collections@northwind.example")
+    simulation = Simulation(POLICY, "collections@northwind.example", reply_to=local_reply_to)
     simulation.add_updates([(event.at, to_update(event.document())) for event in events])
     simulation.add_action(DISPUTE_AT, lambda sim: place_hold(DISPUTED.invoice_id, HoldKind.DISPUTE, None, "seats were cancelled",
                                                             FINANCE, sim.store, sim.store, sim.clock.at, workflows=sim.workflows))

@@ -31,8 +31,17 @@ def _dunning_ports(settings: Settings) -> Ports:
     return Ports(
         store=store, log=store, artefacts=S3ArtefactStore(settings.letters_bucket),
         mailer=SesMailer(settings.ses_configuration_set), policies=DynamoPolicyRepository(settings.table_name),
-        clock=SystemClock(), sender_email=settings.sender_email, events=events,
+        clock=SystemClock(), sender_email=settings.sender_email, events=events, reply_to=reply_addresses(settings),
     )
+
+
+def reply_addresses(settings: Settings):
+    """The signed Reply-To addresses (None when the stack receives no replies: INBOUND_DOMAIN empty)."""
+    from arrears.adapters.message_index import ReplyAddresses
+
+    if not settings.inbound_domain:
+        return None
+    return ReplyAddresses(settings.inbound_domain, settings.reply_token_secret_parameter, settings.secret_max_age_seconds)
 
 
 class BillingAdapters(NamedTuple):
@@ -57,6 +66,29 @@ def _billing_adapters(settings: Settings) -> BillingAdapters:
     return BillingAdapters(store=store, log=store, policies=DynamoPolicyRepository(settings.table_name), clock=SystemClock())
 
 
+def inbound_ports():
+    """What the inbound function touches: (InboundPorts, the inbound bucket's reader)."""
+    return _inbound_ports(get_settings())
+
+
+@lru_cache(maxsize=8)
+def _inbound_ports(settings: Settings):
+    from arrears.adapters.dynamo import DynamoStore
+    from arrears.adapters.dynamo_policies import DynamoPolicyRepository
+    from arrears.adapters.message_index import DynamoMessageIndex
+    from arrears.adapters.s3 import S3ArtefactStore
+    from arrears.usecases.inbound import InboundPorts
+
+    store = DynamoStore(settings.table_name)
+    addresses = reply_addresses(settings)
+    ports = InboundPorts(store=store, index=DynamoMessageIndex(settings.table_name),
+                         artefacts=S3ArtefactStore(settings.letters_bucket),
+                         policies=DynamoPolicyRepository(settings.table_name), clock=SystemClock(),
+                         secrets=addresses.secrets if addresses is not None else list, domain=settings.inbound_domain,
+                         default_policy_id=settings.default_policy_id)
+    return ports, S3ArtefactStore(settings.inbound_bucket)
+
+
 def workflows():
     return _workflows(get_settings())
 
@@ -76,6 +108,7 @@ def reset_wiring() -> None:
 
     _dunning_ports.cache_clear()
     _billing_adapters.cache_clear()
+    _inbound_ports.cache_clear()
     _workflows.cache_clear()
     reset_settings()
     aws.reset_clients()

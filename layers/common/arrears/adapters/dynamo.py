@@ -303,6 +303,25 @@ class DynamoStore(DynamoBehaviourItems):
                                     ConsistentRead=True).get("Item")
         return {"notice": item["notice"], "actor": item["actor"], "at": item["at"]} if item else None
 
+    def save_reply_pause(self, customer_id: str, pause: dict[str, Any]) -> None:
+        # Its own item, like the insolvency: the customer's automated messages wait for it (arrears.domain.reply_pause).
+        self._table.put_item(Item={"pk": keys.customer_pk(customer_id), "sk": keys.REPLY_PAUSE, "entity": "reply_pause",
+                                   **pause})
+
+    def reply_pause(self, customer_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.REPLY_PAUSE},
+                                    ConsistentRead=True).get("Item")
+        return {k: v for k, v in _plain(item).items() if k not in ("pk", "sk", "entity")} if item else None
+
+    def end_reply_pause(self, customer_id: str, task_id: str, at: datetime) -> bool:
+        """Lift the pause its task (the latest reply's) opened (kept, ended at `at`); False when another reply's pause
+        is on, or none."""
+        return _written(lambda: self._table.update_item(
+            Key={"pk": keys.customer_pk(customer_id), "sk": keys.REPLY_PAUSE},
+            UpdateExpression="SET ended_at = :at",
+            ConditionExpression="task_id = :task AND attribute_not_exists(ended_at)",
+            ExpressionAttributeValues={":task": task_id, ":at": to_iso_z(at)}))
+
     def renew_hold(self, invoice_id: str, until: datetime) -> bool:
         """Move the hold's end (the parked workflow timed out and parks again, with a new token)."""
         return _written(lambda: self._table.update_item(
@@ -579,9 +598,12 @@ class DynamoStore(DynamoBehaviourItems):
     def _index_message(self, entry: ContactEntry) -> None:
         """MESSAGE#<SES message id> -> invoice, so SES delivery, bounce and complaint events find their log without a Scan.
         The first entry naming a message (the email itself) wins; later ones (its SES events) change nothing."""
+        from arrears.domain.replies import reply_index_items
         from arrears.domain.ses_events import message_lookup_item
 
         put_if_absent(self._table, message_lookup_item(entry))
+        for item in reply_index_items(entry):  # what leads a reply to it (arrears.domain.replies)
+            self._table.put_item(Item=item)
 
     def entries(self, invoice_id: str) -> list[ContactEntry]:
         items = self._query(Key("pk").eq(keys.invoice_pk(invoice_id)) & Key("sk").begins_with(keys.LOG_PREFIX))

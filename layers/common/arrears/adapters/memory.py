@@ -60,6 +60,7 @@ class MemoryStore(MemoryBehaviourItems):
         self.wake_tokens: dict[str, str] = {}
         self.undeliverable: dict[str, set[str]] = {}
         self.insolvencies: dict[str, dict[str, Any]] = {}
+        self.reply_pauses: dict[str, dict[str, Any]] = {}  # customer -> its reply pause (arrears.domain.reply_pause)
         self.contact_slots: dict[str, dict[str, Any]] = {}  # customer -> its contact slot (arrears.domain.contact_queue)
         # Ingestion: customers known only from invoice payloads, platform object versions, payment links, parked changes.
         self.customer_snapshots: set[str] = set()
@@ -193,6 +194,20 @@ class MemoryStore(MemoryBehaviourItems):
 
     def insolvency_of(self, customer_id: str) -> dict[str, Any] | None:
         return self.insolvencies.get(customer_id)
+
+    def save_reply_pause(self, customer_id: str, pause: dict[str, Any]) -> None:
+        self.reply_pauses[customer_id] = dict(pause)
+
+    def reply_pause(self, customer_id: str) -> dict[str, Any] | None:
+        pause = self.reply_pauses.get(customer_id)
+        return dict(pause) if pause is not None else None
+
+    def end_reply_pause(self, customer_id: str, task_id: str, at: datetime) -> bool:
+        pause = self.reply_pauses.get(customer_id)
+        if pause is None or pause.get("task_id") != task_id or "ended_at" in pause:
+            return False
+        pause["ended_at"] = to_iso_z(at)
+        return True
 
     def renew_hold(self, invoice_id: str, until: datetime) -> bool:
         invoice = self.invoices.get(invoice_id)

@@ -42,6 +42,11 @@ class Settings(BaseModel):
     # short enough that a rotated secret takes effect without a redeploy.
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
     default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
+    # Debtor replies (docs/replies.md): the domain SES receives them at ("" = off: Reply-To is the creditor's own
+    # address), the SSM SecureString with the key(s) that sign reply addresses, and the bucket SES stores them in.
+    inbound_domain: str = Field(default="", validation_alias="INBOUND_DOMAIN")
+    reply_token_secret_parameter: str = Field(default="", validation_alias="REPLY_TOKEN_SECRET_PARAMETER")
+    inbound_bucket: str = Field(default="", validation_alias="INBOUND_BUCKET")
     workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
     dry_run_function_name: str = Field(default="", validation_alias="DRY_RUN_FUNCTION_NAME")
     # The X-Ray SDK in the handler (a subsegment per AWS call); Lambda's active tracing needs none of it

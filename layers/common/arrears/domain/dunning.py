@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from arrears.domain import consolidated_send
-from arrears.domain.clock import to_iso_z
+from arrears.domain.clock import parse_iso, to_iso_z
 from arrears.domain.deliverability import deliverable_recipient, letter_by_post, unreachable_by_email, unusable_emails
 from arrears.domain.json_values import as_json
 from arrears.domain.models import Artefact, Customer, Hold, HoldKind, Invoice, RecentContact
 from arrears.domain.notices import NoticeContext, NoticeIncomplete, build_notice, partial_payments
 from arrears.domain.policy import Channel, Policy, Stage, Step, plan_steps
 from arrears.domain.holds import expire_hold
+from arrears.domain.reply_pause import active_pause
 from arrears.domain.policy.calendar import call_window, deferred_moment, next_allowed_moment, zone_of
 from arrears.domain.policy.schedule import PlannedStep, steps_to_skip_at_start
 from arrears.domain.early_payment import ISSUE_CREDIT_NOTE, early_payment_offer, paid_early
@@ -323,6 +324,10 @@ def _escalate_now(invoice_id: str, actor: str, ports: Ports, now: datetime, requ
                                                 "workflow right now: look at its contact log in a minute")
     gapped = claim.phase == PHASE_CLAIMED and step.step.channel in _GAPPED_CHANNELS
     wait = _claim_contact(invoice, customer, policy, step.step.id, ports, now) if gapped else None
+    if wait is not None and wait.reason is not None:
+        ports.store.release_step(invoice_id, step.step.id, claim.holder)
+        raise ActionRefused("reply_pending", f"{customer.name} replied on {to_iso_z(wait.ahead.at)} (invoice "
+                                             f"{wait.ahead.invoice_id}): handle its read_reply task first")
     if wait is not None:
         ports.store.release_step(invoice_id, step.step.id, claim.holder)
         raise ActionRefused("contacted_recently", f"{customer.name} has a message at {to_iso_z(wait.ahead.at)} (invoice "
@@ -540,8 +545,6 @@ def _seconds_until(at: datetime, now: datetime) -> int:
 def park_until_next_step(invoice_id: str, task_token: str, next_at: str | None, workflows: Any, ports: Ports) -> dict[str, Any]:
     """The workflow waits for its next step on a task token (its timeout is the step's moment), so that a hold
     placed meanwhile wakes it at once (`arrears.domain.holds.place_hold`). Already due, or a hold is on already: wake now."""
-    from arrears.domain.clock import parse_iso
-
     now = ports.clock.now()
     ports.store.save_wake_token(invoice_id, task_token)
     invoice = ports.store.get_invoice(invoice_id)
@@ -560,12 +563,19 @@ class ContactWait:
 
     ahead: RecentContact
     at: datetime  # the first allowed moment once the gap after `ahead` has passed
+    reason: str | None = None  # not the gap: the customer's reply (reply | out_of_office) waits for a person
 
 
 def _claim_contact(invoice: Invoice, customer: Customer, policy: Policy, step_id: str, ports: Ports,
                    now: datetime) -> ContactWait | None:
     """Claim the customer's next message (across its invoices); None when this one may go now. A refused
-    message becomes next in line for the moment it may go, unless another message already is."""
+    message becomes next in line for the moment it may go, unless another message already is. While the customer's
+    reply waits for a person (arrears.domain.reply_pause), every message waits for the pause's end."""
+    paused = active_pause(ports.store, customer.customer_id, now)
+    if paused is not None:
+        since = parse_iso(paused["since"])
+        return ContactWait(RecentContact(invoice_id=paused["invoice_id"], step_id=f"-{paused['reason']}", at=since),
+                           paused["until"], reason=paused["reason"])
     ahead = ports.store.claim_contact_slot(customer.customer_id, invoice.invoice_id, step_id, now, policy.contact_gap)
     for _ in range(_MAX_RELEASES):
         # A message queued ahead whose invoice has since been settled never comes: its place is freed at once.
@@ -586,11 +596,20 @@ def _claim_contact(invoice: Invoice, customer: Customer, policy: Policy, step_id
 
 
 def _log_deferral(invoice: Invoice, policy: Policy, step: Step, wait: ContactWait, ports: Ports, now: datetime) -> None:
+    if wait.reason is not None:
+        details: dict[str, Any] = {"until": to_iso_z(wait.at), "reason": _PAUSE_REASONS.get(wait.reason, wait.reason),
+                                   "reply": {"invoice_id": wait.ahead.invoice_id, "at": to_iso_z(wait.ahead.at)}}
+    else:
+        details = {"until": to_iso_z(wait.at), "gap_days": policy.minimum_contact_gap_days,
+                   "reason": "another message to the customer is less than the policy's minimum gap ahead of this one",
+                   "waiting_behind": {"invoice_id": wait.ahead.invoice_id, "step_id": wait.ahead.step_id,
+                                      "at": to_iso_z(wait.ahead.at)}}
     _log(ports, invoice, now, "contact_deferred", policy, step_id=step.id, stage=step.stage.value, channel=step.channel.value,
-         template=step.template, details={
-             "until": to_iso_z(wait.at), "gap_days": policy.minimum_contact_gap_days,
-             "reason": "another message to the customer is less than the policy's minimum gap ahead of this one",
-             "waiting_behind": {"invoice_id": wait.ahead.invoice_id, "step_id": wait.ahead.step_id, "at": to_iso_z(wait.ahead.at)}})
+         template=step.template, details=details)
+
+
+_PAUSE_REASONS = {"reply": "the customer replied: automated messages wait until a person has read the reply",
+                  "out_of_office": "the customer's out-of-office names a return date: the message waits for it"}
 
 
 def _perform_step(invoice: Invoice, customer: Customer, policy: Policy, due: PlannedStep, ports: Ports, now: datetime,
@@ -833,7 +852,8 @@ def _email_delivery(notice: NoticeContext, invoice: Invoice, customer: Customer,
     message = ports.renderer.compose(rendered, sender=ports.sender_email, sender_name=notice.creditor.name,
                             recipient=recipient, recipient_name=customer.name,
                             reference=notice.message_key, attachments=attachments,
-                            reply_to=notice.creditor.email, sent_at=ports.clock.now())
+                            reply_to=(ports.reply_to and ports.reply_to(invoice.invoice_id, step_id)) or notice.creditor.email,
+                            sent_at=ports.clock.now())
     eml = ports.artefacts.put(f"emails/{invoice.invoice_id}/{step_id}.eml", message, "message/rfc822", "email")
 
     def deliver(ports: Ports, sends: StepSends) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from arrears.domain.clock import Clock
 from arrears.domain.models import Artefact, ContactEntry, Customer, Hold, Invoice, RecentContact
@@ -117,6 +117,18 @@ class InvoiceStore(Protocol):
 
     def insolvency_of(self, customer_id: str) -> dict[str, Any] | None:
         """The recorded insolvency (notice, actor, at) or None."""
+        ...
+
+    def save_reply_pause(self, customer_id: str, pause: dict[str, Any]) -> None:
+        """Pause the customer's automated messages for a reply (`since`, `until`, `task_id`, `invoice_id`, `reason`)."""
+        ...
+
+    def reply_pause(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's reply pause (as saved), or None."""
+        ...
+
+    def end_reply_pause(self, customer_id: str, task_id: str, at: datetime) -> bool:
+        """Lift the pause the task `task_id` opened (its `ended_at` set); False when none is on or another reply's is."""
         ...
 
     def renew_hold(self, invoice_id: str, until: datetime) -> bool:
@@ -267,3 +279,6 @@ class Ports:
     sender_email: str
     renderer: Renderer = field(default_factory=full_renderer)
     events: EventPublisher | None = None  # None: nothing is published (the simulator, a stack without a bus)
+    # The Reply-To of a message sent for (invoice id, step id): a signed reply address when the stack receives
+    # replies (arrears.domain.replies), else None and the creditor's own address is the Reply-To.
+    reply_to: Callable[[str, str], str | None] | None = None

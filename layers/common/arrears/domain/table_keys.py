@@ -9,6 +9,9 @@ CUSTOMER#id / SETTINGS     the finance team's values over it (contacts, language
 CUSTOMER#id / INSOLVENCY   the customer's insolvency notice: its later invoices are held at once
 CUSTOMER#id / BEHAVIOUR    how the customer pays: figures summed per paid invoice, its risk band (issue #20)
 CUSTOMER#id / LAST_CONTACT the last message to the customer (any invoice): the policy's gap runs from it
+CUSTOMER#id / REPLY_PAUSE  the customer replied: automated messages wait until its task is handled (docs/replies.md)
+REPLY#ref / META           a sent message's Reply-To token -> its invoice and step (arrears.domain.replies)
+ADDRESS#email / CUSTOMER#id  the customers emailed at an address (a reply matched by its sender)
 TASK#id / META             tasks for people                     GSI1: TASK#open / due
                                                                 GSI2: INVOICE#id / TASK#due#id (the invoice's tasks)
 POLICY#id / V#000001       immutable policy versions; POLICY#id / CURRENT points at one  GSI1: POLICY / id
@@ -19,6 +22,7 @@ CUSTOMER_SETTINGS = "SETTINGS"
 INSOLVENCY = "INSOLVENCY"
 LAST_CONTACT = "LAST_CONTACT"
 BEHAVIOUR = "BEHAVIOUR"
+REPLY_PAUSE = "REPLY_PAUSE"
 RECEIVABLE = "RECEIVABLE"
 POLICY_INDEX = "POLICY"
 

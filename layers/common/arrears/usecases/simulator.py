@@ -205,8 +205,9 @@ class _CountingMailer:
 
 class Simulation:
     def __init__(self, policy: Policy, sender_email: str = "collections@arrears.invalid", *, policies: Iterable[Policy] = (),
-                 render: bool = True) -> None:
-        """`render=False`: plan only (see the module's doc): same entries; no subjects, artefact hashes or chain."""
+                 render: bool = True, reply_to: Callable[[str, str], str | None] | None = None) -> None:
+        """`render=False`: plan only (see the module's doc): same entries; no subjects, artefact hashes or chain.
+        `reply_to`: the stack's signed Reply-To addresses (Ports.reply_to), for byte-equal emails; None: the creditor's."""
         self.store = MemoryStore() if render else _PlanStore()
         self.clock = FixedClock(datetime.min)
         self.render = render
@@ -215,7 +216,7 @@ class Simulation:
         self.ports = Ports(store=self.store, log=self.store,
                            artefacts=MemoryArtefacts("simulation") if render else PlannedArtefacts("simulation"),
                            mailer=self.mailer, policies=MemoryPolicies(policy, *policies), clock=self.clock,
-                           sender_email=sender_email, **extra)
+                           sender_email=sender_email, reply_to=reply_to, **extra)
         self.default_policy_id = policy.policy_id
         self.workflows = _Workflows(self)
         self.running: set[str] = set()
@@ -308,9 +309,10 @@ class Simulation:
 
 
 def simulate(policy: Policy, updates: Iterable[tuple[datetime, BillingChange]], until: datetime,
-             sender_email: str = "collections@arrears.invalid", *, render: bool = True) -> SimulationResult:
+             sender_email: str = "collections@arrears.invalid", *, render: bool = True,
+             reply_to: Callable[[str, str], str | None] | None = None) -> SimulationResult:
     """`sender_email` matters only for byte-equal emails (their From header): pass the stack's SenderEmail.
     `render=False` plans without rendering (same entries; no subjects, artefact hashes or chain)."""
-    simulation = Simulation(policy, sender_email, render=render)
+    simulation = Simulation(policy, sender_email, render=render, reply_to=reply_to)
     simulation.add_updates(updates)
     return simulation.run(until)

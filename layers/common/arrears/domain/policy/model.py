@@ -244,6 +244,20 @@ class Consolidation(PolicyModel):
         return self
 
 
+class OnReply(PolicyModel):
+    """What a debtor's reply does (issue #17, docs/replies.md): a person's reply pauses automated messages to that
+    customer until a person has read it (its `read_reply` task handled), at most `pause_business_days`; an
+    out-of-office that names a return date may defer the next message to it. Off for a policy version published before
+    this setting existed: a reply is logged and gets its task, and nothing waits for it."""
+
+    pause_business_days: int = Field(default=0, ge=0, le=20, description="a person's reply pauses automated messages to "
+                                     "the customer for at most this many business days, until its task is handled; 0: no pause")
+    defer_to_return_date: bool = Field(default=False, description="an out-of-office naming a return date defers the "
+                                       "customer's next message to that day (at most max_defer_days ahead)")
+    max_defer_days: int = Field(default=30, ge=1, le=90, description="an out-of-office's return date further ahead than "
+                                "this is not waited for")
+
+
 class Policy(PolicyModel):
     """A collections policy version. Published versions are stored as their YAML and read back with this
     model, so a field added later takes its default for every version published before it: a new field's
@@ -276,6 +290,8 @@ class Policy(PolicyModel):
     risk: RiskRules = RiskRules()
     early_payment_discount: dict[str, EarlyPaymentTerms] = Field(
         default_factory=dict, description="segment -> the discount for paying early (new in default v4; none before)")
+    # New in default v4. A version published before it reads back with the default: replies logged, nothing paused.
+    on_reply: OnReply = OnReply()
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 

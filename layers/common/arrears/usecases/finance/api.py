@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from arrears.domain import dunning, holds
+from arrears.domain import dunning, holds, reply_pause
 from arrears.usecases.finance import actions, reports
 from arrears.usecases.finance import schemas as s
 from arrears.usecases.finance import dry_run_jobs
@@ -153,6 +153,10 @@ class FinanceApi:
                                timeline=entries, planned=planned)
 
     # --- actions ---------------------------------------------------------------------------------
+    def _reply_handled(self, invoice_id: str, actor: str, how: str) -> None:
+        """An action on an invoice of a customer whose reply waits for a person handles the reply (docs/replies.md)."""
+        reply_pause.end_pause_of_invoice(invoice_id, actor, how, self.store, self.store, self.workflows, self.clock.now())
+
     def _done(self, invoice_id: str, action: str, **outcome: Any) -> s.ActionResult:
         return s.ActionResult(invoice_id=invoice_id, action=action, outcome=outcome)
 
@@ -164,11 +168,13 @@ class FinanceApi:
     def open_dispute(self, invoice_id: str, reason: str, actor: str) -> s.ActionResult:
         holds.place_hold(invoice_id, HoldKind.DISPUTE, None, reason, actor, self.store, self.store, self.clock.now(),
                          workflows=self.workflows)
+        self._reply_handled(invoice_id, actor, "dispute")
         return self._done(invoice_id, "dispute")
 
     def promise(self, invoice_id: str, request: s.PromiseRequest, actor: str) -> s.ActionResult:
         hold = holds.promise_to_pay(invoice_id, request.promised_on, actor, self.store, self.store, self.policies,
                                     self.clock.now(), workflows=self.workflows)
+        self._reply_handled(invoice_id, actor, "promise")
         return self._done(invoice_id, "promise", promised_on=request.promised_on.isoformat(),
                           contacts_resume_at=hold.until.isoformat() if hold.until else None)
 
@@ -190,6 +196,7 @@ class FinanceApi:
         instalments = [Instalment(due_on=i.due_on, amount=i.amount) for i in request.instalments]
         hold = holds.agree_payment_plan(invoice_id, instalments, request.reason, actor, self.store, self.store,
                                         self.policies, self.clock.now(), workflows=self.workflows)
+        self._reply_handled(invoice_id, actor, "payment plan")
         return self._done(invoice_id, "payment_plan", instalments=len(instalments),
                           next_checkpoint=hold.until.isoformat() if hold.until else None)
 
@@ -269,6 +276,9 @@ class FinanceApi:
         if given.get("segment"):
             self._check_segment(customer_id, given)
         actions.update_customer_settings(customer_id, given, actor, self.store, self.store, self.clock.now())
+        if given.keys() & {"email", "escalation_email", "phone", "address"}:  # a contact change handles a reply
+            reply_pause.end_pause_of_customer(customer_id, actor, "contact change", self.store, self.store, self.workflows,
+                                              self.clock.now())
         return self.customer(customer_id)
 
     @staticmethod
@@ -489,6 +499,9 @@ class FinanceApi:
 
     def complete_task(self, task_id: str, note: str, actor: str) -> s.ClosedTask:
         t = actions.complete_task(task_id, note, actor, self.store, self.store, self.clock.now())
+        if t["kind"] in reply_pause.REPLY_TASKS and t["details"].get("customer_id"):  # the reply is read: the pause ends
+            reply_pause.end_pause(t["details"]["customer_id"], task_id, actor, "done", self.store, self.store, self.workflows,
+                                  self.clock.now())
         return s.ClosedTask(task_id=t["task_id"], invoice_id=t["invoice_id"], kind=t["kind"], due_at=t["due_at"],
                             details=t["details"], status=t["status"], closed_at=t["closed_at"], closed_by=t["closed_by"],
                             note=t["note"])

@@ -1,0 +1,142 @@
+"""Debtor replies on the local runtime (issue #17): the template's inbound path on, the real trigger (an object stored
+in the inbound bucket runs the inbound function), the real ASL, IAM enforced.
+
+Given two never-paying customers: one answers the first overdue reminder (Gmail, to its signed Reply-To), the other's
+Exchange answers it with an out-of-office. The next reminder of the first waits until a person has handled the
+`read_reply` task; the second's goes on its date. The audit archive holds the reply and `arrears audit verify` checks it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import timedelta
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arrears.adapters.dynamo import DynamoStore
+from arrears.domain.policy import load_policy_file
+from arrears_local.cli import app
+from arrears_local.portfolio import DEMO_START, sample_portfolio
+from arrears_local.runtime import LOCAL_INBOUND_DOMAIN, LocalRuntime
+from tests.e2e.test_audit_trail import download_audit_bucket
+from tests.e2e.test_holds import _run_with_actions
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIL = ROOT / "tests" / "fixtures" / "mail"
+POLICY = load_policy_file(ROOT / "policies" / "default.yaml")
+NEVER_PAY = [item for item in sample_portfolio(DEMO_START, 20) if item.behaviour == "never pays"]
+BOOK = [NEVER_PAY[0], next(i for i in NEVER_PAY[1:] if i.invoice.customer.customer_id != NEVER_PAY[0].invoice.customer.customer_id)]
+REPLIED, AWAY = BOOK[0].invoice, BOOK[1].invoice
+FINANCE = "arn:aws:iam::123456789012:user/finance-jane"
+
+
+@dataclass
+class Run:
+    logs: dict
+    sent_reply_to: set
+    handled: dict
+    archive: Path
+
+
+def _reply(runtime, invoice, fixture: str) -> None:
+    """The customer answers the last email Arrears sent it, as its mail client would."""
+    store = DynamoStore(runtime.table_name)
+    email = [e for e in store.entries(invoice.invoice_id) if e.kind in ("email", "letter") and e.message_id][-1]
+    sent = next(m for m in runtime.sent_emails() if m.id == email.message_id)
+    raw = sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data
+    reply_to = message_from_bytes(raw)["Reply-To"]
+    runtime.receive_email((MAIL / fixture).read_bytes().replace(b"__REPLY_ADDRESS__", reply_to.encode())
+                          .replace(b"__SES_ID__", email.message_id.encode()))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    handled: dict = {}
+    with LocalRuntime(start=DEMO_START, iam=True) as runtime:
+        store = DynamoStore(runtime.table_name)
+
+        def handle_task():
+            task = next(t for t in store.open_tasks() if t["kind"] == "read_reply")
+            answer = runtime.request("POST", f"/tasks/{task['task_id']}/done",
+                                     json.dumps({"note": "called James: the transfer was to the old account"}),
+                                     {"content-type": "application/json"}, principal=FINANCE)
+            handled.update(status=answer.status_code, at=runtime.now(), task=task)
+
+        # Reminders at +7 and +15 (+16 here: the 15th day is a Sunday); the reply and the out-of-office come at +13, the
+        # task is handled at +16 after the reminder was deferred
+        # (inside the pause: 3 business days from +13), so the reminder waits for it.
+        actions = [(REPLIED.due + timedelta(days=13), lambda: _reply(runtime, REPLIED, "gmail_human.eml")),
+                   (AWAY.due + timedelta(days=13), lambda: _reply(runtime, AWAY, "exchange_ooo_de.eml")),
+                   (REPLIED.due + timedelta(days=16, hours=6), handle_task)]
+        book_run = _run_with_actions(runtime, actions, book=BOOK, days=70)
+        sent_reply_to = {str(message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)["Reply-To"])
+                         for m in runtime.sent_emails()}
+        archive = download_audit_bucket(runtime, tmp_path_factory.mktemp("audit-bucket"))
+    return Run(book_run.logs, sent_reply_to, handled, archive)  # the engine closed: another test may start its own
+
+
+def _kinds(entries):
+    return [(e.kind, e.step_id) for e in entries]
+
+
+def test_every_email_carries_a_signed_reply_address_of_the_inbound_domain(run):
+    assert run.sent_reply_to and all(a.startswith("reply+") and a.endswith(f"@{LOCAL_INBOUND_DOMAIN}") for a in run.sent_reply_to)
+
+
+def test_a_reply_after_the_first_overdue_reminder_pauses_the_next_until_the_task_is_handled(run):
+    entries = run.logs[REPLIED.invoice_id]
+    reply = next(e for e in entries if e.kind == "reply_received")
+    assert reply.actor == "j.okafor@brightpath.example" and reply.details["matched_by"] == "token"
+    assert reply.details["in_reply_to_step"] == "overdue_7" and "We paid this last week" in reply.details["text"]
+    assert [a.kind for a in reply.artefacts] == ["reply"]
+    deferred = next(e for e in entries if e.kind == "contact_deferred" and e.step_id == "overdue_15")
+    assert "replied" in deferred.details["reason"] and deferred.at < run.handled["at"]
+    assert run.handled["status"] == 200
+    ended = next(e for e in entries if e.kind == "reply_pause_ended")
+    sent = next(e for e in entries if e.kind == "email" and e.step_id == "overdue_15")
+    # The reminder went once the task was handled (the workflow woken), before the pause would have run out
+    assert ended.at == run.handled["at"] and run.handled["at"] <= sent.at < ended.at + timedelta(hours=1)
+    assert sent.at < reply.at + timedelta(days=5)
+    assert _kinds(entries).count(("email", "overdue_15")) == 1
+
+
+def test_an_out_of_office_does_not_pause(run):
+    entries = run.logs[AWAY.invoice_id]
+    auto = next(e for e in entries if e.kind == "auto_reply_received")
+    assert auto.details["classification"] == "out_of_office" and auto.details["return_date"] == "2026-11-30"
+    assert not any(e.kind == "contact_deferred" for e in entries)
+    sent = next(e for e in entries if e.kind == "email" and e.step_id == "overdue_15")
+    planned = next(e for e in entries if e.kind == "collection_started").details["planned"]
+    assert sent.at.isoformat().replace("+00:00", "Z") == next(p["at"] for p in planned if p["step_id"] == "overdue_15")
+
+
+def test_the_audit_archive_holds_the_reply_and_verify_checks_its_hash(run, tmp_path):
+    copied = list((run.archive / "artefacts" / "replies").rglob("message.eml"))
+    assert len(copied) == 2  # the reply and the out-of-office, beside the emails and letters
+    result = CliRunner().invoke(app, ["audit", "verify", str(run.archive)])
+    assert result.exit_code == 0, result.output
+    # And a reply changed after the fact is named by verify
+    target = tmp_path / "audit"
+    shutil.copytree(run.archive, target)
+    tampered = next((target / "artefacts" / "replies").rglob("message.eml"))
+    tampered.write_bytes(tampered.read_bytes().replace(b"We paid", b"We never paid").replace(b"Vielen", b"Keinen"))
+    assert CliRunner().invoke(app, ["audit", "verify", str(target)]).exit_code != 0
+
+
+def test_a_stack_without_an_inbound_domain_deploys_no_inbound_path_and_replies_go_to_the_creditor():
+    # Given the template deployed with InboundDomain empty (its default)
+    invoice = NEVER_PAY[0].invoice
+    with LocalRuntime(start=DEMO_START, parameters={"InboundDomain": ""}, iam=True) as runtime:
+        _run_with_actions(runtime, [], book=[NEVER_PAY[0]], days=(invoice.due - DEMO_START).days)
+        functions = {f["FunctionName"] for f in runtime.client("lambda").list_functions()["Functions"]}
+        buckets = {b["Name"] for b in runtime.client("s3").list_buckets()["Buckets"]}
+        sent = runtime.sent_emails()
+    # Then no inbound function, bucket or rule; and the emails' Reply-To is the creditor's own address, as before
+    assert not any("inbound" in name for name in functions | buckets)
+    assert sent and {str(message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)["Reply-To"])
+                     for m in sent} == {POLICY.creditor.email}
