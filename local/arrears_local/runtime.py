@@ -43,11 +43,14 @@ LOCAL_CHARGEBEE_CREDENTIALS = "arrears-local:chargebee-demo-password"
 LOCAL_GENERIC_SECRET = "arrears_local_generic_demo_secret"
 # The key the local stack signs the finance API's list cursors with (its SSM parameter, like the secrets).
 LOCAL_CURSOR_KEY = "arrears_local_cursor_signing_key"
+# The key the local stack signs the debtors' portal links with (docs/portal.md).
+LOCAL_PORTAL_SECRET = "arrears_local_portal_link_secret"
 _LOCAL_WEBHOOK_SECRETS = {"StripeWebhookSecretParameterName": LOCAL_STRIPE_SECRET,
                           "PaddleWebhookSecretParameterName": LOCAL_PADDLE_SECRET,
                           "ChargebeeWebhookCredentialsParameterName": LOCAL_CHARGEBEE_CREDENTIALS,
                           "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET,
-                          "CursorKeyParameterName": LOCAL_CURSOR_KEY}
+                          "CursorKeyParameterName": LOCAL_CURSOR_KEY,
+                          "PortalSecretParameterName": LOCAL_PORTAL_SECRET}
 # Who the finance API's IAM-authorised routes see as the caller locally (no SigV4 is checked here).
 LOCAL_PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:user/local-finance"
 # Local-only environment on top of the template's: no X-Ray daemon, metrics and logs kept off the console.
@@ -434,7 +437,12 @@ class LocalRuntime:
                     # API Gateway's answer to a function that crashed; the error goes to the log, as to CloudWatch.
                     _log.error("%s %s: %s crashed: %s", method, path, route.function_name, payload)
                     return HttpReply(502, {"content-type": "application/json"}, json.dumps({"message": "Internal server error"}))
-                return HttpReply(int(payload.get("statusCode", 200)), payload.get("headers") or {}, payload.get("body") or "")
+                body = payload.get("body") or ""
+                if payload.get("isBase64Encoded"):  # a file (a PDF): API Gateway hands the client its bytes
+                    import base64
+
+                    body = base64.b64decode(body)
+                return HttpReply(int(payload.get("statusCode", 200)), payload.get("headers") or {}, body)
         return HttpReply(404 if not any(r.pattern.match(path) for r in self.routes) else 405,
                          {"content-type": "application/json"}, json.dumps({"message": "Missing Authentication Token"}))
 
