@@ -179,6 +179,12 @@ def insolvency(customer_id: str, request: s.InsolvencyRequest) -> s.InsolvencyRe
     return finance().insolvency(customer_id, request.notice, caller())
 
 
+@app.post("/customers/<customer_id>/portal-links/revoke", summary="Revoke the customer's portal links",
+          tags=["customers"])
+def revoke_portal_links(customer_id: str, request: s.ReasonRequest) -> s.PortalLinksRevoked:
+    return finance().revoke_portal_links(customer_id, request.reason, caller())
+
+
 # --- policies ------------------------------------------------------------------------------------
 @app.get("/policies", summary="Published policies", tags=["policies"])
 def list_policies() -> s.PolicyList:

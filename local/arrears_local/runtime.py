@@ -46,12 +46,15 @@ LOCAL_CURSOR_KEY = "arrears_local_cursor_signing_key"
 # The local stack receives replies (the template's optional inbound path on): at this domain, signed with this key.
 LOCAL_INBOUND_DOMAIN = "replies.northwind.example"
 LOCAL_REPLY_TOKEN_SECRET = "arrears_local_reply_token_key"
+# The key the local stack signs the debtors' portal links with (docs/portal.md).
+LOCAL_PORTAL_SECRET = "arrears_local_portal_link_secret"
 _LOCAL_WEBHOOK_SECRETS = {"StripeWebhookSecretParameterName": LOCAL_STRIPE_SECRET,
                           "PaddleWebhookSecretParameterName": LOCAL_PADDLE_SECRET,
                           "ChargebeeWebhookCredentialsParameterName": LOCAL_CHARGEBEE_CREDENTIALS,
                           "GenericWebhookSecretParameterName": LOCAL_GENERIC_SECRET,
                           "CursorKeyParameterName": LOCAL_CURSOR_KEY,
-                          "ReplyTokenSecretParameterName": LOCAL_REPLY_TOKEN_SECRET}
+                          "ReplyTokenSecretParameterName": LOCAL_REPLY_TOKEN_SECRET,
+                          "PortalSecretParameterName": LOCAL_PORTAL_SECRET}
 
 
 def local_reply_to(invoice_id: str, step_id: str) -> str:
@@ -464,7 +467,12 @@ class LocalRuntime:
                     # API Gateway's answer to a function that crashed; the error goes to the log, as to CloudWatch.
                     _log.error("%s %s: %s crashed: %s", method, path, route.function_name, payload)
                     return HttpReply(502, {"content-type": "application/json"}, json.dumps({"message": "Internal server error"}))
-                return HttpReply(int(payload.get("statusCode", 200)), payload.get("headers") or {}, payload.get("body") or "")
+                body = payload.get("body") or ""
+                if payload.get("isBase64Encoded"):  # a file (a PDF): API Gateway hands the client its bytes
+                    import base64
+
+                    body = base64.b64decode(body)
+                return HttpReply(int(payload.get("statusCode", 200)), payload.get("headers") or {}, body)
         return HttpReply(404 if not any(r.pattern.match(path) for r in self.routes) else 405,
                          {"content-type": "application/json"}, json.dumps({"message": "Missing Authentication Token"}))
 

@@ -38,6 +38,10 @@ class Settings(BaseModel):
     generic_webhook_secret_parameter: str = Field(default="", validation_alias="GENERIC_WEBHOOK_SECRET_PARAMETER")
     # SSM SecureString holding the finance API's list-cursor signing key(s); "new,old" while rotating.
     cursor_key_parameter: str = Field(default="", validation_alias="CURSOR_KEY_PARAMETER")
+    # SSM SecureString holding the key(s) that sign the debtors' portal links; "new,old" while rotating.
+    portal_secret_parameter: str = Field(default="", validation_alias="PORTAL_SECRET_PARAMETER")
+    # The public base URL of the portal (links in emails and letters); empty: the API's own URL.
+    portal_public_url: str = Field(default="", validation_alias="PORTAL_PUBLIC_URL")
     # How long a fetched webhook secret is trusted before SSM is asked again;
     # short enough that a rotated secret takes effect without a redeploy.
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")

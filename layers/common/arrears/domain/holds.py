@@ -86,6 +86,22 @@ def plan_checkpoints(hold: Hold, policy: Policy, zone: ZoneInfo, country: str) -
     return sorted(points, key=lambda point: (point.at, point.kind == "remind"))
 
 
+def check_instalments(instalments: list[Instalment], invoice: Invoice, today: date,
+                      most: int = MAX_INSTALMENTS, least: int = 2) -> None:
+    """A plan's instalments: `least` to `most` of them, in date order from today on, adding up to the balance."""
+    dates = [instalment.due_on for instalment in instalments]
+    if not least <= len(instalments) <= most:
+        raise ActionRefused("invalid_plan", f"a payment plan has {least} to {most} instalments")
+    if dates != sorted(set(dates)):
+        raise ActionRefused("invalid_plan", "instalment dates must be distinct and in order")
+    if dates[0] < today:
+        raise ActionRefused("invalid_plan", f"the first instalment ({dates[0]}) is in the past")
+    total = sum(instalment.amount for instalment in instalments)
+    if total != invoice.amount_remaining:
+        raise ActionRefused("invalid_plan", f"the instalments add up to {total}, the balance is {invoice.amount_remaining} "
+                                            f"({invoice.currency} minor units)")
+
+
 def agree_payment_plan(invoice_id: str, instalments: list[Instalment], reason: str, actor: str, store: InvoiceStore,
                        log: ContactLog, policies: PolicyRepository, now: datetime,
                        workflows: WorkflowStarter | None = None) -> Hold:
@@ -94,17 +110,7 @@ def agree_payment_plan(invoice_id: str, instalments: list[Instalment], reason: s
     invoice, customer, policy, zone = _collection(invoice_id, store, policies, "plan")
     if invoice.status is not InvoiceStatus.OPEN or invoice.is_settled:
         raise ActionRefused("invoice_closed", f"invoice {invoice_id} is {invoice.status.value}: nothing to plan")
-    dates = [instalment.due_on for instalment in instalments]
-    if not 2 <= len(instalments) <= MAX_INSTALMENTS:
-        raise ActionRefused("invalid_plan", f"a payment plan has 2 to {MAX_INSTALMENTS} instalments")
-    if dates != sorted(set(dates)):
-        raise ActionRefused("invalid_plan", "instalment dates must be distinct and in order")
-    if dates[0] < now.astimezone(zone).date():
-        raise ActionRefused("invalid_plan", f"the first instalment ({dates[0]}) is in the past")
-    total = sum(instalment.amount for instalment in instalments)
-    if total != invoice.amount_remaining:
-        raise ActionRefused("invalid_plan", f"the instalments add up to {total}, the balance is {invoice.amount_remaining} "
-                                            f"({invoice.currency} minor units)")
+    check_instalments(instalments, invoice, now.astimezone(zone).date())
     draft = Hold(kind=HoldKind.PAYMENT_PLAN, since=now, reason=reason, actor=actor, instalments=tuple(instalments),
                  plan_balance=invoice.amount_remaining)
     first = next(p.at for p in plan_checkpoints(draft, policy, zone, customer.address.country) if p.at > now)

@@ -256,6 +256,29 @@ class OnReply(PolicyModel):
                                        "customer's next message to that day (at most max_defer_days ahead)")
     max_defer_days: int = Field(default=30, ge=1, le=90, description="an out-of-office's return date further ahead than "
                                 "this is not waited for")
+class PortalTerms(PolicyModel):
+    """The debtor's own page (issue #16): signed links in every message, and what a debtor may do there.
+    Off by default: a policy version published before this setting existed sends no links and opens no page."""
+
+    enabled: bool = Field(default=False, description="messages carry the debtor's portal link; off: no link, no page")
+    link_expiry_days: int = Field(default=30, ge=1, le=365, description="a link works this many days after it was made")
+    promise_max_days: int = Field(default=30, ge=1, le=180,
+                                  description="a debtor may promise to pay at most this many days ahead")
+    plan_min_instalments: int = Field(default=2, ge=2, le=24)
+    plan_max_instalments: int = Field(default=6, ge=2, le=24)
+    plan_max_days: int = Field(default=180, ge=7, le=730, description="the last instalment falls within this many days")
+    auto_accept_plan_up_to: dict[str, int] = Field(
+        default_factory=dict, description="a proposed plan for a balance up to this (minor units, per currency) is "
+                                          "agreed at once; above it, or in another currency, a person approves it")
+    paid_months: int = Field(default=6, ge=0, le=36, description="invoices paid in this many months are listed as paid")
+    link_requests_per_day: int = Field(default=3, ge=1, le=20,
+                                       description="fresh links sent per customer per day (to the billing address on file)")
+
+    @model_validator(mode="after")
+    def _sensible(self) -> PortalTerms:
+        if self.plan_min_instalments > self.plan_max_instalments:
+            raise ValueError("plan_min_instalments is more than plan_max_instalments")
+        return self
 
 
 class Policy(PolicyModel):
@@ -292,6 +315,8 @@ class Policy(PolicyModel):
         default_factory=dict, description="segment -> the discount for paying early (new in default v4; none before)")
     # New in default v4. A version published before it reads back with the default: replies logged, nothing paused.
     on_reply: OnReply = OnReply()
+    # New in default v4. A version published before it reads back with the default: off, no links and no page.
+    portal: PortalTerms = PortalTerms()
     default_segment: str = "standard"
     segments: dict[str, Segment] = Field(min_length=1)
 

@@ -121,10 +121,12 @@ def update_customer_settings(customer_id: str, changes: dict[str, Any], actor: s
     merged = customer.model_copy(update={name: value for name, value in changes.items()
                                          if value is not None and name in Customer.model_fields})
     Customer.model_validate(merged.model_dump())
+    previous = {name: getattr(customer, name, None) for name in changes}
     store.save_customer_settings(customer_id, settings, now, actor)
     for invoice in store.invoices_of(customer_id):
         if not invoice.is_settled:
-            details: dict[str, Any] = {"changes": changes, "at": to_iso_z(now)}
+            # The value each change replaced, so the log keeps what the contact was (a debtor's own edit included).
+            details: dict[str, Any] = {"changes": changes, "previous": previous, "at": to_iso_z(now)}
             if "segment" in changes and invoice.segment:
                 # An invoice in collection keeps the segment it started in: say so where the change is recorded.
                 details["invoice_keeps_segment"] = invoice.segment

@@ -83,6 +83,7 @@ class FinanceApi:
     cursor_keys: Callable[[], list[str]] = lambda: []
     default_policy_id: str = "default"  # the policy of a customer without its own (settings.default_policy_id)
     dry_run_function: Any = None  # DryRunFunction: runs a dry run over the open book (usecases/finance/dry_run_jobs.py)
+    portal_links: Any = None  # PortalRecords: the customers' portal link generations
 
     @classmethod
     def from_settings(cls) -> FinanceApi:
@@ -94,6 +95,7 @@ class FinanceApi:
         from arrears.adapters.step_functions import DryRunFunction, StepFunctionsWorkflows, WorkflowFunction
 
         from arrears.adapters.ssm_parameters import secret_values
+        from arrears.adapters.portal_records import PortalRecords
 
         settings = get_settings()
         return cls(store=DynamoStore(settings.table_name), policies=DynamoPolicyRepository(settings.table_name),
@@ -102,7 +104,8 @@ class FinanceApi:
                    artefacts=S3ArtefactStore(settings.letters_bucket), clock=SystemClock(),
                    cursor_keys=lambda: secret_values(settings.cursor_key_parameter, settings.secret_max_age_seconds),
                    default_policy_id=settings.default_policy_id,
-                   dry_run_function=DryRunFunction(settings.dry_run_function_name))
+                   dry_run_function=DryRunFunction(settings.dry_run_function_name),
+                   portal_links=PortalRecords(settings.table_name))
 
     # --- reading ---------------------------------------------------------------------------------
     def _policy_of(self, invoice: Invoice) -> Policy | None:
@@ -304,30 +307,39 @@ class FinanceApi:
             raise actions.invalid_field("segment", f"policy {policy.policy_id} v{policy.version} has no segment "
                                                    f"{given['segment']!r}; its segments: {', '.join(policy.segments)}")
 
-    def statement(self, customer_id: str) -> s.StatementResult:
-        """The customer's statement of account (every open invoice, payments and credits, aging), rendered in the
-        customer's language and stored in the letters bucket; answered with a presigned link, as letters are."""
+    def statement_of(self, customer_id: str, invoices: list[Invoice] | None = None) -> tuple[Any, Policy, Any]:
+        """The customer, the policy the customer's next invoice would start on (its creditor, wording and zone),
+        and the statement of account's figures (`invoices`: the customer's, when already read)."""
         from arrears.domain.consolidation import OpenInvoice, statement_of_account
-        from arrears.domain.notices import NoticeIncomplete, build_statement_notice
         from arrears.domain.policy.calendar import zone_of
-        from arrears.rendering.renderer import FullRenderer
 
         customer = self.store.get_customer(customer_id)
         if customer is None:
             raise ActionRefused("unknown_customer", f"no customer {customer_id}")
-        now = self.clock.now()
-        # The creditor, wording and zone of the policy the customer's next invoice would start on.
         policy = self.policies.current(customer.policy_id or self.default_policy_id)
         book = []
-        for invoice in self.store.invoices_of(customer_id):
+        for invoice in self.store.invoices_of(customer_id) if invoices is None else invoices:
             pinned = self._policy_of(invoice) if not invoice.is_settled else None
             book.append(OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, pinned)) if pinned else ()))
-        statement = statement_of_account(customer_id, book, now, zone_of(customer.timezone, policy.default_timezone))
+        zone = zone_of(customer.timezone, policy.default_timezone)
+        return customer, policy, statement_of_account(customer_id, book, self.clock.now(), zone)
+
+    def statement_pdf(self, customer_id: str) -> tuple[Any, Any, bytes]:
+        """The statement's figures, its notice (language, creditor) and its PDF, in the customer's language."""
+        from arrears.domain.notices import NoticeIncomplete, build_statement_notice
+        from arrears.rendering.renderer import FullRenderer
+
+        customer, policy, statement = self.statement_of(customer_id)
         try:
-            notice = build_statement_notice(statement, customer, policy, now)
-            pdf = FullRenderer().statement(notice)
+            notice = build_statement_notice(statement, customer, policy, self.clock.now())
+            return statement, notice, FullRenderer().statement(notice)
         except NoticeIncomplete as missing:
             raise ActionRefused("statement_incomplete", str(missing)) from None
+
+    def statement(self, customer_id: str) -> s.StatementResult:
+        """The customer's statement of account (every open invoice, payments and credits, aging), rendered in the
+        customer's language and stored in the letters bucket; answered with a presigned link, as letters are."""
+        statement, notice, pdf = self.statement_pdf(customer_id)
         stored = self.artefacts.put(statement_key(customer_id, statement.as_of.isoformat(), pdf), pdf,
                                     "application/pdf", "statement")
         return s.StatementResult(
@@ -338,6 +350,19 @@ class FinanceApi:
                 aging={bucket.value: amount for bucket, amount in c.aging}) for c in statement.currencies],
             statement=s.ArtefactLink(kind=stored.kind, uri=stored.uri, sha256=stored.sha256,
                                      download_url=self.artefacts.download_url(stored.uri)))
+
+    def revoke_portal_links(self, customer_id: str, reason: str, actor: str) -> s.PortalLinksRevoked:
+        """Every portal link of the customer made so far stops opening (its generation is raised); the log of each
+        open invoice says who revoked them and why. A fresh link goes out with the next message, or on request."""
+        if self.store.get_customer(customer_id) is None:
+            raise ActionRefused("unknown_customer", f"no customer {customer_id}")
+        now = self.clock.now()
+        generation = self.portal_links.revoke(customer_id, now, actor)
+        for invoice in self.store.invoices_of(customer_id):
+            if not invoice.is_settled:
+                self.store.append(invoice.invoice_id, customer_id, now, kind="portal_links_revoked", actor=actor,
+                                  details={"generation": generation, "reason": reason})
+        return s.PortalLinksRevoked(customer_id=customer_id, generation=generation)
 
     def insolvency(self, customer_id: str, notice: str, actor: str) -> s.InsolvencyResult:
         held = holds.declare_insolvency(customer_id, notice, actor, self.store, self.store, self.workflows, self.clock.now())

@@ -293,6 +293,11 @@ class InsolvencyResult(BaseModel):
     invoices_held: list[str]
 
 
+class PortalLinksRevoked(BaseModel):
+    customer_id: str
+    generation: int = Field(description="the customer's link generation now: links of an earlier one no longer open")
+
+
 class PolicySummary(BaseModel):
     policy_id: str
     current_version: int
