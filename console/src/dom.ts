@@ -55,6 +55,7 @@ const MEANINGS: Record<string, string> = {
   contacted_recently: "The customer was contacted recently: the policy's gap between messages is not over.",
   step_in_progress: "The workflow is sending that step right now.",
   nothing_to_escalate: "No step is left to send.",
+  on_hold: "The invoice is on hold: release the hold first.",
   invalid_request: "A value is not valid.",
   forbidden: "Your role may not do this.",
 };
