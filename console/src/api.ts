@@ -19,7 +19,8 @@ export function useApi(settings: ConsoleConfig, credentials: Credentials | null)
   config = settings;
   signer = credentials && !settings.local
     ? new AwsClient({ accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey,
-                      sessionToken: credentials.sessionToken, service: "execute-api", region: settings.region })
+                      sessionToken: credentials.sessionToken, service: "execute-api", region: settings.region,
+                      retries: 0 }) // aws4fetch retries 5xx by default: an action must never be sent twice
     : null;
 }
 
