@@ -1,7 +1,7 @@
 import { defineConfig } from "vite";
 
-// Served at /console/ (arrears serve locally, CloudFront in AWS): every asset path is relative to it.
+// Asset paths are relative: the same build is served at /console/ by arrears serve and at / by CloudFront.
 export default defineConfig({
-  base: "/console/",
+  base: "./",
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 600 },
 });

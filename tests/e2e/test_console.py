@@ -219,3 +219,10 @@ def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_ur
     for escape in ("/console/../template.yaml", "/console/%2e%2e/template.yaml", "/console/assets/../../package.json"):
         assert http(base_url, "GET", escape)[0] == 404
     assert http(base_url, "POST", "/console/index.html", {})[0] == 405
+
+
+def test_the_finance_api_answers_the_consoles_origin_only(base_url):
+    # The API function's CONSOLE_ORIGIN is the template's CloudFront domain (a placeholder one locally)
+    with urllib.request.urlopen(base_url + "/tasks") as response:
+        assert re.fullmatch(r"https://[a-z0-9-]+\.cloudfront\.net", response.headers["Access-Control-Allow-Origin"])
+        assert response.headers["Vary"] == "Origin"

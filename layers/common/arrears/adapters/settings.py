@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     secret_max_age_seconds: int = Field(default=300, validation_alias="SECRET_MAX_AGE_SECONDS")
     default_policy_id: str = Field(default="default", validation_alias="DEFAULT_POLICY_ID")
     workflow_function_name: str = Field(default="", validation_alias="WORKFLOW_FUNCTION_NAME")
+    # The finance console's origin (https://<distribution>.cloudfront.net): the one the finance API's CORS allows.
+    console_origin: str = Field(default="", validation_alias="CONSOLE_ORIGIN")
 
 
 # The settings of the function running in this context, when one process runs several functions
