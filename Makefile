@@ -5,12 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The finance team's console (console/, docs/console.md): its own npm packages, built into console/dist.
+CONSOLE_NODE_STAMP := console/node_modules/.installed
+CONSOLE_BUILD := console/dist/index.html
+CONSOLE_SOURCES := $(wildcard console/src/*.ts console/src/*/*.ts console/src/*.css) console/index.html console/vite.config.ts console/tsconfig.json
 # moto's Step Functions interpreter compares Wait timestamps with naive local time.
 export TZ := UTC
 
 .PHONY: setup demo test test-unit test-integration test-e2e lint bench chaos clean build checkov
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CONSOLE_BUILD)
 
 $(PY_STAMP): requirements-dev.txt layers/common/requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +26,13 @@ $(PY_STAMP): requirements-dev.txt layers/common/requirements.txt constraints.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+$(CONSOLE_NODE_STAMP): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_BUILD): $(CONSOLE_NODE_STAMP) $(CONSOLE_SOURCES)
+	cd console && npm run --silent build
 
 # Tools whose pins clash with the dev venv's, each in its own venv (tools/*-requirements.txt pin everything).
 TOOLS := .venv-tools
@@ -82,4 +93,4 @@ lint: setup
 	$(PY) -m pytest -q tests/unit/test_template.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules out .pytest_cache .aws-sam
+	rm -rf $(VENV) $(TOOLS) node_modules console/node_modules console/dist out .pytest_cache .aws-sam

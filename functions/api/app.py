@@ -19,6 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from arrears.adapters.tracing import traced
+from arrears.adapters.settings import get_settings
 from arrears.usecases.finance import schemas as s
 from arrears.usecases.finance.api import FinanceApi, error_status
 from arrears.usecases.finance.views import AgingBucket
@@ -292,7 +293,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if invoice_id:
         logger.append_keys(invoice_id=invoice_id)
     refused = _refused_body(event)
-    return refused if refused is not None else app.resolve(event, context)
+    return _with_cors(refused if refused is not None else app.resolve(event, context))
+
+
+def _with_cors(reply: dict[str, Any]) -> dict[str, Any]:
+    """The console's origin may read every answer (API Gateway's preflight allowed it; template.yaml's Cors)."""
+    origin = get_settings().console_origin
+    if origin:
+        reply["headers"] = {**(reply.get("headers") or {}), "Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return reply
 
 
 def _refused_body(event: dict[str, Any]) -> dict[str, Any] | None:

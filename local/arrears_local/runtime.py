@@ -286,6 +286,9 @@ class LocalRuntime:
                 refs[logical_id] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{local}"
                 attributes[(logical_id, "TopicArn")] = refs[logical_id]
                 attributes[(logical_id, "TopicName")] = local
+            elif kind == "AWS::CloudFront::Distribution":  # not run locally: its domain names the console's origin
+                refs[logical_id] = local
+                attributes[(logical_id, "DomainName")] = f"{local}.cloudfront.net"
             elif kind == "AWS::Logs::LogGroup":
                 attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{local}:*"
                 refs[logical_id] = local

@@ -4,7 +4,8 @@ Every route of template.yaml's API (webhooks and the finance API) is answered by
 as in AWS, through `LocalRuntime.request` (API Gateway's proxy event). The clock is either
 virtual (it stands still until `POST /_local/clock/advance` moves it, running every workflow step
 that falls due on the way) or real (it follows the wall clock from the real now). `/_local/*` exists
-only here (local_routes.py: artefact downloads, SES events, bulk import).
+only here (local_routes.py: artefact downloads, SES events, bulk import); `/console/` is the finance team's
+console (console_files.py).
 
 One request at a time: the runtime is one process standing in for a whole AWS account, and a
 single lock keeps the clock, the state machines and the handlers consistent.
@@ -21,12 +22,12 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from arrears.domain.clock import parse_iso, to_iso_z
 from arrears.ingestion.http_input import API_MAX_BODY_BYTES, BodyRefused, checked_text
-from arrears_local import local_routes
+from arrears_local import console_files, local_routes
 from arrears_local.runtime import LOCAL_PRINCIPAL, HttpReply, LocalRuntime
 
 # At most this far in one advance: a mistyped year should not run for an hour.
 MAX_ADVANCE = timedelta(days=800)
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 308: "Permanent Redirect", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 MAX_BODY = API_MAX_BODY_BYTES  # what the finance API accepts; the webhooks route's own limit is lower
@@ -67,6 +68,8 @@ class LocalServer:
 
     # --- HTTP ------------------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]) -> HttpReply:
+        if console_files.is_console(path):  # static files: no clock, no runtime
+            return console_files.console_file(method, path)
         with self.lock:
             self.catch_up()
             if path.startswith("/_local/"):

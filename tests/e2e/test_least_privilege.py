@@ -62,6 +62,10 @@ NOT_MADE_BY_FUNCTION_CODE = {
         "the_functions_its_definition_names checks this statement statically",
     ("DunningStateMachine", "DunningStateMachineRolePolicy1"):
         "Step Functions' vended log delivery (CloudWatch Logs) is not run locally",
+    ("ConsoleFinance", "finance-api"): "the console's users sign with it in their browser (the local runtime answers the finance "
+                                       "API without IAM): tests/unit/test_console_template.py checks its routes",
+    ("ConsoleAuditor", "finance-api-read-only"): "the console's auditors sign with it in their browser: "
+                                                 "tests/unit/test_console_template.py checks it is GET only",
 }
 MANAGED_NOT_RUN = {
     "AWSLambdaBasicExecutionRole": "Lambda writes the function's logs with it; locally logs go to the console",

@@ -153,7 +153,7 @@ def test_server_access_logs_reach_one_bucket_that_only_s3_log_delivery_of_the_lo
     resources = template["Resources"]
     logged = sorted(name for name, r in resources.items()
                     if r["Type"] == "AWS::S3::Bucket" and "LoggingConfiguration" in r["Properties"])
-    assert logged == ["AuditBucket", "AuditQueryResultsBucket", "InboundBucket", "LettersBucket"]
+    assert logged == ["AuditBucket", "AuditQueryResultsBucket", "ConsoleBucket", "InboundBucket", "LettersBucket"]
     assert {resources[name]["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
             for name in logged} == {"AccessLogsBucket"}
     prefixes = [resources[name]["Properties"]["LoggingConfiguration"]["LogFilePrefix"] for name in logged]

@@ -58,6 +58,8 @@ class Settings(BaseModel):
     trace_disabled: bool = Field(default=True, validation_alias="POWERTOOLS_TRACE_DISABLED")
     # EventBridge bus for events other systems act on (a credit limit crossed); empty: nothing is published.
     event_bus_name: str = Field(default="", validation_alias="EVENT_BUS_NAME")
+    # The finance console's origin (https://<distribution>.cloudfront.net): the one the finance API's CORS allows.
+    console_origin: str = Field(default="", validation_alias="CONSOLE_ORIGIN")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":

@@ -1,0 +1,118 @@
+// A tiny DOM builder: text always goes in as text nodes (never HTML), so hostile debtor data stays inert.
+import { ApiError } from "./api";
+
+type Child = Node | string | number | null | undefined | false | Child[];
+type Attrs = Record<string, string | number | boolean | null | undefined | ((event: any) => void)>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (typeof value === "function") element.addEventListener(name.replace(/^on/, ""), value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(parent: Node, children: Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, child);
+    else parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+let uid = 0;
+export const nextId = (prefix: string) => `${prefix}-${++uid}`;
+
+/** A labelled control: the label names it for screen readers and axe (for/id). */
+export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): HTMLElement {
+  control.id ||= nextId("f");
+  const hintId = hint ? nextId("hint") : null;
+  if (hintId) control.setAttribute("aria-describedby", hintId);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hint ? h("small", { id: hintId }, hint) : null);
+}
+
+export function select(name: string, options: [string, string][], value = ""): HTMLSelectElement {
+  const element = h("select", { name });
+  for (const [optionValue, text] of options) element.append(h("option", { value: optionValue, selected: optionValue === value }, text));
+  return element;
+}
+
+export function announce(message: string): void {
+  const status = document.getElementById("status");
+  if (status) status.textContent = message;
+}
+
+/** The API's refusal in words: its own message, with what the code means for the person acting. */
+const MEANINGS: Record<string, string> = {
+  already_on_hold: "The invoice already has a hold: resume it first.",
+  not_paused: "The invoice is not paused.",
+  invoice_closed: "The invoice is closed: there is nothing to collect.",
+  outside_contact_hours: "It is outside the debtor's contact hours: the step can be sent when they open.",
+  contacted_recently: "The customer was contacted recently: the policy's gap between messages is not over.",
+  step_in_progress: "The workflow is sending that step right now.",
+  nothing_to_escalate: "No step is left to send.",
+  on_hold: "The invoice is on hold: release the hold first.",
+  invalid_request: "A value is not valid.",
+  forbidden: "Your role may not do this.",
+};
+
+export function refusal(error: unknown): HTMLElement {
+  const box = h("div", { class: "error", role: "alert" });
+  if (error instanceof ApiError) {
+    box.append(h("strong", {}, "Refused: "), error.message);
+    const meaning = MEANINGS[error.code];
+    if (meaning) box.append(" ", meaning);
+    box.append(h("span", { class: "code" }, ` (${error.code}, HTTP ${error.status})`));
+    for (const detail of error.details as { loc?: string[]; msg?: string }[]) {
+      if (detail && typeof detail === "object" && detail.msg) box.append(h("div", {}, `${(detail.loc ?? []).slice(-1)[0] ?? ""}: ${detail.msg}`));
+    }
+  } else {
+    box.append(h("strong", {}, "Something went wrong: "), error instanceof Error ? error.message : String(error));
+  }
+  return box;
+}
+
+export const loading = (what: string) => h("p", { class: "loading", role: "status" }, `Loading ${what}…`);
+
+/** Show `what` loading in `target`, then what `build` makes of the data, or the error in words. */
+export async function load<T>(target: HTMLElement, what: string, fetcher: () => Promise<T>, build: (data: T) => Node | Node[]): Promise<void> {
+  target.replaceChildren(loading(what));
+  target.setAttribute("aria-busy", "true");
+  try {
+    const data = await fetcher();
+    const built = build(data);
+    target.replaceChildren(...(Array.isArray(built) ? built : [built]));
+  } catch (error) {
+    target.replaceChildren(refusal(error));
+  } finally {
+    target.removeAttribute("aria-busy");
+  }
+}
+
+export function table(caption: string, headers: string[], rows: Child[][], numeric: number[] = []): HTMLTableElement {
+  return h("table", {},
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, headers.map((text, i) => h("th", { scope: "col", class: numeric.includes(i) ? "num" : null }, text)))),
+    h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell, i) => h("td", { class: numeric.includes(i) ? "num" : null }, cell))))));
+}
+
+/** Ask before what cannot be undone: a modal dialog (focus moves into it, Escape cancels). */
+export function confirmDialog(question: string, confirmLabel: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const titleId = nextId("dlg");
+    const cancel = h("button", { type: "button", value: "cancel" }, "Cancel");
+    const confirm = h("button", { type: "button", value: "confirm", class: "danger" }, confirmLabel);
+    const dialog = h("dialog", { "aria-labelledby": titleId }, h("p", { id: titleId }, question), h("div", { class: "buttons" }, cancel, confirm));
+    const finish = (answer: boolean) => { dialog.close(); dialog.remove(); resolve(answer); };
+    cancel.addEventListener("click", () => finish(false));
+    confirm.addEventListener("click", () => finish(true));
+    dialog.addEventListener("cancel", (event) => { event.preventDefault(); finish(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}

@@ -1,0 +1,228 @@
+"""The finance team's console in real headless Chromium, against `arrears serve` with the sample book.
+
+Given the local runtime serving the sample book with its virtual clock moved ten weeks on (the debtors have
+phone numbers the finance team set, so the call tasks name them), the console at /console/ is driven as a
+credit controller would: every figure it shows is checked against what the finance API answers over HTTP.
+Screenshots of each main view go to docs/screenshots/ with ARREARS_SCREENSHOTS=1 (else to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from arrears.domain.policy import load_policy_file
+from arrears_local.console_files import dist
+from arrears_local.demo import schedule_deliveries
+from arrears_local.portfolio import DEMO_START, sample_portfolio
+from arrears_local.runtime import LocalRuntime, project_root
+from arrears_local.serve import LocalServer
+from tests.e2e.browser import assert_accessible, browser_page, chromium  # noqa: F401  (fixture)
+from tests.e2e.serving import serving
+
+POLICY = load_policy_file(project_root() / "policies" / "default.yaml")
+BOOK = sample_portfolio(DEMO_START, 12)
+SCREENSHOTS = project_root() / "docs" / "screenshots"
+LOCAL_ACTOR = "user/local-finance"
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (dist() / "index.html").is_file():
+        pytest.fail("the console is not built: `make setup` builds console/dist")
+    with LocalRuntime(start=DEMO_START) as runtime:
+        scheduled, _ = schedule_deliveries(runtime, BOOK, POLICY, [])
+        server = LocalServer(runtime, clock="virtual", scheduled=scheduled)
+        with serving(server) as url:
+            server.advance_to(DEMO_START + timedelta(days=35))  # every invoice has arrived, no call is due yet
+            listed = http(url, "GET", "/invoices?state=open&limit=200")[1]["invoices"]
+            for n, customer_id in enumerate(sorted({i["customer_id"] for i in listed})):
+                status, _ = http(url, "PATCH", f"/customers/{customer_id}", {"phone": f"+44 20 7946 {n:04d}"})
+                assert status == 200
+            server.advance_to(DEMO_START + timedelta(days=70))  # the +15 calls are due, nothing is referred yet
+            yield url
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    if os.environ.get("ARREARS_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def http(base_url: str, method: str, path: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base_url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def open_invoices(base_url: str) -> list[dict]:
+    return [i for i in http(base_url, "GET", "/invoices?state=open&limit=200")[1]["invoices"] if i["hold"] is None]
+
+
+def visit(page, base_url: str, view: str, ready: str):
+    page.goto(f"{base_url}/console/#/{view}")
+    page.wait_for_selector(ready, timeout=30_000)
+    return page
+
+
+def test_today_lists_the_calls_to_make_with_their_numbers_and_the_debtors_local_time(chromium, base_url, shots):  # noqa: F811
+    calls = [t for t in http(base_url, "GET", "/tasks")[1]["tasks"] if t["kind"] == "call_debtor"]
+    assert calls and all(t["details"]["phone"] for t in calls)
+    with browser_page(chromium) as page:
+        visit(page, base_url, "today", "[data-group=calls] li.task")
+        items = page.locator("[data-group=calls] li.task")
+        assert items.count() == len(calls)
+        shown = {items.nth(n).get_attribute("data-task-id"): items.nth(n).inner_text() for n in range(items.count())}
+        for task in calls:
+            text = shown[task["task_id"]]
+            assert task["details"]["phone"] in text and task["details"]["reference"] in text
+            assert f"({task['details']['call_window']['timezone']})" in text and "Their time now: unknown" not in text
+        assert page.locator("[data-group=calls] a.phone").first.get_attribute("href").startswith("tel:+44207946")
+        assert_accessible(page)
+        page.screenshot(path=str(shots / "console-today.png"))
+
+
+def test_pausing_an_invoice_from_its_page_puts_a_hold_placed_entry_with_the_principal_in_its_timeline(chromium, base_url, shots):  # noqa: F811
+    invoice = open_invoices(base_url)[0]
+    with browser_page(chromium) as page:
+        visit(page, base_url, f"invoices/{invoice['invoice_id']}", "details[data-action=pause]")
+        assert_accessible(page)
+        page.screenshot(path=str(shots / "console-invoice.png"))
+        page.click("details[data-action=pause] summary")
+        page.fill("form[data-action=pause] input[name=until]", "2027-01-15")
+        page.fill("form[data-action=pause] input[name=reason]", "AP migration <script>alert(1)</script>")
+        page.click("form[data-action=pause] button[type=submit]")
+        row = page.locator("tr", has=page.locator("[data-kind=hold_placed]"))
+        row.wait_for(timeout=30_000)
+        assert LOCAL_ACTOR in row.inner_text()
+        assert "AP migration <script>" in page.locator("dl.facts-list").inner_text()  # the reason shown as text, inert
+    hold = http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["invoice"]["hold"]
+    assert hold["kind"] == "pause" and hold["actor"].endswith(LOCAL_ACTOR) and hold["until"].startswith("2027-01-1")
+
+
+def test_a_refused_escalation_shows_the_apis_reason_in_words(chromium, base_url):  # noqa: F811
+    invoice = open_invoices(base_url)[-1]
+    assert http(base_url, "POST", f"/invoices/{invoice['invoice_id']}/dispute", {"reason": "wrong PO number"})[0] == 200
+    before = http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["timeline"]
+    with browser_page(chromium) as page:
+        visit(page, base_url, f"invoices/{invoice['invoice_id']}", "details[data-action=escalate]")
+        page.click("details[data-action=escalate] summary")
+        page.click("form[data-action=escalate] button[type=submit]")
+        alert = page.locator("form[data-action=escalate] [role=alert]")
+        alert.wait_for(timeout=30_000)
+        shown = alert.inner_text()
+    status, refused = http(base_url, "POST", f"/invoices/{invoice['invoice_id']}/escalate", {"reason": ""})
+    assert (status, refused["error"]) == (409, "on_hold")
+    assert refused["message"] in shown and "release the hold first" in shown and "on_hold" in shown
+    assert http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["timeline"] == before  # nothing was sent
+
+
+def test_the_aging_charts_totals_equal_the_aging_report(chromium, base_url, shots):  # noqa: F811
+    report = http(base_url, "GET", "/reports/aging")[1]
+    expected = {currency: sum(b["amount"] for b in buckets.values()) / 100 for currency, buckets in report["currencies"].items()}
+    assert len(expected) >= 2 and all(expected.values())
+    with browser_page(chromium) as page:
+        visit(page, base_url, "reports", "#r-stage ~ .report table")
+        drawn = json.loads(page.locator("#r-aging ~ .report canvas").get_attribute("data-totals"))
+        assert drawn == pytest.approx(expected)
+        for currency, total in expected.items():  # the table beside the chart says the same, in the user's locale
+            assert re.sub(r"[^\d.]", "", page.locator(f"[data-total={currency}]").inner_text()) == f"{total:.2f}"
+        assert page.locator("canvas").count() == 3
+        assert_accessible(page)
+        page.screenshot(path=str(shots / "console-reports.png"), full_page=True)
+
+
+def test_a_policy_drafts_dry_run_shows_its_differences_from_the_current_plans(chromium, base_url, shots):  # noqa: F811
+    source = http(base_url, "GET", "/policies/default")[1]["source"]
+    standard_final = "{id: final_notice, stage: final_notice, offset_days: 60,"  # the standard segment's, still ahead
+    assert source.count(standard_final) == 1
+    draft = source.replace(standard_final, "{id: final_notice, stage: final_notice, offset_days: 50,")
+    status, expected = http(base_url, "POST", "/policies/default/dry-run", {"source": draft})
+    assert status == 200, expected
+    moved = [(i["invoice_id"], c["step_id"]) for i in expected["invoices"] for c in i["changes"]]
+    assert moved and {step for _, step in moved} == {"final_notice"}
+    with browser_page(chromium) as page:
+        visit(page, base_url, "policies", "ol.ladder")
+        assert page.locator("section.segment").count() == 3
+        assert_accessible(page)
+        page.screenshot(path=str(shots / "console-policies.png"), full_page=True)
+        page.fill("textarea[name=source]", draft)
+        page.click("text=Dry run against the open book")
+        table = page.locator(".dry-run table").first
+        table.wait_for(timeout=60_000)
+        rows = table.locator("tbody tr")
+        assert rows.count() == len(moved)
+        assert table.inner_text().count("final_notice") == len(moved) and "moved" in table.inner_text()
+        assert_accessible(page)
+    assert http(base_url, "GET", "/policies/default")[1]["version"] == 3  # a dry run publishes nothing
+
+
+def test_every_view_passes_axe_and_the_write_off_asks_first(chromium, base_url, shots):  # noqa: F811
+    invoice = open_invoices(base_url)[1]
+    with browser_page(chromium) as page:
+        visit(page, base_url, "invoices", "table tbody tr")
+        assert page.locator("table tbody tr").count() == len(http(base_url, "GET", "/invoices?state=open&limit=200")[1]["invoices"])
+        assert_accessible(page)
+        page.screenshot(path=str(shots / "console-invoices.png"))
+        visit(page, base_url, f"invoices?state=open&q={invoice['number']}", "table tbody tr")
+        assert page.locator("table tbody tr").count() == 1
+        visit(page, base_url, f"customers/{invoice['customer_id']}", "#c-msg ~ div table")
+        assert page.locator("input[name=phone]").input_value().startswith("+44")
+        assert_accessible(page)
+        page.screenshot(path=str(shots / "console-customer.png"))
+        visit(page, base_url, "audit", "pre.code")
+        assert "arrears audit export" in page.locator("pre.code").inner_text()
+        assert_accessible(page)
+        # Writing off cannot be undone: a dialog asks, and cancelling changes nothing
+        visit(page, base_url, f"invoices/{invoice['invoice_id']}", "details[data-action=write_off]")
+        page.click("details[data-action=write_off] summary")
+        page.click("form[data-action=write_off] button[type=submit]")
+        page.wait_for_selector("dialog[open]")
+        assert invoice["number"] in page.locator("dialog[open]").inner_text()
+        assert_accessible(page)
+        page.keyboard.press("Escape")
+        assert page.locator("dialog").count() == 0
+    assert http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["invoice"]["state"] == "open"
+
+
+def test_a_call_is_marked_done_from_the_queue_with_its_note(chromium, base_url):  # noqa: F811
+    call = next(t for t in http(base_url, "GET", "/tasks")[1]["tasks"] if t["kind"] == "call_debtor")
+    with browser_page(chromium) as page:
+        selector = f"[data-task-id=\"{call['task_id']}\"]"
+        visit(page, base_url, "today", selector)
+        item = page.locator(selector)
+        item.locator("textarea").fill("Dana in AP: paying Friday")
+        item.locator("button").click()
+        page.wait_for_selector(f"{selector} .ok")
+    assert call["task_id"] not in {t["task_id"] for t in http(base_url, "GET", "/tasks")[1]["tasks"]}
+    closed = [e for e in http(base_url, "GET", f"/invoices/{call['invoice_id']}")[1]["timeline"] if e["kind"] == "task_done"]
+    assert closed and "Dana in AP: paying Friday" in json.dumps(closed[-1]["details"]) and closed[-1]["actor"].endswith(LOCAL_ACTOR)
+
+
+def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_url):
+    with urllib.request.urlopen(base_url + "/console/") as response:
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"] and b"<main" in response.read()
+    assert http(base_url, "GET", "/console/config.json") == (200, {"local": True, "apiUrl": ""})
+    for escape in ("/console/../template.yaml", "/console/%2e%2e/template.yaml", "/console/assets/../../package.json"):
+        assert http(base_url, "GET", escape)[0] == 404
+    assert http(base_url, "POST", "/console/index.html", {})[0] == 405
+
+
+def test_the_finance_api_answers_the_consoles_origin_only(base_url):
+    # The API function's CONSOLE_ORIGIN is the template's CloudFront domain (a placeholder one locally)
+    with urllib.request.urlopen(base_url + "/tasks") as response:
+        assert re.fullmatch(r"https://[a-z0-9-]+\.cloudfront\.net", response.headers["Access-Control-Allow-Origin"])
+        assert response.headers["Vary"] == "Origin"
