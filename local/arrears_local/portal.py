@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from arrears.adapters.portal_records import PortalRecords
+from arrears.domain.clock import FixedClock
 from arrears.domain.policy import load_policy_file
-from arrears.domain.portal_links import new_link
+from arrears.domain.portal_links import PortalLinks
 from arrears.ingestion.webhooks import split_secrets
 from arrears_local.runtime import LocalRuntime
 
@@ -15,6 +16,5 @@ def portal_link(runtime: LocalRuntime, customer_id: str, base_url: str) -> str:
     name = runtime.resolver.refs["PortalSecretParameterName"]
     secret = runtime.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     days = load_policy_file(runtime.root / "policies" / "default.yaml").portal.link_expiry_days
-    token = new_link(customer_id, PortalRecords(runtime.table_name).generation(customer_id), runtime.now(), days,
-                     split_secrets(secret))
-    return f"{base_url.rstrip('/')}/portal/{token}"
+    link = PortalLinks(PortalRecords(runtime.table_name), base_url, lambda: split_secrets(secret), FixedClock(runtime.now()))
+    return link(customer_id, days) or ""

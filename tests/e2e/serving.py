@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -10,9 +11,9 @@ from arrears_local.serve import LocalServer, make_http_server
 
 
 @contextmanager
-def serving(server: LocalServer) -> Iterator[str]:
-    """Serve until the block ends; yields the base URL (http://127.0.0.1:PORT)."""
-    httpd = make_http_server(server, port=0, log_requests=False)
+def serving(server: LocalServer, port: int = 0) -> Iterator[str]:
+    """Serve until the block ends; yields the base URL (http://127.0.0.1:PORT). `port` 0: any free port."""
+    httpd = make_http_server(server, port=port, log_requests=False)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -20,3 +21,10 @@ def serving(server: LocalServer) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free now: for a stack that must know its own URL before it serves (PortalPublicUrl)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

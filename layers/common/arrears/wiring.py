@@ -32,7 +32,20 @@ def _dunning_ports(settings: Settings) -> Ports:
         store=store, log=store, artefacts=S3ArtefactStore(settings.letters_bucket),
         mailer=SesMailer(settings.ses_configuration_set), policies=DynamoPolicyRepository(settings.table_name),
         clock=SystemClock(), sender_email=settings.sender_email, events=events, reply_to=reply_addresses(settings),
+        portal_link=portal_links(settings),
     )
+
+
+def portal_links(settings: Settings):
+    """The portal links the messages carry (None when PORTAL_PUBLIC_URL is empty: messages carry no link)."""
+    from arrears.adapters.portal_records import PortalRecords
+    from arrears.adapters.ssm_parameters import secret_values
+    from arrears.domain.portal_links import PortalLinks
+
+    if not settings.portal_public_url or not settings.portal_secret_parameter:
+        return None
+    return PortalLinks(PortalRecords(settings.table_name), settings.portal_public_url,
+                       lambda: secret_values(settings.portal_secret_parameter, settings.secret_max_age_seconds), SystemClock())
 
 
 def reply_addresses(settings: Settings):

@@ -54,3 +54,4 @@ class PortalRecords:
             UpdateExpression="ADD requests :one SET entity = :entity",
             ConditionExpression="attribute_not_exists(requests) OR requests < :limit",
             ExpressionAttributeValues={":one": 1, ":limit": limit, ":entity": "portal_rate"}))
+

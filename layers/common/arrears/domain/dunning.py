@@ -900,12 +900,21 @@ def _claim_details(notice: NoticeContext) -> dict[str, Any]:
     return details
 
 
+def with_portal_link(notice: NoticeContext, customer: Customer, policy: Policy, ports: Ports) -> NoticeContext:
+    """The notice with the customer's portal link when the stack makes links and the policy has the portal on."""
+    if ports.portal_link is None or not policy.portal.enabled:
+        return notice
+    return replace(notice, portal_url=ports.portal_link(customer.customer_id, policy.portal.link_expiry_days) or "")
+
+
 def _prepare(channel: Channel, notice: NoticeContext, invoice: Invoice, customer: Customer, policy: Policy, ports: Ports,
              owner: str | None = None, attachments: tuple[tuple[str, bytes, str], ...] = (),
              artefacts: tuple[Artefact, ...] = (), referred: tuple[Invoice, ...] = ()) -> Delivery:
     """`attachments` (and their stored `artefacts`): more for an email or letter (a statement of account).
     `referred`: a referral's invoices of one customer referred together (one package, one task naming each)."""
     step_id = notice.step_id
+    if channel in (Channel.EMAIL, Channel.LETTER):
+        notice = with_portal_link(notice, customer, policy, ports)
     if channel is Channel.EMAIL:
         return _email_delivery(notice, invoice, customer, policy, step_id, ports, owner=owner, attachments=attachments,
                                artefacts=artefacts)

@@ -49,6 +49,9 @@ class NoticeContext:
     days_overdue: int  # negative before the due date
     pay_url: str
     lines: tuple[InvoiceLine, ...] = ()
+    # The debtor's own page (docs/portal.md): a signed link in every email and letter; empty when the stack or
+    # the policy has no portal.
+    portal_url: str = ""
     interest: InterestClaim | None = None
     deadline: date | None = None  # pay-by date stated in formal notices and letters
     next_consequence: str = ""  # what happens if the debtor does not act, stated plainly

@@ -18,7 +18,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 # A token longer than this is never one of ours (a customer id is at most 200 characters).
 MAX_TOKEN_CHARS = 400
@@ -104,3 +104,19 @@ def form_token_ok(given: str, token: str, form: str, secrets: Sequence[str]) -> 
     if not isinstance(given, str) or len(given) != 22:
         return False
     return any([_same(given, _mac(secret, f"form|{form}|{token}")) for secret in secrets])
+
+
+class PortalLinks:
+    """A customer's portal link, `<base url>/portal/<token>` (Ports.portal_link; the portal's fresh links): signed
+    with the newest of `secrets()`, the customer's current generation (`records.generation`), opening `expiry_days`
+    from the clock's now. None when no key is set."""
+
+    def __init__(self, records: Any, base_url: str, secrets: Callable[[], Sequence[str]], clock: Any) -> None:
+        self.records, self.base_url, self.secrets, self.clock = records, base_url.rstrip("/"), secrets, clock
+
+    def __call__(self, customer_id: str, expiry_days: int) -> str | None:
+        secrets = self.secrets()
+        if not secrets:
+            return None
+        token = new_link(customer_id, self.records.generation(customer_id), self.clock.now(), expiry_days, secrets)
+        return f"{self.base_url}/portal/{token}"

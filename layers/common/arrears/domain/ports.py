@@ -282,3 +282,6 @@ class Ports:
     # The Reply-To of a message sent for (invoice id, step id): a signed reply address when the stack receives
     # replies (arrears.domain.replies), else None and the creditor's own address is the Reply-To.
     reply_to: Callable[[str, str], str | None] | None = None
+    # The debtor's portal link for (customer id, days the link opens) a message carries (docs/portal.md): None when
+    # the stack makes no links (PORTAL_PUBLIC_URL empty); the policy's `portal.enabled` decides per customer.
+    portal_link: Callable[[str, int], str | None] | None = None

@@ -551,6 +551,8 @@ class _Writer:
         rows: list[tuple[str, str, bool, bool]] = []  # label, value, bold, a link
         if ctx.pay_url:
             rows.append((say("letter.pay.online"), ctx.pay_url, False, True))
+        if ctx.portal_url:  # the debtor's own page (docs/portal.md): printed in full, short enough to type
+            rows.append((say("letter.pay.portal"), ctx.portal_url, False, True))
         if creditor.iban:
             lead = say("letter.pay.or_bank_transfer" if ctx.pay_url else "letter.pay.bank_transfer")
             rows.append((lead, creditor.bank_account_name or creditor.name, False, False))

@@ -129,9 +129,8 @@ class PortalService:
     def link_for(self, customer: Customer, base_url: str) -> tuple[str, datetime]:
         """A fresh link for the customer (their current generation) and until when it opens."""
         expiry = self._policy(customer).portal.link_expiry_days
-        token = links.new_link(customer.customer_id, self.records.generation(customer.customer_id), self.now, expiry,
-                               self.secrets())
-        return f"{base_url}/portal/{token}", self.now + timedelta(days=expiry)
+        url = links.PortalLinks(self.records, base_url, self.secrets, self.finance.clock)(customer.customer_id, expiry)
+        return url or "", self.now + timedelta(days=expiry)
 
     def form_tokens(self, access: Access, *forms: str) -> dict[str, str]:
         return {form: self.form_token(access.token, form) for form in forms}
