@@ -31,7 +31,8 @@ def demo(
 ) -> None:
     """Run a sample book of invoices through the whole collections lifecycle, locally."""
     from arrears.domain.policy import load_policy_file
-    from arrears_local.demo import demo_replies, export_outputs, letters, letters_table, run_book, timeline_table
+    from arrears_local.demo import (DEMO_PORTAL_URL, demo_replies, export_outputs, letters, letters_table, portal_line,
+                                    run_book, timeline_table)
     from arrears_local.portfolio import DEMO_START, sample_portfolio
     from arrears_local.runtime import LocalRuntime, project_root
 
@@ -40,7 +41,7 @@ def demo(
     policy = load_policy_file(project_root() / "policies" / "default.yaml")
     console.print(f"[bold]Arrears local demo[/]: {len(portfolio)} invoices, {days} virtual days from {DEMO_START:%d %b %Y}, "
                   f"policy {policy.policy_id} v{policy.version}")
-    with LocalRuntime(start=DEMO_START) as runtime:
+    with LocalRuntime(start=DEMO_START, parameters={"PortalPublicUrl": DEMO_PORTAL_URL}) as runtime:
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
                       TimeElapsedColumn(), console=console, transient=False) as progress:
             task = progress.add_task("collections running", total=days)
@@ -50,6 +51,7 @@ def demo(
             progress.update(task, completed=days)
         counts = export_outputs(runtime, run, out)
         sent = len(runtime.sent_emails())
+        portal = portal_line(runtime, portfolio)
 
     console.print(timeline_table(run))
     console.print(letters_table(letters(run), out))
@@ -59,6 +61,7 @@ def demo(
                   f"{counts['referrals']} referral packages, {counts['replies']} debtor replies (.eml), {counts['audit']} audit log "
                   "files, timeline.json, deliveries.json.")
     console.print(f"SES accepted {sent} messages.")
+    console.print(portal, markup=False)
     console.print(f"Done in {time.monotonic() - started:.1f} s of wall time.")
     if rejected:
         console.print(f"[red]{len(rejected)} deliveries were rejected:[/] {rejected[:3]}")
@@ -430,7 +433,9 @@ def serve(
         begin = start_moment(clock, start, sample_book)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    with LocalRuntime(start=begin) as runtime:
+    # The emails and letters it sends carry portal links to this server (port 0: not known yet, no links).
+    portal = {"PortalPublicUrl": f"http://{host}:{port}"} if port else {}
+    with LocalRuntime(start=begin, parameters=portal) as runtime:
         scheduled = []
         if sample_book:
             policy = load_policy_file(project_root() / "policies" / "default.yaml")
@@ -443,6 +448,7 @@ def serve(
         console.print(f"  clock:     GET {base}/_local/clock   POST {base}/_local/clock/advance  {{\"days\": 7}}")
         console.print(f"  emails:    GET {base}/_local/emails   SES events: POST {base}/_local/ses-events", markup=False)
         console.print(f"  import:    arrears import FILE --url {base}", markup=False)
+        console.print(f"  portal:    {base}/portal/<token> (the link each email and letter carries; docs/portal.md)", markup=False)
         if scheduled:
             console.print(f"  {len(scheduled)} sample webhook deliveries arrive as the clock reaches them.")
         try:

@@ -21,6 +21,9 @@ CONTACT_KINDS = ("email", "letter", "call_task", "referral")
 REPLY_KINDS = ("reply_received", "auto_reply_received", "reply_pause_ended")
 # Stripe retries a delivery it thinks failed; the demo redelivers some events this much later.
 REDELIVERY_DELAY = timedelta(minutes=7)
+# The demo stack's PortalPublicUrl: `arrears serve`'s own address, so the links its emails and letters carry are
+# the portal of a local server (docs/portal.md).
+DEMO_PORTAL_URL = "http://127.0.0.1:8000"
 
 
 @dataclass
@@ -261,3 +264,11 @@ def outcome(entries: list[ContactEntry]) -> str:
         if kind in kinds:
             return label
     return "open"
+
+
+def portal_line(runtime: LocalRuntime, portfolio: list[PortfolioInvoice]) -> str:
+    """One customer's portal link, as the demo's last messages carry it (signed by the local stack's key)."""
+    from arrears_local.portal import portal_link
+
+    customer = portfolio[0].invoice.customer
+    return f"{customer.name}'s own page (docs/portal.md): {portal_link(runtime, customer.customer_id, DEMO_PORTAL_URL)}"

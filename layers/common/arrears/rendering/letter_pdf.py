@@ -565,7 +565,10 @@ class _Writer:
         for label, value, bold, link in rows:
             self.keep(4.8)
             self.fitted(label, label_width, 4.8, 8.5, color=_MUTED)
-            if link:
+            if link and value == ctx.portal_url:  # on one line, to be typed: the font shrinks rather than wrap it
+                self.fitted(value, _WIDTH - label_width, 4.8, 9, color=(31, 95, 191), x=_LEFT + label_width, link=value,
+                            newline=True)
+            elif link:
                 self.font(9, color=(31, 95, 191))
                 self.text(value, _WIDTH - label_width, 4.8, x=_LEFT + label_width, link=value)
             else:
