@@ -170,3 +170,9 @@ def test_the_pages_read_on_a_phone(chromium, checker, served):  # noqa: F811
         assert width <= 375 + 1  # nothing wider than the phone but the tables' own scroll boxes
         page.goto(f"{portal_link(runtime, BRIGHTWATER.customer_id, url)}/invoices/{PLANNED.invoice_id}")
         checker(page)
+        # And the collections policy, from the statement's link
+        page.goto(portal_link(runtime, BRIGHTWATER.customer_id, url))
+        page.click("a[href$='/policy']")
+        assert page.locator("h1").inner_text() and page.url.endswith("/policy")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+        checker(page)

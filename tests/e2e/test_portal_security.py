@@ -11,8 +11,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from markupsafe import escape
+
 from arrears.adapters.dynamo import DynamoStore
+from arrears.domain.policy import load_policy_file
 from arrears.domain.portal_links import read_link, sign_link
+from arrears.rendering.policy_document import policy_document
 from arrears_local.portal import portal_link
 from arrears_local.runtime import LOCAL_PORTAL_SECRET, LocalRuntime
 from arrears_local.portfolio import DEMO_START
@@ -65,6 +69,23 @@ def test_a_german_debtor_reads_german(portal):
     runtime, get, _, _ = portal
     page = get(_path(runtime, MUELLER))
     assert page.status_code == 200 and 'lang="de"' in page.body and "Offener Saldo" in page.body and "990,00" in page.body
+
+
+@pytest.mark.parametrize("customer, language", [(BRIGHTWATER, "en"), (MUELLER, "de")])
+def test_the_statement_links_the_collections_policy_in_the_debtors_language(portal, customer, language):
+    runtime, get, _, _ = portal
+    expected = policy_document(load_policy_file(runtime.root / "policies" / "default.yaml"), "customer", language)
+    # Given the debtor's statement, which links the policy page
+    link = _path(runtime, customer)
+    assert f'{link.rpartition("/")[2]}/policy"' in get(link).body
+    # When they open it
+    page = get(f"{link}/policy")
+    # Then it is the customer version of the policy they are under, in their language, under the portal's headers
+    assert page.status_code == 200 and f'lang="{language}"' in page.body
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'; style-src 'sha256-")
+    assert f"<h1>{escape(expected.title)}</h1>" in page.body
+    assert all(f">{escape(section.heading)}</h2>" in page.body for section in expected.sections)
+    assert all(f"<p>{escape(text)}</p>" in page.body for section in expected.sections for text in section.paragraphs)
 
 
 def test_tampered_expired_and_foreign_secret_links_show_no_data(portal):

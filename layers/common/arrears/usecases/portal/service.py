@@ -204,6 +204,15 @@ class PortalService:
         return (self.finance.artefacts.get(chosen["uri"]), chosen["content_type"],
                 f"{invoice.number}-{chosen['id']}.{extension}")
 
+    def policy_document(self, access: Access) -> Any:
+        """The customer version of the collections policy the customer is under (their segment's reminders), in
+        their language (English when the document has no version in it)."""
+        from arrears.rendering.policy_document import LANGUAGES, policy_document
+
+        language = access.customer.language.split("-")[0].split("_")[0].lower()
+        return policy_document(access.policy, "customer", language if language in LANGUAGES else "en",
+                               segment=access.customer.segment if access.customer.segment in access.policy.segments else None)
+
     def statement_pdf(self, access: Access) -> bytes:
         return self.finance.statement_pdf(access.customer_id)[2]
 

@@ -5,6 +5,7 @@ Routes (template.yaml, PortalFunction; public, throttled):
   POST /portal/link                                   send a fresh link to the billing address on file
   GET  /portal/{token}                                the statement of account, the AP contact form
   GET  /portal/{token}/statement                      the statement of account as a PDF
+  GET  /portal/{token}/policy                         the collections policy, the customer version, in their language
   GET  /portal/{token}/invoices/{invoice_id}          one invoice: documents, how to pay, the action forms
   GET  /portal/{token}/invoices/{invoice_id}/documents/{document_id}   an email (.eml) or letter (PDF) sent
   POST /portal/{token}/invoices/{invoice_id}/dispute | /promise | /plan
@@ -97,6 +98,9 @@ def _route(request: _Request, service: PortalService) -> dict[str, Any]:
             return _statement(request, service, access)
         if resource == "/portal/{token}/statement":
             return _file(service.statement_pdf(access), "application/pdf", "statement.pdf", inline=True)
+        if resource == "/portal/{token}/policy" and method == "GET":
+            document = service.policy_document(access)
+            return _html(200, _page(service, access, "policy", request, title=document.title, document=document))
         if resource == "/portal/{token}/contact" and method == "POST":
             return _contact(request, service, access)
         invoice_id = str(request.params.get("invoice_id", ""))
