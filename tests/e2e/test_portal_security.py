@@ -101,6 +101,7 @@ def test_tampered_expired_and_foreign_secret_links_show_no_data(portal):
         assert page.status_code == 403, bad
         assert "Brightwater" not in page.body and "£" not in page.body and "Send me a fresh link" in page.body
         assert get(f"/portal/{bad}/invoices/{DISPUTED.invoice_id}").status_code == 403
+        assert get(f"/portal/{bad}/policy").status_code == 403 and get(f"/portal/{bad}/statement").status_code == 403
 
 
 def test_one_customers_link_never_shows_another_customers_invoice(portal):
