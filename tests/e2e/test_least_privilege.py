@@ -3,7 +3,7 @@ from template.yaml, moto checks each of its calls against that role (arrears_loc
 
 - a short tour through every function (webhooks with a parked event, a dispute and a retried delivery,
   payments, a credit limit crossed (its EventBridge event), the workflow's task for a paid invoice, the finance API with its cursor, a link, pause, a
-  refused and a real escalation, write-off, SES events, the audit copy), a renewal run (a workflow held
+  refused and a real escalation, write-off, SES events, the audit copy, the debtor's portal page and a promise made there), a renewal run (a workflow held
   fourteen months) and a delivery refused once then retried pass with no call refused;
 - each statement of each role, removed in turn, makes one of them fail visibly: a call refused as
   AccessDenied, and an invocation that failed (raised, answered 5xx or reported failed batch items) or
@@ -45,7 +45,7 @@ from arrears_local.stripe_events import (
     customer_updated_event, dispute_event, invoice_event, invoice_payment_paid_event, signed_delivery)
 
 FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction",
-             "InboundFunction")
+             "InboundFunction", "PortalFunction")
 FULL = os.environ.get("ARREARS_IAM_FULL") == "1"
 JSON = {"Content-Type": "application/json"}
 
@@ -187,6 +187,34 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         reply = runtime.client("lambda").invoke(FunctionName=runtime.name_of("WorkflowFunction"), Payload=json.dumps(request))
         seen.answers["wake"] = json.loads(reply["Payload"].read())
 
+    def portal() -> None:
+        # The debtor's page (docs/portal.md): the statement (its view logged), a letter or email sent, a promise
+        # (the parked workflow woken, a confirmation mailed) on the disputed invoice once its dispute is closed.
+        import re
+        from urllib.parse import urlencode
+
+        from arrears_local.portal import portal_link
+        from tests.e2e.portal_book import FORM, HOST, csrf_of
+
+        link = portal_link(runtime, disputed.customer.customer_id, "")
+
+        def get(what: str, path: str) -> str:
+            reply = runtime.request("GET", path, b"", {"Host": HOST})
+            seen.statuses.append((what, reply.status_code))
+            return reply.body if isinstance(reply.body, str) else ""
+
+        get("portal statement", link)
+        page = get("portal invoice", f"{link}/invoices/{disputed.invoice_id}")
+        document = re.search(r'/documents/([0-9]+-[0-9]+)"', page)
+        if document:
+            get("portal document", f"{link}/invoices/{disputed.invoice_id}/documents/{document.group(1)}")
+        if '/promise">' in page:  # the invoice's page (a stack refusing the portal its calls answers an error page)
+            fields = {"csrf": csrf_of(page, "promise"), "promised_on": (runtime.now() + timedelta(days=2)).date().isoformat()}
+            reply = runtime.request("POST", f"{link}/invoices/{disputed.invoice_id}/promise", urlencode(fields).encode(),
+                                    {**FORM, "Host": HOST, "Origin": f"http://{HOST}"})
+            seen.statuses.append(("portal promise", reply.status_code))
+            seen.answers["portal promise"] = reply.status_code
+
     hold_at = disputed.due + timedelta(days=3)
     schedule = [
         # The handled invoice's customer has a credit limit below it: its start publishes the event (issue #20).
@@ -198,6 +226,7 @@ def tour(runtime: LocalRuntime, days: int = 54) -> Tour:
         (hold_at, deliver("dispute", dispute_event(disputed, hold_at))),
         (hold_at + timedelta(minutes=1), deliver("payment link", invoice_payment_paid_event(disputed, 100, hold_at))),
         (hold_at + timedelta(days=5), deliver("dispute closed", dispute_event(disputed, hold_at + timedelta(days=5), closed=True))),
+        (hold_at + timedelta(days=6), portal),
         (paid.due + timedelta(days=9), deliver("paid", invoice_event(paid, "invoice.paid", paid.due + timedelta(days=9)))),
         # Stripe's retry of a delivery it already made: the idempotency record answers it.
         (paid.due + timedelta(days=9, minutes=5), deliver("paid again", invoice_event(paid, "invoice.paid", paid.due + timedelta(days=9)))),
@@ -399,7 +428,8 @@ def test_the_tour_passes_with_every_call_checked_and_none_refused(baseline):
     assert seen.answers["escalate too early"]["error"] == "outside_contact_hours"
     assert {what for what, _ in seen.statuses} >= {"finalized", "dispute", "payment link", "dispute closed", "paid", "paid again",
                                                    "list", "list page 2", "detail", "statement", "pause", "escalate", "write-off",
-                                                   "dry-run job", "dry-run job done"}
+                                                   "dry-run job", "dry-run job done", "portal statement", "portal invoice",
+                                                   "portal document", "portal promise"}
     assert seen.answers["wake"] == {"waiting": False} and seen.answers["escalate"]["outcome"]["step_id"]
     assert "errorMessage" not in seen.answers["run after payment"], seen.answers["run after payment"]
     assert seen.link_status == 200 and seen.audit_objects > 0 and seen.ses_entries > 0 and seen.reply_entries == 2
