@@ -47,6 +47,8 @@ from arrears_local.stripe_events import (
 FUNCTIONS = ("WebhooksFunction", "ApiFunction", "WorkflowFunction", "AuditFunction", "SesEventsFunction", "DryRunFunction",
              "InboundFunction", "PortalFunction")
 FULL = os.environ.get("ARREARS_IAM_FULL") == "1"
+# The optional features the template grants on a condition, on: the workflow signs each message's portal link.
+PARAMETERS = {"PortalPublicUrl": "https://account.northwind.example"}
 JSON = {"Content-Type": "application/json"}
 
 # Statements no call of a function's code makes, with the reason; the removal test skips them and says why.
@@ -309,7 +311,8 @@ def _statements() -> dict[tuple[str, str, int], dict[str, Any]]:
         for policy in resource["Properties"].get("Policies", []):
             statements = policy["PolicyDocument"]["Statement"]
             for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
-                # A statement of an optional feature (Fn::If on its condition): the local stack runs it on.
+                # A statement of an optional feature (Fn::If on its condition): the local stack runs it on (the
+                # portal links in messages: PARAMETERS).
                 found[(logical_id.removesuffix("Role"), policy["PolicyName"], index)] = statement["Fn::If"][1] \
                     if "Fn::If" in statement else statement
     return found
@@ -325,7 +328,7 @@ def refusals(without: set[tuple[Any, ...]], source: str, actions: list[str], sce
     `actions`: (that scenario's refusals of them, what failed: invocations, and what its callers saw), or
     ([], []) if none did."""
     for scenario in scenarios:
-        with LocalRuntime(start=DEMO_START, iam_without=without) as runtime:
+        with LocalRuntime(start=DEMO_START, iam_without=without, parameters=PARAMETERS) as runtime:
             seen = scenario(runtime)
         refused = [d for d in runtime.iam.denials if d.function == source and d.action in actions]
         if refused:
@@ -355,7 +358,7 @@ def _failure_path_only(source: str, policy: str, index: int, action: str) -> boo
 def provoked(renewal_baseline):
     """The retried delivery with every role whole: the failure path a healthy tour never takes (Powertools
     removes the in-progress idempotency record of an event it failed to apply), done and closed."""
-    with LocalRuntime(start=DEMO_START, iam=True) as runtime:
+    with LocalRuntime(start=DEMO_START, iam=True, parameters=PARAMETERS) as runtime:
         seen = retried_delivery(runtime)
     return runtime, seen
 
@@ -402,14 +405,14 @@ def test_each_action_removed_makes_the_lifecycle_or_a_scenario_fail(source, poli
 @pytest.fixture(scope="module")
 def renewal_baseline():
     """The renewal run with every role whole, done and closed (one engine at a time: before the tour's)."""
-    with LocalRuntime(start=DEMO_START, iam=True) as runtime:
+    with LocalRuntime(start=DEMO_START, iam=True, parameters=PARAMETERS) as runtime:
         seen = renewal(runtime)
     return runtime, seen
 
 
 @pytest.fixture(scope="module")
 def baseline(renewal_baseline, provoked):
-    with LocalRuntime(start=DEMO_START, iam=True) as runtime:
+    with LocalRuntime(start=DEMO_START, iam=True, parameters=PARAMETERS) as runtime:
         seen = tour(runtime)
         yield runtime, seen
 
