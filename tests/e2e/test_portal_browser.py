@@ -124,7 +124,10 @@ def test_a_debtor_acts_from_a_reminder_in_chromium(chromium, checker, served):  
     # Then the workflow resumes for the promised invoice, at the new AP address; the disputed one stays quiet
     resumed = contacts_after(store, PROMISED.invoice_id, acted_at)
     assert resumed and resumed[0].recipient == NEW_AP, resumed
-    assert resumed[0].at.date() > grace_ends - timedelta(days=1)
+    assert resumed[0].at.date() >= grace_ends
+    # And every message the workflow sent Brightwater since goes to the new address, never the old one
+    since = [e for i in INVOICES[:3] for e in contacts_after(store, i.invoice_id, acted_at)]
+    assert since and {e.recipient for e in since} == {NEW_AP}
     assert contacts_after(store, DISPUTED.invoice_id, acted_at) == []
     assert store.get_invoice(DISPUTED.invoice_id).hold.kind.value == "dispute"
 
