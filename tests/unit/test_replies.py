@@ -324,3 +324,13 @@ def test_a_version_before_4_reads_back_with_no_pause(default_policy):
     assert pause_end(datetime(2026, 11, 17, 9, tzinfo=timezone.utc), older, customer) is None
     # Three German business days from Friday 2 October 2026: Monday 5, Tuesday 6, Wednesday 7 (3 October is a holiday)
     assert pause_end(datetime(2026, 10, 2, 9, tzinfo=timezone.utc), default_policy, customer).date() == date(2026, 10, 7)
+
+
+# --- the inbound function -----------------------------------------------------------------------------------------
+def test_the_inbound_handlers_import_loads_no_xray_sdk_or_settings_library_with_tracing_off():
+    # Given a fresh interpreter with tracing off (the template's default), as Lambda's cold start
+    from tests.unit.test_cold_start_imports import _imported_by
+
+    # When the inbound function's handler module is imported; Then none of the lazily loaded libraries is loaded:
+    # it is wrapped like every other handler (arrears.adapters.tracing.traced), not by a Tracer made at import
+    assert _imported_by("inbound") == set()
