@@ -160,6 +160,35 @@ def test_a_reply_is_matched_by_its_token_first_then_in_reply_to_then_its_sender(
     assert ambiguous.by == "none" and ambiguous.candidates == ("cus_a", "cus_c")
 
 
+@pytest.mark.parametrize("domain", ["email.amazonses.com", "eu-west-1.amazonses.com", "eu-central-1.amazonses.com"])
+def test_in_reply_to_matches_the_ses_message_id_whatever_the_regions_domain(domain):
+    # Given an email Arrears sent through SES: SendEmail answered its MessageId, and SES wrote the Message-ID header
+    # itself as <MessageId@...amazonses.com> (email.amazonses.com in us-east-1, <region>.amazonses.com elsewhere)
+    lookups = Lookups()
+    lookups.sent("inv_a", "cus_a", "overdue_7", SES_ID, "anna.becker@kestrel-logistics.example")
+    # When the debtor's Outlook answers it at the creditor's own address (no token), quoting that header
+    raw = fixture("outlook_human.eml", "accounts@northwind.example").replace(b"eu-west-1.amazonses.com", domain.encode())
+    match = replies.match_reply(replies.parse_message(raw), lookups, [SECRET], DOMAIN)
+    # Then it is matched by In-Reply-To to the invoice and step of that email
+    assert (match.by, match.invoice_id, match.step_id) == ("in_reply_to", "inv_a", "overdue_7")
+
+
+def test_a_reply_to_a_colleagues_forward_is_matched_by_the_ses_id_in_its_references():
+    # Given a colleague's forward in between: In-Reply-To names the colleague's message, References keeps ours first
+    lookups = Lookups()
+    lookups.sent("inv_a", "cus_a", "overdue_7", SES_ID, "someone@else.example")
+    raw = (b"From: Ben Meyer <b.meyer@kestrel-logistics.example>\nTo: accounts@northwind.example\nSubject: RE: FW: Reminder\n"
+           b"Message-ID: <AM6PR05MB9999@AM6PR05MB9999.eurprd05.prod.outlook.com>\n"
+           b"In-Reply-To: <AM6PR05MB1111@AM6PR05MB1111.eurprd05.prod.outlook.com>\n"
+           b"References: <" + SES_ID.encode() + b"@eu-west-1.amazonses.com>\n <AM6PR05MB1111@AM6PR05MB1111.eurprd05.prod.outlook.com>\n"
+           b"Content-Type: text/plain; charset=utf-8\n\nPaid today, remittance attached.\n")
+    match = replies.match_reply(replies.parse_message(raw), lookups, [SECRET], DOMAIN)
+    assert (match.by, match.invoice_id) == ("in_reply_to", "inv_a")
+    # And a thread of messages Arrears never sent (from an address it never emailed) matches nothing
+    unrelated = raw.replace(SES_ID.encode(), b"0102019aunknown-0000")
+    assert replies.match_reply(replies.parse_message(unrelated), lookups, [SECRET], DOMAIN).by == "none"
+
+
 def test_a_forged_token_matches_nothing():
     lookups = Lookups()
     lookups.sent("inv_a", "cus_a", "overdue_7", SES_ID, "ap@a.example")
