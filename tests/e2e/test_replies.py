@@ -33,6 +33,8 @@ NEVER_PAY = [item for item in sample_portfolio(DEMO_START, 20) if item.behaviour
 BOOK = [NEVER_PAY[0], next(i for i in NEVER_PAY[1:] if i.invoice.customer.customer_id != NEVER_PAY[0].invoice.customer.customer_id)]
 REPLIED, AWAY = BOOK[0].invoice, BOOK[1].invoice
 FINANCE = "arn:aws:iam::123456789012:user/finance-jane"
+# Apple Mail's answer from someone Arrears never emailed, quoting a message it never sent: nobody can tell whose it is.
+STRANGER = (MAIL / "apple_mail_human.eml").read_bytes().replace(b"__SES_ID__", b"0102019aneversent-0000")
 
 
 @dataclass
@@ -72,6 +74,7 @@ def run(tmp_path_factory) -> Run:
         # (inside the pause: 3 business days from +13), so the reminder waits for it.
         actions = [(REPLIED.due + timedelta(days=13), lambda: _reply(runtime, REPLIED, "gmail_human.eml")),
                    (AWAY.due + timedelta(days=13), lambda: _reply(runtime, AWAY, "exchange_ooo_de.eml")),
+                   (REPLIED.due + timedelta(days=14), lambda: runtime.receive_email(STRANGER)),
                    (REPLIED.due + timedelta(days=16, hours=6), handle_task)]
         book_run = _run_with_actions(runtime, actions, book=BOOK, days=70)
         sent_reply_to = {str(message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)["Reply-To"])
@@ -116,16 +119,26 @@ def test_an_out_of_office_does_not_pause(run):
 
 
 def test_the_audit_archive_holds_the_reply_and_verify_checks_its_hash(run, tmp_path):
-    copied = list((run.archive / "artefacts" / "replies").rglob("message.eml"))
-    assert len(copied) == 2  # the reply and the out-of-office, beside the emails and letters
+    copied = sorted((run.archive / "artefacts" / "replies").rglob("message.eml"))
+    # The reply, the out-of-office and the stranger's message (the unmatched log's), beside the emails and letters
+    assert len(copied) == 3
+    unmatched = [path for path in copied if path.parts[-3] == "unmatched"]
+    assert len(unmatched) == 1 and unmatched[0].read_bytes() == STRANGER
+    assert (unmatched[0].parent / "01-fiche-fournisseur.pdf").read_bytes().startswith(b"%PDF-1.4")
     result = CliRunner().invoke(app, ["audit", "verify", str(run.archive)])
     assert result.exit_code == 0, result.output
     # And a reply changed after the fact is named by verify
     target = tmp_path / "audit"
     shutil.copytree(run.archive, target)
-    tampered = next((target / "artefacts" / "replies").rglob("message.eml"))
-    tampered.write_bytes(tampered.read_bytes().replace(b"We paid", b"We never paid").replace(b"Vielen", b"Keinen"))
-    assert CliRunner().invoke(app, ["audit", "verify", str(target)]).exit_code != 0
+    for tampered in (target / "artefacts" / "replies").rglob("message.eml"):
+        original = tampered.read_bytes()
+        tampered.write_bytes(original.replace(b"We paid", b"We never paid").replace(b"Vielen", b"Keinen")
+                             .replace(b"Madame", b"Monsieur"))
+        assert tampered.read_bytes() != original
+        checked = CliRunner().invoke(app, ["audit", "verify", str(target)])
+        # Each reply changed after the fact, the unmatched one too, is named by verify (then put back)
+        assert checked.exit_code != 0 and tampered.relative_to(target / "artefacts").as_posix() in checked.output, checked.output
+        tampered.write_bytes(original)
 
 
 def test_a_stack_without_an_inbound_domain_deploys_no_inbound_path_and_replies_go_to_the_creditor():

@@ -7,6 +7,7 @@ Given the messages Outlook, Gmail, Apple Mail, a German Exchange out-of-office a
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -330,6 +331,26 @@ def test_a_hostile_message_is_stored_and_handed_to_a_person(world, name):
         task = ports.store.tasks[outcome["task_id"]]
         assert task["invoice_id"] == UNMATCHED_INVOICE and task["kind"] == "unmatched_reply"
         assert ports.artefacts.get(task["details"]["message"]) == HOSTILE[name]
+        # And the unmatched log names the stored bytes by their hash (the audit archive copies and checks them)
+        entry = ports.store.entries(UNMATCHED_INVOICE)[-1]
+        assert entry.details["task_id"] == task["task_id"] and entry.details["matched_by"] == "none"
+        assert [(a.uri, a.sha256) for a in entry.artefacts][:1] == [(task["details"]["message"], hashlib.sha256(HOSTILE[name]).hexdigest())]
+
+
+def test_a_reply_nobody_can_match_is_logged_unmatched_with_a_task_and_pauses_no_one(world):
+    ports, invoice, address, at = world
+    # Given Apple Mail's reply from an address Arrears never emailed, to the creditor's address, quoting no message of ours
+    raw = fixture("apple_mail_human.eml", ses_id="0102019aneversent-0000")
+    outcome = receive_message(raw, ports)
+    # Then an unmatched_reply task for the finance team, and the unmatched log holds the message and its attachment
+    assert outcome["outcome"] == "unmatched" and ports.store.tasks[outcome["task_id"]]["kind"] == "unmatched_reply"
+    entry = ports.store.entries(UNMATCHED_INVOICE)[-1]
+    assert (entry.kind, entry.customer_id, entry.actor) == ("reply_received", "", "claire.dubois@atelier-lumiere.example")
+    assert [a.kind for a in entry.artefacts] == ["reply", "reply_attachment"]
+    assert ports.artefacts.get(entry.artefacts[1].uri).startswith(b"%PDF-1.4")
+    # Nothing on the invoice, nobody paused
+    assert not any(e.kind == "reply_received" for e in ports.store.entries(invoice.invoice_id))
+    assert active_pause(ports.store, invoice.customer_id, at) is None
 
 
 def test_an_unreadable_reply_to_a_token_is_logged_as_unreadable_with_a_task(world):
