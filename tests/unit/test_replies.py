@@ -337,6 +337,21 @@ def test_a_hostile_message_is_stored_and_handed_to_a_person(world, name):
         assert [(a.uri, a.sha256) for a in entry.artefacts][:1] == [(task["details"]["message"], hashlib.sha256(HOSTILE[name]).hexdigest())]
 
 
+def test_a_new_message_from_the_customers_address_is_matched_by_its_sender_and_pauses_it(world):
+    ports, invoice, address, at = world
+    customer = ports.store.customers[invoice.customer_id]
+    # Given a new message (no token, no thread) from the one address Arrears emailed this customer at, in upper case
+    raw = (f"From: Accounts Payable <{customer.email.upper()}>\nTo: accounts@northwind.example\n"
+           "Subject: Invoice query\nDate: Tue, 17 Nov 2026 09:30:00 +0000\nContent-Type: text/plain; charset=utf-8\n\n"
+           "Could you send us a copy with our new PO number 4500123987?\n").encode()
+    receive_message(raw, ports)
+    # Then it is the customer's reply: logged on the invoice last emailed, a task, the pause
+    entry = ports.store.entries(invoice.invoice_id)[-1]
+    assert entry.kind == "reply_received" and entry.details["matched_by"] == "sender"
+    assert "in_reply_to_step" not in entry.details and "4500123987" in entry.details["text"]
+    assert active_pause(ports.store, invoice.customer_id, at)["task_id"] == entry.details["task_id"]
+
+
 def test_a_reply_nobody_can_match_is_logged_unmatched_with_a_task_and_pauses_no_one(world):
     ports, invoice, address, at = world
     # Given Apple Mail's reply from an address Arrears never emailed, to the creditor's address, quoting no message of ours
