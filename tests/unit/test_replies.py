@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -398,6 +398,36 @@ def test_an_unreadable_reply_to_a_token_is_logged_as_unreadable_with_a_task(worl
     entry = ports.store.entries(invoice.invoice_id)[-1]
     assert entry.kind == "reply_received" and entry.details["unreadable"] is True and entry.details["problems"]
     assert ports.store.tasks[entry.details["task_id"]]["details"]["problems"]
+
+
+# --- the simulator ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("render", [True, False])
+def test_the_simulator_pauses_for_a_reply_it_is_given_until_its_task_is_done(default_policy, render):
+    from arrears.ingestion.providers.stripe import to_update
+    from arrears.usecases.simulator import Simulation
+    from arrears_local.demo import book_events
+    from arrears_local.portfolio import DEMO_START
+    from arrears_local.runtime import LOCAL_INBOUND_DOMAIN, LOCAL_REPLY_TOKEN_SECRET, local_reply_to
+
+    # Given a never-paying debtor's book, simulated (rendered, or plan-only as a dry run) with the stack's Reply-To
+    item = next(i for i in sample_portfolio(DEMO_START, 20) if i.behaviour == "never pays")
+    invoice = item.invoice
+    events, _ = book_events([item], default_policy)
+    simulation = Simulation(default_policy, "collections@northwind.example", render=render, reply_to=local_reply_to)
+    simulation.add_updates([(event.at, to_update(event.document())) for event in events])
+    # When Gmail's reply to the first overdue reminder comes at +13 and a person marks its task done at +16, 06:00
+    simulation.add_reply(invoice.due + timedelta(days=13), fixture("gmail_human.eml", local_reply_to(invoice.invoice_id, "overdue_7")),
+                         LOCAL_INBOUND_DOMAIN, [LOCAL_REPLY_TOKEN_SECRET])
+    handled_at = invoice.due + timedelta(days=16, hours=6)
+    simulation.add_action(handled_at, lambda sim: sim.complete_task(
+        next(t["task_id"] for t in sim.store.open_tasks_of(invoice.invoice_id) if t["kind"] == "read_reply"), "called", "finance"))
+    entries = simulation.run(DEMO_START + timedelta(days=70)).logs[invoice.invoice_id]
+    # Then the reminder due meanwhile waited for the person, and went once the task was done
+    kinds = [(e.kind, e.step_id) for e in entries]
+    assert kinds.index(("reply_received", None)) < kinds.index(("contact_deferred", "overdue_15")) < kinds.index(
+        ("reply_pause_ended", None)) < kinds.index(("email", "overdue_15"))
+    sent = next(e for e in entries if e.kind == "email" and e.step_id == "overdue_15")
+    assert handled_at <= sent.at < handled_at + timedelta(hours=1)
 
 
 # --- the policy -----------------------------------------------------------------------------------------------------
