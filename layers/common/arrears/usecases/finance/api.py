@@ -524,9 +524,7 @@ class FinanceApi:
 
     def complete_task(self, task_id: str, note: str, actor: str) -> s.ClosedTask:
         t = actions.complete_task(task_id, note, actor, self.store, self.store, self.clock.now())
-        if t["kind"] in reply_pause.REPLY_TASKS and t["details"].get("customer_id"):  # the reply is read: the pause ends
-            reply_pause.end_pause(t["details"]["customer_id"], task_id, actor, "done", self.store, self.store, self.workflows,
-                                  self.clock.now())
+        reply_pause.task_done(t, actor, self.store, self.store, self.workflows, self.clock.now())  # a reply read: no pause
         return s.ClosedTask(task_id=t["task_id"], invoice_id=t["invoice_id"], kind=t["kind"], due_at=t["due_at"],
                             details=t["details"], status=t["status"], closed_at=t["closed_at"], closed_by=t["closed_by"],
                             note=t["note"])
