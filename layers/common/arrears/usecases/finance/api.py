@@ -320,7 +320,7 @@ class FinanceApi:
         book = []
         for invoice in self.store.invoices_of(customer_id) if invoices is None else invoices:
             pinned = self._policy_of(invoice) if not invoice.is_settled else None
-            book.append(OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, pinned)) if pinned else ()))
+            book.append(OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, pinned)) if pinned else (), pinned))
         zone = zone_of(customer.timezone, policy.default_timezone)
         return customer, policy, statement_of_account(customer_id, book, self.clock.now(), zone)
 
