@@ -1,8 +1,8 @@
 """Collections that learn from payment history (issue #20) on the local runtime, IAM enforced, default policy v4.
 
 Brightwater pays three invoices 50 days late: the figures count each as it settles (the webhook's own write),
-and its fourth invoice starts with the band the rules give (poor: 50 days on average is over 45), the change
-logged with its reason, in the watch segment (courtesy reminder 10 days before due, not 7), and, over the poor
+the third settlement gives the band the rules give (poor: 50 days on average is over 45), logged with its reason
+on that invoice with a review task, and its fourth invoice starts in the watch segment (courtesy reminder 10 days before due, not 7), and, over the poor
 band's default credit limit, with a review_credit_limit task and an EventBridge event on the default bus.
 """
 
@@ -97,12 +97,21 @@ def test_each_late_payment_counts_once_in_the_customers_figures(history):
 
 
 def test_the_worse_band_is_logged_with_its_reason_and_the_next_invoice_gets_the_watch_ladder(history):
-    run, _, _, customer, _ = history
-    log = run.logs[NEXT.invoice.invoice_id]
-    changed = [e for e in log if e.kind == "risk_band_changed"]
+    run, store, _, customer, _ = history
+    # The settlement that made the band (the third paid invoice: the minimum history) logs the change, by the
+    # webhook's own hand; the next invoice's start finds it recorded and logs nothing more
+    third = PAID_LATE[2].invoice.invoice_id
+    changed = [e for e in run.logs[third] if e.kind == "risk_band_changed"]
     assert len(changed) == 1 and changed[0].details["from"] is None and changed[0].details["to"] == "poor"
+    assert changed[0].actor == "risk rules" and changed[0].at.date() == PAID_LATE[2].invoice.due.date() + timedelta(DAYS_LATE)
     assert "average 50.0 days beyond terms over 3 paid invoices (poor: up to 90 days)" in changed[0].details["reason"]
+    assert not [e for item in PAID_LATE[:2] for e in run.logs[item.invoice.invoice_id] if e.kind == "risk_band_changed"]
+    log = run.logs[NEXT.invoice.invoice_id]
+    assert "risk_band_changed" not in [e.kind for e in log]
     assert customer["risk_band"] == "poor"
+    # And a person is asked to review the customer a week after that settlement; being paid did not close it
+    review = [t for t in store.open_tasks_of(third) if t["kind"] == "review_risk_band"]
+    assert len(review) == 1 and "risk band worsened from none to poor" in review[0]["details"]["reason"]
     started = next(e for e in log if e.kind == "collection_started")
     assert started.details["segment"] == "watch" == run.invoices[NEXT.invoice.invoice_id].segment
     courtesy = next(e for e in log if e.kind == "email" and e.step_id == "courtesy_reminder")
@@ -118,8 +127,7 @@ def test_crossing_the_credit_limit_opens_the_review_task_and_emits_the_event(his
     crossed = [t for t in tasks if "exposure" in t["details"]]
     assert len(crossed) == 1 and crossed[0]["details"]["credit_limit"] == 1_000_000
     assert crossed[0]["details"]["exposure"] == 1_200_000
-    # And the band that worsened (none -> poor) asks for a review a week later
-    assert any("risk band worsened from none to poor" in t["details"]["reason"] for t in tasks)
+    assert len(tasks) == 1  # the band's own review is on the invoice whose settlement worsened it
     assert len(events) == 1 and events[0]["detail-type"] == "Credit limit exceeded" and events[0]["source"] == "arrears"
     assert events[0]["detail"]["customer_id"] == CUSTOMER.customer_id and events[0]["detail"]["currency"] == "GBP"
     assert events[0]["detail"]["exposure"] == 1_200_000 and events[0]["detail"]["credit_limit"] == 1_000_000
@@ -168,3 +176,4 @@ def test_the_courtesy_reminder_states_the_discount_with_its_exact_amount_and_dat
     assert "<strong>980,00" in html
     # The invoice paid early got no courtesy reminder at all (its ladder stopped first)
     assert not [m for m in parsed if CUSTOMERS[2].email in str(m["To"])]
+
