@@ -83,7 +83,9 @@ def history():
         pages = {language: requests.get(json.loads(reply.body)["document"]["download_url"], timeout=10).text
                  for language, reply in documents.items() if reply.status_code == 200}
         emails = [message.raw_data for message in runtime.sent_emails()]
-        yield run, store, [json.loads(m["Body"]) for m in messages], json.loads(customer.body), (documents, pages, emails)
+        listing = json.loads(runtime.request("GET", "/invoices?state=open&limit=200").body)["invoices"]
+        yield (run, store, [json.loads(m["Body"]) for m in messages], json.loads(customer.body),
+               (documents, pages, emails, listing))
 
 
 def test_each_late_payment_counts_once_in_the_customers_figures(history):
@@ -136,7 +138,7 @@ def test_crossing_the_credit_limit_opens_the_review_task_and_emits_the_event(his
 
 
 def test_the_policy_document_route_links_the_version_it_was_made_from_in_the_language_asked(history):
-    *_, (documents, pages, _) = history
+    *_, (documents, pages, _, _) = history
     assert documents["bad"].status_code == 422 and json.loads(documents["bad"].body)["error"] == "invalid_request"
     answer = json.loads(documents["de"].body)
     assert answer["version"] == POLICY.version and answer["language"] == "de" and answer["format"] == "html"
@@ -159,7 +161,7 @@ def test_an_early_payment_inside_the_window_stops_the_ladder_and_opens_the_credi
 
 
 def test_the_courtesy_reminder_states_the_discount_with_its_exact_amount_and_date(history):
-    *_, (_, _, emails) = history
+    *_, (_, _, emails, _) = history
     import email
     from email import policy as email_policy
 
@@ -177,3 +179,15 @@ def test_the_courtesy_reminder_states_the_discount_with_its_exact_amount_and_dat
     # The invoice paid early got no courtesy reminder at all (its ladder stopped first)
     assert not [m for m in parsed if CUSTOMERS[2].email in str(m["To"])]
 
+
+def test_the_invoice_list_carries_each_customers_band_and_figures(history):
+    *_, customer, (_, _, _, listing) = history
+    items = {item["invoice_id"]: item for item in listing}
+    # Brightwater's open invoice shows the band its three late payments gave, and the same figures as its customer
+    brightwater = items[NEXT.invoice.invoice_id]
+    assert brightwater["customer_risk_band"] == "poor" == customer["risk_band"]
+    assert brightwater["customer_payment_behaviour"] == customer["payment_behaviour"]
+    assert brightwater["customer_payment_behaviour"]["average_days_beyond_terms"] == "50.0"
+    # Müller & Söhne has paid nothing yet: no band, no figures
+    assert items[OFFERED.invoice.invoice_id]["customer_risk_band"] is None
+    assert items[OFFERED.invoice.invoice_id]["customer_payment_behaviour"] is None
