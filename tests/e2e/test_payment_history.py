@@ -9,6 +9,7 @@ band's default credit limit, with a review_credit_limit task and an EventBridge 
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,7 @@ EARLY = PortfolioInvoice(_invoice(5, 2, 250_000, CUSTOMERS[2], "EUR", 14), "pays
 OFFERED = PortfolioInvoice(_invoice(6, 2, 100_000, CUSTOMERS[1], "EUR", 14), "never pays", None, None, False,
                            redelivered=False)
 EARLY_PAID_AT = EARLY.invoice.created + timedelta(days=5)
+STATEMENT_AT = OFFERED.invoice.created + timedelta(days=3)  # inside its 10-day window
 BOOK = [*PAID_LATE, NEXT, EARLY, OFFERED]
 
 
@@ -65,13 +67,20 @@ def history():
         def run_until(end, external=None, on_progress=None):
             reads = [(read_at, lambda: messages.extend(sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
                                                        .get("Messages", []))),
-                     (EARLY_PAID_AT, pay_early)]
+                     (EARLY_PAID_AT, pay_early), (STATEMENT_AT, ask_statement)]
             original(end, external=sorted([*(external or []), *reads], key=lambda pair: pair[0]), on_progress=on_progress)
 
         def pay_early() -> None:  # EUR 2,450.00 of 2,500.00: the amount less 2%
             event = invoice_event(EARLY.invoice, "invoice.updated", EARLY_PAID_AT, status="open", amount_paid=245_000)
             body, headers = signed_delivery(event, LOCAL_STRIPE_SECRET, runtime.now())
             assert runtime.request("POST", "/webhooks/stripe", body, headers).status_code == 200
+
+        statements: list[bytes] = []
+
+        def ask_statement() -> None:  # Müller & Söhne's statement of account, inside its invoice's window
+            reply = runtime.request("GET", f"/customers/{OFFERED.invoice.customer.customer_id}/statement")
+            url = json.loads(reply.body)["statement"]["download_url"]
+            statements.append(requests.get(url, timeout=10).content)
 
         runtime.run_until = run_until
         run = run_book(runtime, BOOK, POLICY, 84 + 30 - 5)
@@ -85,7 +94,7 @@ def history():
         emails = [message.raw_data for message in runtime.sent_emails()]
         listing = json.loads(runtime.request("GET", "/invoices?state=open&limit=200").body)["invoices"]
         yield (run, store, [json.loads(m["Body"]) for m in messages], json.loads(customer.body),
-               (documents, pages, emails, listing))
+               (documents, pages, emails, listing, statements))
 
 
 def test_each_late_payment_counts_once_in_the_customers_figures(history):
@@ -138,7 +147,7 @@ def test_crossing_the_credit_limit_opens_the_review_task_and_emits_the_event(his
 
 
 def test_the_policy_document_route_links_the_version_it_was_made_from_in_the_language_asked(history):
-    *_, (documents, pages, _, _) = history
+    *_, (documents, pages, *_) = history
     assert documents["bad"].status_code == 422 and json.loads(documents["bad"].body)["error"] == "invalid_request"
     answer = json.loads(documents["de"].body)
     assert answer["version"] == POLICY.version and answer["language"] == "de" and answer["format"] == "html"
@@ -161,7 +170,7 @@ def test_an_early_payment_inside_the_window_stops_the_ladder_and_opens_the_credi
 
 
 def test_the_courtesy_reminder_states_the_discount_with_its_exact_amount_and_date(history):
-    *_, (_, _, emails, _) = history
+    *_, (_, _, emails, *_) = history
     import email
     from email import policy as email_policy
 
@@ -181,7 +190,7 @@ def test_the_courtesy_reminder_states_the_discount_with_its_exact_amount_and_dat
 
 
 def test_the_invoice_list_carries_each_customers_band_and_figures(history):
-    *_, customer, (_, _, _, listing) = history
+    *_, customer, (_, _, _, listing, _) = history
     items = {item["invoice_id"]: item for item in listing}
     # Brightwater's open invoice shows the band its three late payments gave, and the same figures as its customer
     brightwater = items[NEXT.invoice.invoice_id]
@@ -191,3 +200,16 @@ def test_the_invoice_list_carries_each_customers_band_and_figures(history):
     # Müller & Söhne has paid nothing yet: no band, no figures
     assert items[OFFERED.invoice.invoice_id]["customer_risk_band"] is None
     assert items[OFFERED.invoice.invoice_id]["customer_payment_behaviour"] is None
+
+
+def test_the_statement_asked_for_inside_the_window_states_the_discount(history, tmp_path):
+    *_, (_, _, _, _, statements) = history
+    assert len(statements) == 1
+    pdf = tmp_path / "statement.pdf"
+    pdf.write_bytes(statements[0])
+    printed = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True)
+                       .stdout.replace("\u00a0", " ").replace("\u202f", " ").split())
+    # 2% of EUR 1,000.00: pay EUR 980.00 by the issue day + 10 and keep EUR 20.00, in Müller & Söhne's German
+    last_day = (OFFERED.invoice.created + timedelta(days=10)).date()
+    assert OFFERED.invoice.number in printed and "Skonto" in printed
+    assert f"Zahlen Sie 980,00 € bis zum {last_day.day}." in printed and "(20,00 €)" in printed
