@@ -77,7 +77,8 @@ def give_band(invoice: Invoice, policy: Policy, store: Any, log: ContactLog, now
     """The band the policy's rules give the customer of `invoice` from its stored figures. A band other than the
     stored one is recorded (conditional: of two callers at once, one records it) and logged on `invoice` as
     `risk_band_changed` with its reason; a worse one opens a review_risk_band task for a person (to review the
-    credit limit and terms), due `review_after_days` later, which no settlement closes. Idempotent: the same figures give the same band, so nothing is logged twice."""
+    credit limit and terms), due `review_after_days` later, which no settlement closes. Idempotent: the same figures
+    give the same band, so nothing is logged twice."""
     rules = policy.risk
     stored = store.payment_behaviour(invoice.customer_id) or {}
     verdict = risk_band(PaymentBehaviour.from_item(stored), rules)
@@ -106,9 +107,9 @@ def band_after_settlement(invoice: Invoice | None, policies: PolicyRepository, s
 
 
 def start_with_risk(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, now: datetime) -> Customer:
-    """When an invoice starts collection: give the customer its band under the policy's rules (`give_band`: a change
-    since the last settlement, e.g. under a newer policy version, is logged on this invoice), and answer the customer as this invoice
-    starts on it: in the band's segment, unless the finance team chose the customer's segment. Then check the
+    """When an invoice starts collection: give the customer its band under the policy's rules (`give_band`: a
+    change since the last settlement, e.g. under a newer policy version, is logged on this invoice), and answer the
+    customer as this invoice starts on it: in the band's segment, unless the finance team chose the customer's segment. Then check the
     credit limit. Nothing changes under a policy whose risk rules are off."""
     rules = policy.risk
     if not rules.enabled:
