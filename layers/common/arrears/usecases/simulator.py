@@ -336,7 +336,7 @@ class Simulation:
                 if change.event_id in self.seen_events:
                     continue  # a redelivery: the webhook's idempotency answers it without effect
                 self.seen_events.add(change.event_id)
-                apply_billing_change(change, self.store, self.store, self.workflows, at)
+                apply_billing_change(change, self.store, self.store, self.workflows, at, policies=self.ports.policies)
                 continue
             if kind == _START:
                 invoice_id: str = payload  # type: ignore[assignment]
