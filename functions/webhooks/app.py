@@ -32,7 +32,8 @@ def _apply_once():
     def apply_event_once(envelope: dict) -> dict:
         ports = billing_adapters()
         result = apply_event(envelope, ports.store, ports.log, workflows(), ports.clock.now(), chase_after_platform_retries=lambda: (
-            ports.policies.current(get_settings().default_policy_id).chase_card_invoices_after_platform_retries))
+            ports.policies.current(get_settings().default_policy_id).chase_card_invoices_after_platform_retries),
+            policies=ports.policies)
         logger.append_keys(invoice_id=result["invoice_id"])
         logger.info("billing event applied", extra={"event": envelope["id"], "outcome": result["outcome"]})
         return result

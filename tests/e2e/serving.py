@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from contextlib import contextmanager
+from http.server import HTTPServer
 from typing import Iterator
 
 from arrears_local.serve import LocalServer, make_http_server
@@ -13,9 +14,14 @@ from arrears_local.serve import LocalServer, make_http_server
 @contextmanager
 def serving(server: LocalServer, port: int = 0) -> Iterator[str]:
     """Serve until the block ends; yields the base URL (http://127.0.0.1:PORT). `port` 0: any free port."""
-    httpd = make_http_server(server, port=port, log_requests=False)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    with running(make_http_server(server, port=port, log_requests=False)) as url:
+        yield url
+
+
+@contextmanager
+def running(httpd: HTTPServer) -> Iterator[str]:
+    """Any HTTP server bound to 127.0.0.1, in a thread until the block ends; yields its base URL."""
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_port}"
     finally:

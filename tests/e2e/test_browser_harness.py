@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.e2e.browser import axe_violations, browser_page, chromium  # noqa: F401  (fixture)
+from tests.e2e.serving import running
 
 CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 PAGES = {
@@ -31,15 +30,8 @@ class _Pages(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
 def _served():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    return running(ThreadingHTTPServer(("127.0.0.1", 0), _Pages))
 
 
 def test_axe_passes_a_labelled_page_and_the_csp_still_blocks_inline_script(chromium):  # noqa: F811

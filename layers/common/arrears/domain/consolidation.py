@@ -34,6 +34,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.domain.aging import AgingBucket, bucket_for_days
+from arrears.domain.early_payment import EarlyPaymentOffer, open_offer
 from arrears.domain.models import HoldKind, Invoice
 from arrears.domain.policy.model import Channel, Policy, Stage, Step
 from arrears.domain.policy.schedule import PlannedStep
@@ -48,10 +49,12 @@ _STAGE_ORDER = {stage: rank for rank, stage in enumerate(Stage)}
 
 @dataclass(frozen=True)
 class OpenInvoice:
-    """One of the customer's invoices with the plan of its own pinned policy (() before collection started)."""
+    """One of the customer's invoices with the plan of its own pinned policy (() before collection started), and
+    that policy (None before collection started): a statement states its early-payment discount while open."""
 
     invoice: Invoice
     planned: tuple[PlannedStep, ...] = ()
+    policy: Policy | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class InvoiceLine:
     coming_due: bool = False  # not yet due, listed because it falls due within the window
     covered_step: str | None = None  # the step this message does for the invoice
     pay_url: str = ""  # the invoice's own payment page, when the billing platform gave one
+    early_payment: EarlyPaymentOffer | None = None  # on a statement: the pinned policy's discount, while open
 
     @property
     def aging(self) -> AgingBucket:
@@ -319,7 +323,8 @@ class Statement:
 def statement_of_account(customer_id: str, invoices: Iterable[OpenInvoice | Invoice], now: datetime,
                          zone: ZoneInfo) -> Statement:
     """Every open invoice of the customer (held and not yet due ones too), per currency, with the aging by
-    days overdue on the debtor's calendar day. Settled invoices and other customers' are passed over."""
+    days overdue on the debtor's calendar day, and the early-payment discount of each invoice whose pinned policy
+    still offers it. Settled invoices and other customers' are passed over."""
     today = now.astimezone(zone).date()
     by_currency: dict[str, list[InvoiceLine]] = {}
     for item in invoices:
@@ -329,6 +334,8 @@ def statement_of_account(customer_id: str, invoices: Iterable[OpenInvoice | Invo
             continue
         stage = reached_stage(invoice.completed_steps, (p.step for p in entry.planned))
         line = invoice_line(invoice, today, zone, stage, coming_due=invoice.due_at.astimezone(zone).date() > today)
+        if entry.policy is not None:
+            line = replace(line, early_payment=open_offer(invoice, entry.policy, zone, today))
         by_currency.setdefault(invoice.currency, []).append(line)
     currencies = []
     for currency in sorted(by_currency):

@@ -48,3 +48,10 @@ def paid_early(offer: EarlyPaymentOffer, entries: Sequence[ContactEntry], zone: 
                 parse_iso(entry.details["as_of"]).astimezone(zone).date() <= offer.until:
             return entry
     return None
+
+
+def open_offer(invoice: Invoice, policy: Policy, zone: tzinfo, today: date) -> EarlyPaymentOffer | None:
+    """The early-payment discount as a message or statement states it: while it can still be taken (`today`, the
+    debtor's calendar day, inside the window) and has not been (less than the discounted amount paid so far)."""
+    offer = early_payment_offer(invoice, policy, zone)
+    return offer if offer is not None and today <= offer.until and invoice.amount_paid < offer.pay_minor else None

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from arrears.domain.consolidation import ConsolidatedMessage, CurrencyTotals, InvoiceLine as ListedInvoice, Statement
 from arrears.domain.debtor_data import printable
-from arrears.domain.early_payment import EarlyPaymentOffer, early_payment_offer
+from arrears.domain.early_payment import EarlyPaymentOffer, open_offer
 from arrears.domain.interest import CONTRACTUAL, InterestClaim, Payment, ReferenceRateUnknown, late_payment_claim
 from arrears.domain.models import ContactEntry, Customer, Invoice, InvoiceLine
 from arrears.domain.policy.calendar import zone_of
@@ -168,14 +167,8 @@ def build_notice(
         deadline=deadline,
         next_consequence=say(f"consequence.{step.stage.value}") if step.stage in _STAGES_WITH_CONSEQUENCE else "",
         step_id=step.id,
-        early_payment=_open_offer(invoice, policy, zone, today) if step.stage is Stage.COURTESY_REMINDER else None,
+        early_payment=open_offer(invoice, policy, zone, today) if step.stage is Stage.COURTESY_REMINDER else None,
     )
-
-
-def _open_offer(invoice: Invoice, policy: Policy, zone: Any, today: date) -> EarlyPaymentOffer | None:
-    """The early-payment discount, while it can still be taken (and has not been)."""
-    offer = early_payment_offer(invoice, policy, zone)
-    return offer if offer is not None and today <= offer.until and invoice.amount_paid < offer.pay_minor else None
 
 
 def _interest(policy: Policy, step: Step, balance_minor: int, currency: str, due_on: date, today: date,

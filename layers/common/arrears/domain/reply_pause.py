@@ -96,6 +96,15 @@ def end_pause(customer_id: str, task_id: str, actor: str, how: str, store: Any, 
     return True
 
 
+def task_done(task: dict[str, Any], actor: str, store: Any, log: Any, workflows: Any, now: datetime) -> bool:
+    """A person closed `task` (`POST /tasks/{id}/done`): when it is a reply's `read_reply` task, the reply is read and
+    its pause ends (`end_pause`). False for any other task, or when its pause is not on."""
+    customer_id = task.get("details", {}).get("customer_id")
+    if task.get("kind") not in REPLY_TASKS or not customer_id:
+        return False
+    return end_pause(str(customer_id), str(task["task_id"]), actor, "done", store, log, workflows, now)
+
+
 def end_pause_of_customer(customer_id: str, actor: str, how: str, store: Any, log: Any, workflows: Any,
                           now: datetime) -> bool:
     """A dispute, promise, payment plan or contact change for a paused customer handles its reply: the open

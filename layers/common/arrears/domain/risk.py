@@ -12,7 +12,8 @@ from arrears.domain.models import Customer, Invoice
 from arrears.domain.payment_behaviour import PaymentBehaviour, open_balance
 from arrears.domain.policy import Policy
 from arrears.domain.policy.risk import RiskRules
-from arrears.domain.ports import Ports
+from arrears.domain.ports import ContactLog, PolicyRepository, Ports
+from arrears.domain.tasks import REVIEW_RISK_BAND
 
 
 @dataclass(frozen=True)
@@ -72,26 +73,49 @@ CREDIT_LIMIT_EXCEEDED = "Credit limit exceeded"  # the EventBridge detail-type a
 RISK_ACTOR = "risk rules"
 
 
+def give_band(invoice: Invoice, policy: Policy, store: Any, log: ContactLog, now: datetime) -> RiskBand:
+    """The band the policy's rules give the customer of `invoice` from its stored figures. A band other than the
+    stored one is recorded (conditional: of two callers at once, one records it) and logged on `invoice` as
+    `risk_band_changed` with its reason; a worse one opens a review_risk_band task for a person (to review the
+    credit limit and terms), due `review_after_days` later, which no settlement closes. Idempotent: the same figures
+    give the same band, so nothing is logged twice."""
+    rules = policy.risk
+    stored = store.payment_behaviour(invoice.customer_id) or {}
+    verdict = risk_band(PaymentBehaviour.from_item(stored), rules)
+    before = stored.get("band")
+    if verdict.band != before and store.save_risk_band(invoice.customer_id, verdict.band, verdict.reason, now, before):
+        log.append(invoice.invoice_id, invoice.customer_id, now, kind="risk_band_changed", actor=RISK_ACTOR,
+                   policy_id=policy.policy_id, policy_version=policy.version,
+                   details={"from": before, "to": verdict.band, "reason": verdict.reason})
+        if band_worsened(rules, before, verdict.band):
+            store.open_task(invoice.invoice_id, REVIEW_RISK_BAND, now + timedelta(days=rules.review_after_days), {
+                "customer_id": invoice.customer_id, "reason": f"risk band worsened from {before or 'none'} to "
+                                                              f"{verdict.band}: {verdict.reason}"})
+    return verdict
+
+
+def band_after_settlement(invoice: Invoice | None, policies: PolicyRepository, store: Any, log: ContactLog,
+                          now: datetime) -> RiskBand | None:
+    """When a billing change has settled `invoice` (its figures counted): the band is given again at once, under
+    the rules of the policy version it was collected under, so a change of band is logged on the invoice whose
+    settlement made it (and a worse band asks for a review now, not when the customer's next invoice starts).
+    None: not settled, never collected (no pinned policy), or rules off."""
+    if invoice is None or not invoice.is_settled or invoice.policy_id is None or invoice.policy_version is None:
+        return None
+    policy = policies.get(invoice.policy_id, invoice.policy_version)
+    return give_band(invoice, policy, store, log, now) if policy.risk.enabled else None
+
+
 def start_with_risk(invoice: Invoice, customer: Customer, policy: Policy, ports: Ports, now: datetime) -> Customer:
-    """When an invoice starts collection: give the customer its band under the policy's rules (a change is logged
-    on this invoice with its reason; a worse band opens a review task), and answer the customer as this invoice
-    starts on it: in the band's segment, unless the finance team chose the customer's segment. Then check the
+    """When an invoice starts collection: give the customer its band under the policy's rules (`give_band`: a
+    change since the last settlement, e.g. under a newer policy version, is logged on this invoice), and answer the
+    customer as this invoice starts on it: in the band's segment, unless the finance team chose the customer's segment. Then check the
     credit limit. Nothing changes under a policy whose risk rules are off."""
     rules = policy.risk
     if not rules.enabled:
         return customer
     store: Any = ports.store
-    stored = store.payment_behaviour(customer.customer_id) or {}
-    verdict = risk_band(PaymentBehaviour.from_item(stored), rules)
-    before = stored.get("band")
-    if verdict.band != before and store.save_risk_band(customer.customer_id, verdict.band, verdict.reason, now, before):
-        ports.log.append(invoice.invoice_id, invoice.customer_id, now, kind="risk_band_changed", actor=RISK_ACTOR,
-                         policy_id=policy.policy_id, policy_version=policy.version,
-                         details={"from": before, "to": verdict.band, "reason": verdict.reason})
-        if band_worsened(rules, before, verdict.band):
-            store.open_task(invoice.invoice_id, REVIEW_CREDIT_LIMIT, now + timedelta(days=rules.review_after_days), {
-                "customer_id": customer.customer_id, "reason": f"risk band worsened from {before or 'none'} to "
-                                                               f"{verdict.band}: {verdict.reason}"})
+    verdict = give_band(invoice, policy, store, ports.log, now)
     own = store.customer_settings(customer.customer_id)
     segment = rules.segments.get(verdict.band or "")
     if segment and "segment" not in own:

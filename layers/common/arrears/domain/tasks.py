@@ -4,7 +4,8 @@ A task (a call to make, a letter to post, a referral to review...) is opened for
 invoice is settled (paid, void, written off, uncollectible, or nothing left to pay), its open tasks
 close, each with a contact-log entry saying why, so nobody calls a debtor who has paid. A task about the
 customer as a whole (an insolvency claim, a debtor address to fix) stays open while another invoice of
-that customer is still owed.
+that customer is still owed. A review of a customer whose risk band worsened is about its future credit, not a
+debt: no settlement closes it (it is often opened by the very settlement that worsened the band).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from arrears.domain.ports import ContactLog, InvoiceStore
 
 # Tasks about the customer, not only about the invoice they were opened on.
 CUSTOMER_TASKS = frozenset({"file_insolvency_claim", "fix_debtor_email", "review_credit_limit"})
+# A customer whose risk band worsened: a person reviews its credit limit and terms (arrears.domain.risk).
+REVIEW_RISK_BAND = "review_risk_band"
+# Tasks no settlement closes: only a person does.
+KEPT_THROUGH_SETTLEMENT = frozenset({REVIEW_RISK_BAND})
 # A task's status when it closed because its invoice settled (a person's own "done" is "done").
 SETTLED = "obsolete"
 
@@ -39,14 +44,16 @@ def settlement_reason(invoice: Invoice) -> str:
 
 def close_tasks_of_settled_invoice(invoice: Invoice, reason: str, actor: str, store: TaskStore, log: ContactLog,
                                    now: datetime) -> list[str]:
-    """Close every open task of a settled invoice (`reason`: paid, void, uncollectible, written off), each with a
-    `task_closed` entry in its log. Idempotent: a task already closed is left alone. The closed task ids."""
+    """Close every open task of a settled invoice (`reason`: paid, void, uncollectible, written off) but those
+    kept through settlement, each with a `task_closed` entry in its log. Idempotent: a task already closed is left alone. The closed task ids."""
     tasks = store.open_tasks_of(invoice.invoice_id)
     if not tasks:
         return []
     others_owed: bool | None = None
     closed: list[str] = []
     for task in sorted(tasks, key=lambda t: t["task_id"]):
+        if task["kind"] in KEPT_THROUGH_SETTLEMENT:
+            continue
         if task["kind"] in CUSTOMER_TASKS:
             if others_owed is None:
                 others_owed = any(other.invoice_id != invoice.invoice_id and not other.is_settled

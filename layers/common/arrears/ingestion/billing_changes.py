@@ -24,7 +24,8 @@ from typing import Any, Protocol, Union
 from arrears.domain.clock import parse_iso, to_iso_z
 from arrears.domain.models import TERMINAL_STATUSES, Customer, HoldKind, Invoice, InvoiceStatus
 from arrears.domain.payment_behaviour import record_settlement
-from arrears.domain.ports import ContactLog, InvoiceStore, WorkflowStarter
+from arrears.domain.ports import ContactLog, InvoiceStore, PolicyRepository, WorkflowStarter
+from arrears.domain.risk import band_after_settlement
 from arrears.domain.tasks import close_tasks_of_settled_invoice, settlement_reason
 
 
@@ -155,8 +156,20 @@ _TRACKED_FACTS = ("due_at", "amount_due", "amount_remaining", "currency", "custo
 
 
 def apply_billing_change(change: BillingChange, store: IngestStore, log: ContactLog, workflows: WorkflowStarter,
-                         now: datetime, chase_after_platform_retries: bool = False) -> str:
-    """Apply one change (once per event id: the caller de-duplicates); returns what happened."""
+                         now: datetime, chase_after_platform_retries: bool = False,
+                         policies: PolicyRepository | None = None) -> str:
+    """Apply one change (once per event id: the caller de-duplicates); returns what happened. With `policies`, an
+    invoice this change settles gives its customer's risk band again (arrears.domain.risk.band_after_settlement)."""
+    outcome = _apply_billing_change(change, store, log, workflows, now, chase_after_platform_retries)
+    if policies is not None and (isinstance(change, InvoiceUpdate) and change.invoice.is_settled or
+                                 isinstance(change, BalanceAdjustment) and outcome == "balance lowered"):
+        invoice_id = change.invoice.invoice_id if isinstance(change, InvoiceUpdate) else change.invoice_id
+        band_after_settlement(store.get_invoice(invoice_id), policies, store, log, now)
+    return outcome
+
+
+def _apply_billing_change(change: BillingChange, store: IngestStore, log: ContactLog, workflows: WorkflowStarter,
+                          now: datetime, chase_after_platform_retries: bool) -> str:
     if isinstance(change, InvoiceUpdate):
         return apply_invoice_update(change, store, log, workflows, now, chase_after_platform_retries)
     if isinstance(change, CustomerUpdate):
@@ -310,6 +323,7 @@ def _apply_adjustment(change: BalanceAdjustment, store: IngestStore, log: Contac
     _log_changes(invoice, adjusted, {"as_of": to_iso_z(change.occurred_at), "balance": balance, "currency": invoice.currency},
                  log, now, actor)
     if adjusted.is_settled and not invoice.is_settled:  # credited down to nothing: nothing left to chase
+        record_settlement(adjusted, store, log)  # type: ignore[arg-type]  # counted once (paid, if paid at all)
         close_tasks_of_settled_invoice(adjusted, settlement_reason(adjusted), actor, store, log, now)  # type: ignore[arg-type]
     return "balance restored" if change.voided else "balance lowered"
 

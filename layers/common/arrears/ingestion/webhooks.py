@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from arrears.ingestion.http_input import WEBHOOK_MAX_BODY_BYTES, BodyRefused, checked_text
 from arrears.ingestion.billing_changes import BillingChange, CollectedBy, IngestStore, InvoiceUpdate, apply_billing_change
-from arrears.domain.ports import ContactLog, WorkflowStarter
+from arrears.domain.ports import ContactLog, PolicyRepository, WorkflowStarter
 from arrears.ingestion.providers.errors import WebhookRejected
 
 # A rotated secret is stored as "new,old" (or one per line) until the old one is retired.
@@ -92,15 +92,17 @@ def receive_delivery(
 
 
 def apply_event(envelope: dict[str, Any], store: IngestStore, log: ContactLog, workflows: WorkflowStarter, now: datetime,
-                chase_after_platform_retries: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+                chase_after_platform_retries: Callable[[], bool] = lambda: False,
+                policies: PolicyRepository | None = None) -> dict[str, Any]:
     """Apply one verified event (called at most once per envelope id). `chase_after_platform_retries` reads
-    the policy's option, asked only for a card-charged invoice the platform gave up on."""
+    the policy's option, asked only for a card-charged invoice the platform gave up on; `policies` give the risk
+    band again when the event settles an invoice."""
     change = providers()[envelope["provider"]].to_change(envelope["event"])
     if change is None:
         return {"outcome": "ignored: not an event Arrears acts on", "invoice_id": None}
     chase = isinstance(change, InvoiceUpdate) and change.collected_by is CollectedBy.PLATFORM_GAVE_UP and \
         chase_after_platform_retries()
-    outcome = apply_billing_change(change, store, log, workflows, now, chase)
+    outcome = apply_billing_change(change, store, log, workflows, now, chase, policies)
     invoice = getattr(change, "invoice", None)
     invoice_id = invoice.invoice_id if invoice is not None else getattr(change, "invoice_id", None)
     return {"outcome": outcome, "invoice_id": invoice_id}

@@ -4,8 +4,8 @@ One `NoticeContext` in (`notices.build_statement_notice`, its `statement` holdin
 `consolidation.statement_of_account`), the bytes of an A4 document out, in the customer's language
 (`statement.*` texts of arrears.domain.wording's catalogue, dates and amounts by babel). Laid out by the
 demand letter's writer (rendering.letter_pdf): the same letterhead, addresses, payment details and
-fonts. Per currency: a table of every open invoice (held ones marked, not-yet-due ones marked), its
-totals, and the aging of its balance; currencies are never summed. Deterministic for the same context.
+fonts. Per currency: a table of every open invoice (held ones marked, not-yet-due ones marked, an open
+early-payment discount stated with its exact amount and last day), its totals, and the aging of its balance; currencies are never summed. Deterministic for the same context.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class _StatementWriter(_ConsolidatedWriter):
                           "statement.table", _COLUMNS)
         row = 5.2
         for line in figures.lines:
-            self.keep(row + (3.6 if line.hold or line.coming_due else 0))
+            self.keep(row + 3.6 * ((line.hold is not None or line.coming_due) + (line.early_payment is not None)))
             values = (line.number, self.date(line.issued_on, "short"), self.date(line.due_on, "short"),
                       self.money_in(line.amount_minor, currency), self.money_in(line.paid_minor, currency),
                       self.money_in(line.credited_minor, currency), self.money_in(line.balance_minor, currency),
@@ -108,6 +108,13 @@ class _StatementWriter(_ConsolidatedWriter):
             if notes:
                 self.font(7, color=_MUTED)
                 self.put("; ".join(notes), _WIDTH - 6, 3.6, x=_LEFT + 4, newline=True)
+            if line.early_payment is not None:  # the pinned policy's discount, while it can still be taken:
+                offer = line.early_payment  # what is left to pay of the discounted amount, and by when
+                self.font(7, bold=True, color=self.accent)
+                self.text(say("statement.early_payment", pay=self.money_in(offer.pay_minor - line.paid_minor, currency),
+                              until=self.date(offer.until), percent=self.percent(offer.percent),
+                              discount=self.money_in(offer.discount_minor, currency)),
+                          _WIDTH - 6, 3.6, x=_LEFT + 4)
         pdf.set_draw_color(*_INK)
         pdf.set_line_width(0.4)
         pdf.line(_LEFT, pdf.get_y(), 210 - _RIGHT, pdf.get_y())

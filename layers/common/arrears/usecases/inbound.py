@@ -13,7 +13,8 @@ inbound function, which hands its bytes here:
 4. matched (token, In-Reply-To / References, sender) to an invoice; a person's reply there is logged
    (`reply_received`: who, when, subject, the new text, the artefacts), a `read_reply` task opens, and the customer's
    automated messages pause (arrears.domain.reply_pause). Unmatched, or unreadable and unmatched: an `unmatched_reply`
-   task for the finance team, with the stored message.
+   task for the finance team, with the stored message, and an entry in the unmatched log (invoice `-unmatched`) that
+   names it, so the audit archive keeps it too.
 Nothing a message says can crash this: unreadable parts are named in the entry and the task.
 """
 
@@ -80,20 +81,25 @@ def _receive(raw: bytes, digest: str, ports: InboundPorts, now: datetime) -> dic
         stored.append(ports.artefacts.put(f"{folder}/{number:02d}-{name}", attachment.content,
                                           _content_type(attachment.content_type), "reply_attachment"))
     details = _details(message, kind, match, digest, stored)
+    who = message.sender or "unknown sender"
     if invoice is None:
         task_id = ports.store.open_task(UNMATCHED_INVOICE, "unmatched_reply", now, {
             **_task_details(message, stored), "candidates": list(match.candidates), "classification": kind,
             **({"problems": list(message.problems)} if message.unreadable else {})})
+        # Logged on the unmatched log (no customer): its entry names the stored message, so the audit archive keeps
+        # and hashes it like a matched reply's.
+        entry_kind = "reply_received" if _for_a_person(kind, message) else "auto_reply_received"
+        ports.store.append(UNMATCHED_INVOICE, "", now, kind=entry_kind, actor=who, channel="email",
+                           subject=message.subject or None, artefacts=tuple(stored), details={**details, "task_id": task_id, "candidates": list(match.candidates)})
         return {"outcome": "unmatched", "classification": kind, "task_id": task_id, "sha256": digest}
     customer = ports.store.get_customer(invoice.customer_id)
-    who = message.sender or "unknown sender"
-    if (kind == replies.HUMAN or message.unreadable) and invoice.is_settled:
+    if _for_a_person(kind, message) and invoice.is_settled:
         # Nothing of the customer is owed any more: the reply is on the timeline; no task outlives a settlement.
         details["note"] = "the customer owes nothing: no task, nothing paused"
         ports.store.append(invoice.invoice_id, invoice.customer_id, now, kind="reply_received", actor=who, channel="email",
                            subject=message.subject or None, artefacts=tuple(stored), details=details)
         return {"outcome": "reply_received", "classification": kind, "invoice_id": invoice.invoice_id, "sha256": digest}
-    if kind == replies.HUMAN or message.unreadable:
+    if _for_a_person(kind, message):
         task_id = ports.store.open_task(invoice.invoice_id, "read_reply", now, {
             **_task_details(message, stored), "customer_id": invoice.customer_id,
             "customer": customer.name if customer else None,
@@ -118,6 +124,11 @@ def _receive(raw: bytes, digest: str, ports: InboundPorts, now: datetime) -> dic
     ports.store.append(invoice.invoice_id, invoice.customer_id, now, kind="auto_reply_received", actor=who, channel="email",
                        subject=message.subject or None, artefacts=tuple(stored), details=details)
     return {"outcome": "auto_reply_received", "classification": kind, "invoice_id": invoice.invoice_id, "sha256": digest}
+
+
+def _for_a_person(kind: str, message: replies.InboundMessage) -> bool:
+    """A person's reply, or one nothing could read (a person must): logged as reply_received, with a task."""
+    return kind == replies.HUMAN or message.unreadable
 
 
 def _invoice_of(match: replies.ReplyMatch, store: Any) -> Invoice | None:
@@ -159,11 +170,20 @@ def _task_details(message: replies.InboundMessage, stored: list[Artefact]) -> di
             "message": stored[0].uri, "sha256": stored[0].sha256, "attachments": [a.uri for a in stored[1:]]}
 
 
+# The attachment types kept as the sender declared them: ones a browser shows inertly or downloads. Any other (HTML,
+# SVG, XML, scripts, or a type a browser might run) is stored as application/octet-stream, so the finance API's
+# presigned link to it (the console's "open") downloads it rather than rendering it live on the bucket's origin.
+_INERT_TYPES = frozenset({
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "image/heic",
+    "text/plain", "text/csv", "application/zip", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet"})
+
+
 def _content_type(value: str) -> str:
-    """A stored attachment's content type: the sender's, when it is a plain type/subtype."""
-    maintype, _, subtype = value.partition("/")
-    return value if maintype and subtype and len(value) <= 100 and value.replace("/", "").replace(".", "").replace(
-        "-", "").replace("+", "").isalnum() else "application/octet-stream"
+    """A stored attachment's content type: the sender's when it is an inert one, else application/octet-stream."""
+    return value if value in _INERT_TYPES else "application/octet-stream"
 
 
 def _delivery_status(message: replies.InboundMessage, ports: InboundPorts) -> str | None:

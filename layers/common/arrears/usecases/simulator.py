@@ -15,6 +15,11 @@ no template, MIME message, PDF letter or referral package is made, so the log ha
 same entries with empty subjects, no artefact hashes and no hash chain, at a small
 fraction of the cost (what `arrears simulate` needs to say which contacts go out when
 over a whole book).
+
+Replies are modelled when a caller adds them (`add_reply`: a raw message handled at its moment by the inbound
+function's use case, so a person's reply pauses the customer's messages as it does in the stack; `complete_task`: a
+person's "done" on its task, which ends the pause). A book simulated without them plans as if nobody answered:
+`arrears simulate` and the dry runs add none (they cannot know who will reply).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from arrears.domain.policy import Policy
 from arrears.domain.notices import NoticeContext, NoticeIncomplete
 from arrears.domain.ports import Ports
 from arrears.domain.renewal import RENEWED, renew_if_due
+from arrears.domain.replies import ADDRESS_PREFIX, REPLY_PREFIX, reply_index_items
+from arrears.domain.ses_events import MessageRef, message_lookup_item, message_pk
 from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
 
 CONTACT_KINDS = ("email", "letter", "call_task", "referral")
@@ -203,6 +210,48 @@ class _CountingMailer:
         return f"memory-{self.count:06d}"
 
 
+class _SentMessages:
+    """What the inbound function reads to match a reply (arrears.domain.replies.ReplyLookups, MessageIndex) and to
+    handle a message once, over the simulation's own contact log: the items the table keeps beside each sent email's
+    entry (`message_lookup_item`, `reply_index_items`: DynamoStore writes them on append), derived when asked."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.claims: set[tuple[str, str]] = set()
+
+    def _items(self) -> list[dict[str, Any]]:
+        entries = sorted((e for log in self.store.logs.values() for e in log), key=lambda e: (e.at, e.invoice_id, e.seq))
+        found: list[dict[str, Any]] = []
+        for entry in entries:
+            if entry.message_id:
+                found.append(message_lookup_item(entry))
+                found.extend(reply_index_items(entry))
+        return found
+
+    def find(self, message_id: str) -> MessageRef | None:
+        # The first entry naming a message (the email itself) wins, as the table's put-if-absent
+        item = next((i for i in self._items() if i["pk"] == message_pk(message_id)), None)
+        return MessageRef(item["invoice_id"], item["customer_id"], item.get("step_id")) if item else None
+
+    def find_reply_ref(self, ref: str) -> tuple[str, str, str | None] | None:
+        items = [i for i in self._items() if i["pk"] == f"{REPLY_PREFIX}{ref}"]
+        return (items[-1]["invoice_id"], items[-1]["customer_id"], items[-1]["step_id"]) if items else None
+
+    def customers_at(self, address: str) -> list[tuple[str, str]]:
+        pk = f"{ADDRESS_PREFIX}{address.strip().lower()}"
+        latest = {i["customer_id"]: i["invoice_id"] for i in self._items() if i["pk"] == pk}
+        return sorted(latest.items())[:20]
+
+    def claim_event(self, message_id: str, claim_id: str, at: datetime) -> bool:
+        if (message_id, claim_id) in self.claims:
+            return False
+        self.claims.add((message_id, claim_id))
+        return True
+
+    def release_event(self, message_id: str, claim_id: str) -> None:
+        self.claims.discard((message_id, claim_id))
+
+
 class Simulation:
     def __init__(self, policy: Policy, sender_email: str = "collections@arrears.invalid", *, policies: Iterable[Policy] = (),
                  render: bool = True, reply_to: Callable[[str, str], str | None] | None = None) -> None:
@@ -219,6 +268,7 @@ class Simulation:
                            sender_email=sender_email, reply_to=reply_to, **extra)
         self.default_policy_id = policy.policy_id
         self.workflows = _Workflows(self)
+        self.sent_messages = _SentMessages(self.store)  # what a reply is matched by (add_reply)
         self.running: set[str] = set()
         self.seen_events: set[str] = set()
         # At one instant: events, starts, wake-ups; starts and wake-ups by invoice id, as the local engine
@@ -244,6 +294,25 @@ class Simulation:
         """A finance-team action (e.g. place or lift a hold) applied at `at`, before wake-ups at that instant."""
         self.schedule(at, _EVENT, action)
 
+    def add_reply(self, at: datetime, raw: bytes, domain: str, secrets: list[str]) -> None:
+        """A message received for the inbound domain at `at` (a debtor's reply, an out-of-office, a DSN), handled as the
+        inbound function handles it (arrears.usecases.inbound): logged, and for a person's reply a `read_reply` task and
+        the customer's pause, which its workflows honour. `domain`, `secrets`: the stack's InboundDomain and key(s)."""
+        from arrears.usecases.inbound import InboundPorts, receive_message
+
+        ports = InboundPorts(store=self.store, index=self.sent_messages, artefacts=self.ports.artefacts,
+                             policies=self.ports.policies, clock=self.clock, secrets=lambda: list(secrets), domain=domain,
+                             default_policy_id=self.default_policy_id)
+        self.add_action(at, lambda simulation: receive_message(raw, ports))
+
+    def complete_task(self, task_id: str, note: str, actor: str) -> None:
+        """A person's "done" on a task now, as `POST /tasks/{id}/done`: it closes, and a reply's pause ends."""
+        from arrears.domain.reply_pause import task_done
+        from arrears.usecases.finance.actions import complete_task
+
+        closed = complete_task(task_id, note, actor, self.store, self.store, self.clock.at)
+        task_done(closed, actor, self.store, self.store, self.workflows, self.clock.at)
+
     def wake(self, invoice_id: str, at: datetime) -> None:
         generation = self._generation.get(invoice_id, 0) + 1
         self._generation[invoice_id] = generation
@@ -267,7 +336,7 @@ class Simulation:
                 if change.event_id in self.seen_events:
                     continue  # a redelivery: the webhook's idempotency answers it without effect
                 self.seen_events.add(change.event_id)
-                apply_billing_change(change, self.store, self.store, self.workflows, at)
+                apply_billing_change(change, self.store, self.store, self.workflows, at, policies=self.ports.policies)
                 continue
             if kind == _START:
                 invoice_id: str = payload  # type: ignore[assignment]

@@ -44,7 +44,7 @@ class RiskRules(_Model):
         default_factory=dict, description="band -> currency -> default credit limit in minor units (the finance "
                                           "team's own limit for a customer wins)")
     review_after_days: int = Field(default=7, ge=0, le=90,
-                                   description="a band that worsens opens a review_credit_limit task due this many days later")
+                                   description="a band that worsens opens a review_risk_band task due this many days later")
 
     @model_validator(mode="after")
     def _sensible(self) -> RiskRules:

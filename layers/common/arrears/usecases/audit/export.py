@@ -158,12 +158,12 @@ one invoice it follows `seq`.
 | `invoice_id`, `customer_id` | the billing platform's ids |
 | `seq` | 1, 2, 3, ... per invoice, no gaps |
 | `at` | when it was recorded (ISO 8601, UTC, `Z`) |
-| `kind` | billing: `invoice_opened`, `invoice_updated`, `partial_payment`, `payment_failed`, `payment`, `voided`, `marked_uncollectible`; workflow: `collection_started`, `step_skipped`, `contact_deferred`, `email`, `letter`, `call_task`, `referral`, `manual_task`, `contact_blocked`, `escalated`, `insolvency`, `collection_closed`, `workflow_failed`; finance team: `hold_placed`, `hold_released`, `note`, `written_off`, `customer_updated`, `task_done`; SES: `email_delivered`, `email_bounced`, `email_complained` |
+| `kind` | billing: `invoice_opened`, `invoice_updated`, `partial_payment`, `payment_failed`, `payment`, `voided`, `marked_uncollectible`; workflow: `collection_started`, `step_skipped`, `contact_deferred`, `email`, `letter`, `call_task`, `referral`, `manual_task`, `contact_blocked`, `escalated`, `insolvency`, `collection_closed`, `workflow_failed`; finance team: `hold_placed`, `hold_released`, `note`, `written_off`, `customer_updated`, `task_done`; SES: `email_delivered`, `email_bounced`, `email_complained`; debtors' replies: `reply_received`, `auto_reply_received`, `reply_pause_ended` (a message matched to no invoice is logged under the `invoice_id` `-unmatched`, with an empty `customer_id`) |
 | `actor` | who or what acted: `arrears-workflow`, `stripe webhook evt_...`, `amazon-ses`, a person |
 | `channel`, `step_id`, `stage`, `template` | how the debtor was contacted and which policy step it was |
 | `policy_id`, `policy_version` | the collections policy (version) the invoice is pinned to |
 | `recipient`, `subject`, `message_id` | the addressee, the email's subject, the SES message id (delivery, bounce and complaint entries carry the id of the email they concern) |
-| `artefacts` | `kind`, `uri` (where Arrears stored it), `sha256` (of its bytes), `content_type` |
+| `artefacts` | `kind` (`email`, `letter`, `referral_package`, `reply`: a received message as it came, `reply_attachment`, ...), `uri` (where Arrears stored it), `sha256` (of its bytes), `content_type` |
 | `details` | the rest: balance, deadline, interest and how it was calculated, bounce type, ... |
 | `prev_hash` | `hash` of the invoice's previous entry; 64 zeros for `seq` 1 |
 | `hash` | SHA-256 (hex) of the entry without its `hash` field, serialised as canonical JSON: keys sorted, separators `,` and `:` with no spaces, UTF-8, non-ASCII characters unescaped |

@@ -113,8 +113,17 @@ class FinanceApi:
             return None
         return self.policies.get(invoice.policy_id, invoice.policy_version)
 
-    def summary(self, invoice: Invoice, now: datetime) -> s.InvoiceSummary:
+    def _customers_behaviour(self, invoices: list[Invoice]) -> dict[str, dict[str, Any]]:
+        """The stored payment behaviour (figures and band) of each customer of `invoices`, read once per customer."""
+        stored = {customer_id: self.store.payment_behaviour(customer_id)
+                  for customer_id in sorted({invoice.customer_id for invoice in invoices})}
+        return {customer_id: item for customer_id, item in stored.items() if item}
+
+    def summary(self, invoice: Invoice, now: datetime, behaviour: dict[str, dict[str, Any]] | None = None) -> s.InvoiceSummary:
+        """The invoice as lists show it, with its customer's payment behaviour from `behaviour` (_customers_behaviour)."""
         is_open = not invoice.is_settled
+        paid = (behaviour or {}).get(invoice.customer_id) or {}
+        figures = PaymentBehaviour.from_item(paid)
         stage = current_stage(invoice, self._policy_of(invoice))
         return s.InvoiceSummary(
             invoice_id=invoice.invoice_id, provider=invoice.provider, number=invoice.number,
@@ -125,6 +134,8 @@ class FinanceApi:
             next_action_at=invoice.next_action_at if is_open else None,
             hold=s.HoldView(**invoice.hold.model_dump()) if invoice.hold else None,
             policy_id=invoice.policy_id, policy_version=invoice.policy_version, segment=invoice.segment,
+            customer_risk_band=paid.get("band"),
+            customer_payment_behaviour=s.PaymentBehaviourView(**figures.figures()) if figures.invoices_paid else None,
         )
 
     def list_invoices(self, *, state: str, stage: Stage | None, customer_id: str | None, currency: str | None,
@@ -135,7 +146,8 @@ class FinanceApi:
             raise ActionRefused("invalid_filter", "next_action_before needs a timezone (e.g. 2026-12-01T00:00:00Z)")
         page = invoice_page(InvoiceFilter(state, stage, customer_id, currency, aging, next_action_before, limit, cursor),
                              self.store, self._policy_of, now, self.cursor_keys())
-        return s.InvoiceList(invoices=[self.summary(i, now) for i in page.invoices], next_cursor=page.next_cursor)
+        behaviour = self._customers_behaviour(page.invoices)
+        return s.InvoiceList(invoices=[self.summary(i, now, behaviour) for i in page.invoices], next_cursor=page.next_cursor)
 
     def invoice_detail(self, invoice_id: str) -> s.InvoiceDetail:
         now = self.clock.now()
@@ -151,7 +163,7 @@ class FinanceApi:
             ) for e in timeline.entries
         ]
         planned = [s.PlannedStepView(step_id=p.step_id, stage=p.stage, channel=p.channel, at=p.at) for p in timeline.planned]
-        return s.InvoiceDetail(invoice=self.summary(timeline.invoice, now),
+        return s.InvoiceDetail(invoice=self.summary(timeline.invoice, now, self._customers_behaviour([timeline.invoice])),
                                customer_name=timeline.customer.name if timeline.customer else None,
                                timeline=entries, planned=planned)
 
@@ -320,7 +332,7 @@ class FinanceApi:
         book = []
         for invoice in self.store.invoices_of(customer_id) if invoices is None else invoices:
             pinned = self._policy_of(invoice) if not invoice.is_settled else None
-            book.append(OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, pinned)) if pinned else ()))
+            book.append(OpenInvoice(invoice, tuple(dunning.plan_for(invoice, customer, pinned)) if pinned else (), pinned))
         zone = zone_of(customer.timezone, policy.default_timezone)
         return customer, policy, statement_of_account(customer_id, book, self.clock.now(), zone)
 
@@ -524,9 +536,7 @@ class FinanceApi:
 
     def complete_task(self, task_id: str, note: str, actor: str) -> s.ClosedTask:
         t = actions.complete_task(task_id, note, actor, self.store, self.store, self.clock.now())
-        if t["kind"] in reply_pause.REPLY_TASKS and t["details"].get("customer_id"):  # the reply is read: the pause ends
-            reply_pause.end_pause(t["details"]["customer_id"], task_id, actor, "done", self.store, self.store, self.workflows,
-                                  self.clock.now())
+        reply_pause.task_done(t, actor, self.store, self.store, self.workflows, self.clock.now())  # a reply read: no pause
         return s.ClosedTask(task_id=t["task_id"], invoice_id=t["invoice_id"], kind=t["kind"], due_at=t["due_at"],
                             details=t["details"], status=t["status"], closed_at=t["closed_at"], closed_by=t["closed_by"],
                             note=t["note"])

@@ -142,6 +142,22 @@ class HoldView(BaseModel):
     plan_balance: int | None = None
 
 
+class PaymentBehaviourView(BaseModel):
+    """How the customer has paid: sums over its paid invoices, updated as each settles (docs/payment-history.md)."""
+
+    invoices_paid: int
+    paid_late: int = Field(description="paid after the due date")
+    share_paid_late_percent: str | None = Field(description="one decimal; null before any paid invoice")
+    average_days_beyond_terms: str | None = Field(description="days paid after the due date, on average (on time: 0)")
+    recent_days_beyond_terms: str | None = Field(description="the same over the newest paid invoices (recent_invoices)")
+    recent_invoices: int
+    disputed: int = Field(description="paid invoices that were disputed")
+    disputed_share_percent: str | None
+    broken_promises: int
+    broken_payment_plans: int
+    trend: str = Field(description="worsening | improving | steady | not_enough_history")
+
+
 class InvoiceSummary(BaseModel):
     invoice_id: str
     provider: str
@@ -164,6 +180,11 @@ class InvoiceSummary(BaseModel):
     segment: str | None = Field(default=None, description="the segment of the policy the invoice started in (kept when "
                                                           "the customer's segment changes); null: pinned before segments "
                                                           "were recorded, it follows the customer's")
+    customer_risk_band: str | None = Field(default=None, description="the customer's risk band as last recorded (when a "
+                                                                     "settlement or an invoice's start changed it); null: "
+                                                                     "none given yet. GET /customers/{id} says why")
+    customer_payment_behaviour: PaymentBehaviourView | None = Field(
+        default=None, description="how the customer has paid (as GET /customers/{id}); null: no invoice of it paid yet")
 
 
 class InvoiceList(BaseModel):
@@ -211,22 +232,6 @@ class ActionResult(BaseModel):
     invoice_id: str
     action: str
     outcome: dict[str, Any]
-
-
-class PaymentBehaviourView(BaseModel):
-    """How the customer has paid: sums over its paid invoices, updated as each settles (docs/payment-history.md)."""
-
-    invoices_paid: int
-    paid_late: int = Field(description="paid after the due date")
-    share_paid_late_percent: str | None = Field(description="one decimal; null before any paid invoice")
-    average_days_beyond_terms: str | None = Field(description="days paid after the due date, on average (on time: 0)")
-    recent_days_beyond_terms: str | None = Field(description="the same over the newest paid invoices (recent_invoices)")
-    recent_invoices: int
-    disputed: int = Field(description="paid invoices that were disputed")
-    disputed_share_percent: str | None
-    broken_promises: int
-    broken_payment_plans: int
-    trend: str = Field(description="worsening | improving | steady | not_enough_history")
 
 
 class CreditLimitView(BaseModel):
