@@ -2,20 +2,20 @@
 
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 
+from arrears.adapters.tracing import traced
 from arrears.usecases.inbound import receive_message
 from arrears.wiring import inbound_ports
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace="Arrears")
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context) -> dict:
