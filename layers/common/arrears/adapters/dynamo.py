@@ -346,11 +346,13 @@ class DynamoStore(DynamoBehaviourItems):
             ExpressionAttributeValues={":token": token, ":map": "M"},
         ))
 
-    def save_wake_token(self, invoice_id: str, token: str) -> None:
-        """Remember the token the workflow waits on for its next step (a hold placed meanwhile wakes it)."""
-        self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
-                                UpdateExpression="SET wake_token = :token", ConditionExpression="attribute_exists(pk)",
-                                ExpressionAttributeValues={":token": token})
+    def save_wake_token(self, invoice_id: str, token: str) -> Invoice | None:
+        """Remember the token the workflow waits on for its next step (a hold placed meanwhile wakes it), and the
+        invoice as this write left it (ALL_NEW: the re-read it replaces, without a GetItem; issue #19)."""
+        item = self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                                       UpdateExpression="SET wake_token = :token", ConditionExpression="attribute_exists(pk)",
+                                       ExpressionAttributeValues={":token": token}, ReturnValues="ALL_NEW")["Attributes"]
+        return _invoice_from_item(item)
 
     def take_wake_token(self, invoice_id: str) -> str | None:
         """Remove and return the waiting workflow's token (at most one caller gets it)."""
