@@ -19,6 +19,7 @@ import pstats
 import resource
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -170,6 +171,10 @@ class HandlerCalls:
         from collections import Counter
 
         self.calls: Counter[tuple[str, str, str]] = Counter()  # (function, service, operation) -> calls
+        self.seconds: Counter[tuple[str, str, str]] = Counter()  # the same -> wall time inside them (boto3 -> moto, in-process)
+        # function -> wall time of the invocations nested in its own (the local engine runs the audit function inside
+        # the table write that feeds its stream; on AWS it runs apart, after): inside `seconds` too, of the write
+        self.nested: Counter[str] = Counter()
         self._tls = threading.local()
         self._lock = threading.Lock()
 
@@ -183,18 +188,28 @@ class HandlerCalls:
 
         def make_api_call(client: Any, operation: str, params: dict) -> Any:
             stack = counter._tls.__dict__.get("stack")
-            if stack:
+            if not stack:
+                return orig_call(client, operation, params)
+            started = time.perf_counter()
+            try:
+                return orig_call(client, operation, params)
+            finally:
+                call = (stack[-1], client.meta.service_model.service_name, operation)
                 with counter._lock:
-                    counter.calls[(stack[-1], client.meta.service_model.service_name, operation)] += 1
-            return orig_call(client, operation, params)
+                    counter.calls[call] += 1
+                    counter.seconds[call] += time.perf_counter() - started
 
         def invoke_handler(engine: Any, entry: Any, *args: Any) -> Any:
             stack = counter._tls.__dict__.setdefault("stack", [])
             stack.append(entry.name.rsplit("-", 1)[-1].removesuffix("function"))  # "webhooks", "workflow", ...
+            started = time.perf_counter()
             try:
                 return orig_invoke(engine, entry, *args)
             finally:
                 stack.pop()
+                if stack:
+                    with counter._lock:
+                        counter.nested[stack[-1]] += time.perf_counter() - started
 
         botocore.client.BaseClient._make_api_call = make_api_call
         LocalEngine._invoke_handler = invoke_handler
@@ -209,6 +224,9 @@ class HandlerCalls:
 
     def total(self, function: str | None = None) -> int:
         return sum(n for (f, _, _), n in self.calls.items() if function is None or f == function)
+
+    def seconds_of(self, function: str) -> float:
+        return sum(s for (f, _, _), s in self.seconds.items() if f == function)
 
     def by(self, key: Callable[[tuple[str, str, str]], str], function: str | None = None) -> dict[str, int]:
         out: dict[str, int] = {}
