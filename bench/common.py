@@ -222,15 +222,20 @@ class HandlerCalls:
 
         botocore.client.BaseClient._make_api_call, LocalEngine._invoke_handler = self._originals
 
+    def snapshot(self) -> tuple[dict[tuple[str, str, str], int], dict[tuple[str, str, str], float]]:
+        """The counts and times so far (other threads' executions go on counting while they are read)."""
+        with self._lock:
+            return dict(self.calls), dict(self.seconds)
+
     def total(self, function: str | None = None) -> int:
-        return sum(n for (f, _, _), n in self.calls.items() if function is None or f == function)
+        return sum(n for (f, _, _), n in self.snapshot()[0].items() if function is None or f == function)
 
     def seconds_of(self, function: str) -> float:
-        return sum(s for (f, _, _), s in self.seconds.items() if f == function)
+        return sum(s for (f, _, _), s in self.snapshot()[1].items() if f == function)
 
     def by(self, key: Callable[[tuple[str, str, str]], str], function: str | None = None) -> dict[str, int]:
         out: dict[str, int] = {}
-        for call, n in self.calls.items():
+        for call, n in self.snapshot()[0].items():
             if function is None or call[0] == function:
                 out[key(call)] = out.get(key(call), 0) + n
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))

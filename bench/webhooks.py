@@ -42,16 +42,17 @@ def run(args: Any) -> list[dict[str, Any]]:
         counter.install()
         def post(document: dict, kind: str) -> None:
             body, headers = signed_delivery(document, LOCAL_STRIPE_SECRET, runtime.now())
-            counter.calls.clear()
-            counter.seconds.clear()
-            counter.nested.clear()
+            with counter._lock:
+                counter.calls.clear()
+                counter.seconds.clear()
+                counter.nested.clear()
             started = time.perf_counter()
             reply = runtime.request("POST", "/webhooks/stripe", body, headers)
             timings[kind].append(time.perf_counter() - started)
             calls[kind].append(counter.total("webhooks"))
             in_calls[kind].append(counter.seconds_of("webhooks") - counter.nested["webhooks"])
-            nested[kind].append(counter.nested["webhooks"])
-            for (function, service, operation), seconds in counter.seconds.items():
+            nested[kind].append(counter.nested.get("webhooks", 0.0))
+            for (function, service, operation), seconds in counter.snapshot()[1].items():
                 if function == "webhooks":
                     call_ms[kind][f"{service} {operation}"] = call_ms[kind].get(f"{service} {operation}", 0.0) + seconds * 1000
             for operation, n in counter.by(lambda c: f"{c[1]} {c[2]}", "webhooks").items():
