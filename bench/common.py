@@ -19,6 +19,7 @@ import pstats
 import resource
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -156,3 +157,85 @@ def main_per_size(description: str, run: Callable[[argparse.Namespace], list[dic
         parsed.out.write_text(json.dumps(one(parsed)))
     else:
         cli(description, run, extra)
+
+
+class HandlerCalls:
+    """The AWS calls each Lambda function makes itself (issue #19's "AWS calls per invoice" and a webhook's calls
+    in its request), counted through botocore while one of the local engine's handler invocations runs in the
+    thread, by the innermost function (a nested invocation, such as the audit function run inside a table write,
+    counts for itself, as on AWS where it runs apart). Calls the local runtime makes itself (the test driver, API
+    Gateway's invoke) are not counted: on AWS they are not the functions' requests."""
+
+    def __init__(self) -> None:
+        import threading
+        from collections import Counter
+
+        self.calls: Counter[tuple[str, str, str]] = Counter()  # (function, service, operation) -> calls
+        self.seconds: Counter[tuple[str, str, str]] = Counter()  # the same -> wall time inside them (boto3 -> moto, in-process)
+        # function -> wall time of the invocations nested in its own (the local engine runs the audit function inside
+        # the table write that feeds its stream; on AWS it runs apart, after): inside `seconds` too, of the write
+        self.nested: Counter[str] = Counter()
+        self._tls = threading.local()
+        self._lock = threading.Lock()
+
+    def install(self) -> "HandlerCalls":
+        import botocore.client
+
+        from arrears_local.engine import LocalEngine
+
+        counter, orig_call, orig_invoke = self, botocore.client.BaseClient._make_api_call, LocalEngine._invoke_handler
+        self._originals = (orig_call, orig_invoke)
+
+        def make_api_call(client: Any, operation: str, params: dict) -> Any:
+            stack = counter._tls.__dict__.get("stack")
+            if not stack:
+                return orig_call(client, operation, params)
+            started = time.perf_counter()
+            try:
+                return orig_call(client, operation, params)
+            finally:
+                call = (stack[-1], client.meta.service_model.service_name, operation)
+                with counter._lock:
+                    counter.calls[call] += 1
+                    counter.seconds[call] += time.perf_counter() - started
+
+        def invoke_handler(engine: Any, entry: Any, *args: Any) -> Any:
+            stack = counter._tls.__dict__.setdefault("stack", [])
+            stack.append(entry.name.rsplit("-", 1)[-1].removesuffix("function"))  # "webhooks", "workflow", ...
+            started = time.perf_counter()
+            try:
+                return orig_invoke(engine, entry, *args)
+            finally:
+                stack.pop()
+                if stack:
+                    with counter._lock:
+                        counter.nested[stack[-1]] += time.perf_counter() - started
+
+        botocore.client.BaseClient._make_api_call = make_api_call
+        LocalEngine._invoke_handler = invoke_handler
+        return self
+
+    def uninstall(self) -> None:
+        import botocore.client
+
+        from arrears_local.engine import LocalEngine
+
+        botocore.client.BaseClient._make_api_call, LocalEngine._invoke_handler = self._originals
+
+    def snapshot(self) -> tuple[dict[tuple[str, str, str], int], dict[tuple[str, str, str], float]]:
+        """The counts and times so far (other threads' executions go on counting while they are read)."""
+        with self._lock:
+            return dict(self.calls), dict(self.seconds)
+
+    def total(self, function: str | None = None) -> int:
+        return sum(n for (f, _, _), n in self.snapshot()[0].items() if function is None or f == function)
+
+    def seconds_of(self, function: str) -> float:
+        return sum(s for (f, _, _), s in self.snapshot()[1].items() if f == function)
+
+    def by(self, key: Callable[[tuple[str, str, str]], str], function: str | None = None) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for call, n in self.snapshot()[0].items():
+            if function is None or call[0] == function:
+                out[key(call)] = out.get(key(call), 0) + n
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))

@@ -115,7 +115,14 @@ class Meter:
             if operation == "PutItem":
                 after = max(after, _size(params.get("Item") or {}))
             self._add_write(max(1, math.ceil(max(before, after) / 1024)))
-        elif operation in ("BatchWriteItem", "TransactWriteItems", "BatchGetItem", "TransactGetItems", "Scan"):
+        elif operation == "TransactWriteItems":
+            # Each item of a transaction costs two write units per KB (DynamoDB's transactional price); the size is
+            # the item's after the write (as sent, for a Put) or as stored (read after: an Update's new image).
+            for entry in params.get("TransactItems", []):
+                (kind, request), = entry.items()
+                size = _size(request.get("Item") or {}) if kind == "Put" else self._item_size(request)
+                self._add_write(2 * max(1, math.ceil(size / 1024)))
+        elif operation in ("BatchWriteItem", "BatchGetItem", "TransactGetItems", "Scan"):
             raise NotImplementedError(f"count units of {operation} before using it on a request path")
 
     def _add_read(self, units: float) -> None:

@@ -37,6 +37,8 @@ SCRIPTS: list[tuple[str, list[str], list[str], str]] = [
     ("webhooks.py", [], ["--invoices", "20"], "b"),
     ("simulator_scale.py", [], ["--sizes", "300", "1000", "3000"], "b"),
     ("consolidation.py", [], ["--customers", "100"], "b"),  # issue 15: one message per customer, off and on
+    # issue #19: `make test`'s pytest time; --quick times the unit tests only (a smoke test of the script)
+    ("test_time.py", [], ["tests/unit/test_cold_start_imports.py"], "b"),
 ]
 
 
@@ -91,7 +93,8 @@ def main() -> int:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 for lane_failed in pool.map(lambda lane: _run_lane(lane, scratch, results, echo=False), lanes):
                     failed += lane_failed
-    order = ["cold_start.py", "cost_per_invoice.py", "letters.py", "webhooks.py", "simulator_scale.py", "runtime_scale.py"]
+    order = ["cold_start.py", "cost_per_invoice.py", "letters.py", "webhooks.py", "simulator_scale.py", "consolidation.py",
+             "runtime_scale.py", "test_time.py"]
     results["figures"].sort(key=lambda f: order.index(f["script"]) if f.get("script") in order else len(order))
     results["total_seconds"] = round(time.monotonic() - started, 1)
     results["budget_seconds"] = BUDGET_SECONDS

@@ -19,7 +19,7 @@ from arrears.adapters.settings import Settings, function_settings
 from arrears.adapters.tracing import traced
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("api", "audit", "ses_events", "webhooks", "workflow")
+FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").exists())  # every handler, new ones too
 # Loaded at the first use, or only when tracing is on; never by the import of a handler.
 LAZY = ("aws_xray_sdk", "pydantic_settings", "dotenv", "holidays", "yaml", "email_validator",
         "aws_lambda_powertools.utilities.parser", "aws_lambda_powertools.utilities.parameters")

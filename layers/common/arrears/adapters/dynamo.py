@@ -53,7 +53,9 @@ class DynamoStore(DynamoBehaviourItems):
         # The contact log's last entry per invoice, as this store last wrote or read it: an append chains
         # onto it without reading the log first. Only a hint: the put is conditional on the next entry being
         # new, so after another writer's append the put fails and the log is read again (never the hint).
-        self._last_seen: dict[str, ContactEntry] = {}
+        # None: the log was empty when last seen (or the invoice was not in the table: a new invoice's first
+        # entry, the webhook's, is the log's first without a Query; issue #19).
+        self._last_seen: dict[str, ContactEntry | None] = {}
         self._last_seen_lock = threading.Lock()
 
     @property
@@ -63,6 +65,8 @@ class DynamoStore(DynamoBehaviourItems):
     # --- invoices and customers -------------------------------------------------------------
     def get_invoice(self, invoice_id: str) -> Invoice | None:
         item = self._table.get_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META}, ConsistentRead=True).get("Item")
+        if item is None:
+            self._remember_empty(invoice_id)  # no invoice, no log: the hint its first append chains onto
         return _invoice_from_item(item) if item else None
 
     def get_customer(self, customer_id: str) -> Customer | None:
@@ -342,11 +346,13 @@ class DynamoStore(DynamoBehaviourItems):
             ExpressionAttributeValues={":token": token, ":map": "M"},
         ))
 
-    def save_wake_token(self, invoice_id: str, token: str) -> None:
-        """Remember the token the workflow waits on for its next step (a hold placed meanwhile wakes it)."""
-        self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
-                                UpdateExpression="SET wake_token = :token", ConditionExpression="attribute_exists(pk)",
-                                ExpressionAttributeValues={":token": token})
+    def save_wake_token(self, invoice_id: str, token: str) -> Invoice | None:
+        """Remember the token the workflow waits on for its next step (a hold placed meanwhile wakes it), and the
+        invoice as this write left it (ALL_NEW: the re-read it replaces, without a GetItem; issue #19)."""
+        item = self._table.update_item(Key={"pk": keys.invoice_pk(invoice_id), "sk": keys.META},
+                                       UpdateExpression="SET wake_token = :token", ConditionExpression="attribute_exists(pk)",
+                                       ExpressionAttributeValues={":token": token}, ReturnValues="ALL_NEW")["Attributes"]
+        return _invoice_from_item(item)
 
     def take_wake_token(self, invoice_id: str) -> str | None:
         """Remove and return the waiting workflow's token (at most one caller gets it)."""
@@ -568,8 +574,9 @@ class DynamoStore(DynamoBehaviourItems):
 
     # --- contact log ------------------------------------------------------------------------
     def append(self, invoice_id: str, customer_id: str, at: datetime, **fields: Any) -> ContactEntry:
-        last = self._last_seen.get(invoice_id)
-        if last is None:
+        with self._last_seen_lock:
+            known, last = invoice_id in self._last_seen, self._last_seen.get(invoice_id)
+        if not known:
             last = self._last_entry(invoice_id)
         for _ in range(_APPEND_ATTEMPTS):
             entry = chain_entry(last, at, invoice_id=invoice_id, customer_id=customer_id, **fields)
@@ -627,6 +634,13 @@ class DynamoStore(DynamoBehaviourItems):
 
     # A warm Lambda container remembers this many invoices' last entries (the oldest are forgotten first).
     _LAST_SEEN_SIZE = 4096
+
+    def _remember_empty(self, invoice_id: str) -> None:
+        with self._last_seen_lock:
+            if invoice_id not in self._last_seen:  # never over an entry seen: a hint only moves forward
+                if len(self._last_seen) >= self._LAST_SEEN_SIZE:
+                    del self._last_seen[next(iter(self._last_seen))]
+                self._last_seen[invoice_id] = None
 
     def _remember(self, entry: ContactEntry) -> None:
         with self._last_seen_lock:

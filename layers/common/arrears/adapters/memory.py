@@ -224,8 +224,9 @@ class MemoryStore(MemoryBehaviourItems):
         self.hold_tokens[invoice_id] = token
         return True
 
-    def save_wake_token(self, invoice_id: str, token: str) -> None:
+    def save_wake_token(self, invoice_id: str, token: str) -> Invoice | None:
         self.wake_tokens[invoice_id] = token
+        return self.invoices.get(invoice_id)
 
     def take_wake_token(self, invoice_id: str) -> str | None:
         return self.wake_tokens.pop(invoice_id, None)

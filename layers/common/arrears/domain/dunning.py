@@ -546,9 +546,8 @@ def park_until_next_step(invoice_id: str, task_token: str, next_at: str | None, 
     """The workflow waits for its next step on a task token (its timeout is the step's moment), so that a hold
     placed meanwhile wakes it at once (`arrears.domain.holds.place_hold`). Already due, or a hold is on already: wake now."""
     now = ports.clock.now()
-    ports.store.save_wake_token(invoice_id, task_token)
-    invoice = ports.store.get_invoice(invoice_id)
-    # Re-read after saving: a hold placed before the save did not find the token, so it is seen here.
+    # The invoice as the save left it: a hold placed before the save did not find the token, so it is seen here.
+    invoice = ports.store.save_wake_token(invoice_id, task_token)
     held = invoice is not None and invoice.hold is not None and invoice.hold.active_at(now)
     if held or invoice is None or invoice.is_settled or (next_at is not None and parse_iso(next_at) <= now + _DUE_TOLERANCE):
         if ports.store.take_wake_token(invoice_id) == task_token:

@@ -139,8 +139,9 @@ class InvoiceStore(Protocol):
         """Remember the parked workflow's task token; False when the hold is already lifted."""
         ...
 
-    def save_wake_token(self, invoice_id: str, token: str) -> None:
-        """Remember the token the workflow waits on until its next step."""
+    def save_wake_token(self, invoice_id: str, token: str) -> Invoice | None:
+        """Remember the token the workflow waits on until its next step; the invoice as the save left it (one
+        atomic write and read: a hold placed before the save is in it, one placed after finds the token)."""
         ...
 
     def take_wake_token(self, invoice_id: str) -> str | None:
