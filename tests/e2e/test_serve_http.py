@@ -96,7 +96,7 @@ def test_fuzzing_the_finance_api_finds_no_server_error_and_no_schema_violation(b
     schema = schemathesis.openapi.from_path(str(FINANCE_DOCUMENT))
     schema.config.update(base_url=base_url)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 27  # every route of the template but /openapi.json itself
+    assert len(operations) == 29  # every route of the template but /openapi.json itself and the portal's pages
     for operation in operations:
         @hypothesis.settings(max_examples=12, deadline=None, derandomize=True, database=None,
                              suppress_health_check=list(hypothesis.HealthCheck))
