@@ -66,7 +66,7 @@ export function refusal(error: unknown): HTMLElement {
     box.append(h("strong", {}, "Refused: "), error.message);
     const meaning = MEANINGS[error.code];
     if (meaning) box.append(" ", meaning);
-    box.append(h("span", { class: "code" }, ` (${error.code}, HTTP ${error.status})`));
+    box.append(h("span", { class: "code" }, ` (${error.code}${error.status ? `, HTTP ${error.status}` : ""})`));
     for (const detail of error.details as { loc?: string[]; msg?: string }[]) {
       if (detail && typeof detail === "object" && detail.msg) box.append(h("div", {}, `${(detail.loc ?? []).slice(-1)[0] ?? ""}: ${detail.msg}`));
     }

@@ -60,7 +60,11 @@ function draftView(p: api.PolicyVersion): HTMLElement {
   const form = h("form", {}, field("Draft (YAML)", source, "Edit the policy, then try it: nothing is sent."), h("div", { class: "buttons" }, run, publish), result);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    void load(result, "the dry run (it may take a while for a large book)", () => api.dryRun(p.policy_id, source.value), differences);
+    const running = (seconds: number) => {
+      const shown = result.querySelector(".loading");
+      if (shown) shown.textContent = `Running the dry run over the open book: ${seconds} s so far (a large book takes minutes)…`;
+    };
+    void load(result, "the dry run", () => api.dryRun(p.policy_id, source.value, running), differences);
   });
   publish.addEventListener("click", async () => {
     if (!(await confirmDialog(`Publish this draft as version ${p.version + 1} of ${p.policy_id}? Published versions never change.`, "Publish"))) return;
