@@ -76,11 +76,18 @@ export interface TimelineEntry {
 export interface PlannedStep { step_id: string; stage: string; channel: string; at: string }
 export interface InvoiceDetail { invoice: InvoiceSummary; customer_name: string | null; timeline: TimelineEntry[]; planned: PlannedStep[] }
 export interface ActionResult { invoice_id: string; action: string; outcome: Record<string, unknown> }
+export interface PaymentBehaviour {
+  invoices_paid: number; paid_late: number; share_paid_late_percent: string | null; average_days_beyond_terms: string | null;
+  recent_days_beyond_terms: string | null; recent_invoices: number; disputed: number; disputed_share_percent: string | null;
+  broken_promises: number; broken_payment_plans: number; trend: string;
+}
+export interface CreditLimit { limit: number; exposure: number; over_limit: boolean; source: "customer" | "band" | string }
 export interface Customer {
   customer_id: string; provider: string; name: string; email: string; escalation_email: string; language: string;
   timezone: string; segment: string; policy_id: string | null; account_owner: string; phone: string;
   address: Record<string, string>; finance_settings: Record<string, unknown>; undeliverable: string[];
-  open_invoices: number; open_balance: Record<string, number>; [extra: string]: unknown;
+  open_invoices: number; open_balance: Record<string, number>; payment_behaviour: PaymentBehaviour;
+  risk_band: string | null; risk_band_reason: string; credit_limits: Record<string, CreditLimit>; [extra: string]: unknown;
 }
 export interface Task { task_id: string; invoice_id: string; kind: string; due_at: string; details: Record<string, any> }
 export interface PolicyVersion { policy_id: string; version: number; name: string; source: string; current: boolean }
@@ -136,7 +143,9 @@ export const updateCustomer = (customerId: string, changes: Record<string, unkno
 export const insolvency = (customerId: string, notice: string) =>
   post<{ customer_id: string; invoices_held: string[] }>(`/customers/${id(customerId)}/insolvency`, { notice });
 export const statement = (customerId: string) =>
-  get<{ statement: Artefact }>(`/customers/${id(customerId)}/statement`);
+  get<{ as_of: string; statement: Artefact }>(`/customers/${id(customerId)}/statement`);
+export const revokePortalLinks = (customerId: string, reason: string) =>
+  post<{ customer_id: string; generation: number }>(`/customers/${id(customerId)}/portal-links/revoke`, { reason });
 
 // --- tasks ------------------------------------------------------------------------------------------------------
 export const tasks = () => get<{ tasks: Task[] }>("/tasks").then((r) => r.tasks);

@@ -227,6 +227,37 @@ def test_a_call_is_marked_done_from_the_queue_with_its_note(chromium, base_url):
     assert closed and "Dana in AP: paying Friday" in json.dumps(closed[-1]["details"]) and closed[-1]["actor"].endswith(LOCAL_ACTOR)
 
 
+def test_a_customers_page_shows_how_it_pays_sets_its_own_credit_limit_and_makes_its_statement(chromium, base_url):  # noqa: F811
+    invoice = http(base_url, "GET", "/invoices?state=open&limit=200")[1]["invoices"][0]
+    customer_id, currency = invoice["customer_id"], invoice["currency"]
+    before = http(base_url, "GET", f"/customers/{customer_id}")[1]
+    assert "credit_limits" not in before["finance_settings"]
+    with browser_page(chromium) as page:
+        visit(page, base_url, f"customers/{customer_id}", "#c-msg ~ div table")
+        paid = page.locator("#c-pay ~ table tr", has_text="Invoices paid").locator("td").last.inner_text()
+        assert paid == str(before["payment_behaviour"]["invoices_paid"])
+        assert before["risk_band_reason"] in page.locator("dl.facts-list").inner_text()
+        # When the finance team sets the customer's own limit in the invoice's currency
+        page.fill(f"input[name=credit_limit_{currency}]", "2500.50")
+        page.click("text=Save changes")
+        page.locator("#c-limit ~ table td", has_text="the finance team").wait_for(timeout=30_000)
+        after = http(base_url, "GET", f"/customers/{customer_id}")[1]
+        assert after["finance_settings"]["credit_limits"] == {currency: 250050}
+        assert after["credit_limits"][currency]["limit"] == 250050 and after["credit_limits"][currency]["source"] == "customer"
+        assert "2,500.50" in page.locator("#c-limit ~ table").inner_text()
+        # Emptying the field gives the policy's limit back
+        page.fill(f"input[name=credit_limit_{currency}]", "")
+        page.click("text=Save changes")
+        page.locator("#c-limit ~ table td", has_text="the finance team").wait_for(state="detached", timeout=30_000)
+        assert "credit_limits" not in http(base_url, "GET", f"/customers/{customer_id}")[1]["finance_settings"]
+        # The statement of account: made on request, opened from its link
+        page.click("text=Make the statement of account")
+        link = page.locator("a", has_text="Open the statement")
+        link.wait_for(timeout=60_000)
+        with urllib.request.urlopen(link.get_attribute("href"), timeout=60) as response:
+            assert response.headers["Content-Type"] == "application/pdf" and response.read(5) == b"%PDF-"
+
+
 def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_url):
     with urllib.request.urlopen(base_url + "/console/") as response:
         assert "script-src 'self'" in response.headers["Content-Security-Policy"] and b"<main" in response.read()

@@ -1,7 +1,7 @@
 // Today: the open tasks for people, grouped as a credit controller works through them; each can be marked done.
 import * as api from "../api";
 import { announce, field, h, load, refusal } from "../dom";
-import { dateTime, localTimeIn, money, words } from "../format";
+import { dateTime, day, localTimeIn, money, words } from "../format";
 
 const GROUPS: { title: string; id: string; kinds: (kind: string) => boolean }[] = [
   { title: "Calls to make", id: "calls", kinds: (k) => k === "call_debtor" },
@@ -41,17 +41,18 @@ function taskItem(task: api.Task): HTMLElement {
     d.phone ? h("a", { href: `tel:${String(d.phone).replace(/[^+\d]/g, "")}`, class: "phone" }, String(d.phone))
             : h("span", { class: "warn" }, "No phone number: add one on the customer's page"),
     window?.timezone ? h("span", { class: "localtime" }, `Their time now: ${localTimeIn(window.timezone)} (${window.timezone})`) : null,
-    window?.date ? h("span", {}, `Call on ${window.date}, ${window.local_start}–${window.local_end} their time`) : null) : null;
+    window?.date ? h("span", {}, `Call on ${day(window.date)}, ${window.local_start}–${window.local_end} their time`) : null) : null;
   const note = h("textarea", { name: "note", rows: "2", maxlength: "2000" });
   const result = h("div");
   const form = h("form", { class: "done" }, field("Note (what was done)", note),
     h("button", { type: "submit" }, "Mark done"), result);
   const item = h("li", { class: "task", "data-kind": task.kind, "data-task-id": task.task_id },
-    h("div", { class: "task-head" },
-      h("strong", {}, words(task.kind)), " · ",
-      h("a", { href: `#/invoices/${encodeURIComponent(task.invoice_id)}` }, String(d.reference ?? task.invoice_id)),
-      h("span", { class: "muted" }, ` due ${dateTime(task.due_at)}`)),
-    h("div", { class: "facts" }, facts), call, form);
+    h("div", { class: "task-info" },
+      h("div", { class: "task-head" },
+        h("strong", {}, words(task.kind)), " · ",
+        h("a", { href: `#/invoices/${encodeURIComponent(task.invoice_id)}` }, String(d.reference ?? task.invoice_id)),
+        h("span", { class: "muted" }, ` due ${dateTime(task.due_at)}`)),
+      h("div", { class: "facts" }, facts), call), form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button")!;
