@@ -1,5 +1,6 @@
 // A tiny DOM builder: text always goes in as text nodes (never HTML), so hostile debtor data stays inert.
-import { ApiError } from "./api";
+import { ApiError, type Artefact } from "./api";
+import { dateTime, day, money, words } from "./format";
 
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | ((event: any) => void)>;
@@ -115,4 +116,32 @@ export function confirmDialog(question: string, confirmLabel: string): Promise<b
     dialog.showModal();
     cancel.focus();
   });
+}
+
+/** A link to a stored email, letter or statement (a presigned link in AWS): opens in a new tab. */
+export const opener = (url: string, text: string) => h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, text);
+
+/** An entry's emails and letters, each its own link (or its kind, when the API gave no link). */
+export function artefactLinks(artefacts: Artefact[]): HTMLElement | string {
+  if (!artefacts.length) return "";
+  return h("ul", { class: "links" }, artefacts.map((a) => h("li", {}, a.download_url ? opener(a.download_url, `open ${words(a.kind)}`) : words(a.kind))));
+}
+
+const MONEY_KEY = /^(amount|amount_.*|.*_amount|balance|total_claimed|principal|compensation|fee|fees)$/;
+
+/** A log entry's details: its plain values in words (money in the currency, moments in the user's locale), and what
+ * is nested (a plan, a change, interest) in a disclosure with the whole record, so every value stays readable. */
+export function detailsView(details: Record<string, unknown>, currency: string): Node | string {
+  const entries = Object.entries(details ?? {}).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length));
+  const plain = entries.filter(([, v]) => typeof v !== "object");
+  const nested = entries.filter(([, v]) => typeof v === "object");
+  const unit = typeof details?.currency === "string" ? details.currency : currency;
+  const value = (key: string, v: unknown) =>
+    typeof v === "number" && MONEY_KEY.test(key) ? money(v, unit)
+      : typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v) ? dateTime(v)
+        : typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? day(v) : String(v);
+  const text = plain.filter(([k]) => k !== "currency").map(([k, v]) => `${words(k)}: ${value(k, v)}`).join("; ");
+  if (!nested.length) return text;
+  return h("div", {}, text, h("details", { class: "more" }, h("summary", {}, nested.map(([k]) => words(k)).join(", ")),
+    h("pre", { class: "code" }, JSON.stringify(Object.fromEntries(nested), null, 2))));
 }

@@ -1,7 +1,7 @@
 // A customer: its contacts, language, time zone, segment, policy, insolvency, invoices and messages; the finance
 // team's settings are editable through PATCH /customers/{id}. Fields the API adds later are listed as they come.
 import * as api from "../api";
-import { announce, confirmDialog, field, h, load, refusal, table } from "../dom";
+import { announce, artefactLinks, confirmDialog, field, h, load, opener, refusal, table } from "../dom";
 import { dateTime, day, major, money, number, words } from "../format";
 
 const EDITABLE: [keyof api.Customer, string, string][] = [
@@ -34,7 +34,7 @@ function view(c: api.Customer, rerender: () => Promise<void>): Node[] {
       return sent.length ? table("Emails and letters sent, newest first", ["When", "Invoice", "Step", "Subject", "Delivery", "Open"],
         sent.map(({ number, invoiceId, e }) => [dateTime(e.at), h("a", { href: `#/invoices/${encodeURIComponent(invoiceId)}` }, number),
           e.step_id ?? "", e.subject ?? "", e.delivery ?? "",
-          e.artefacts.map((a) => a.download_url ? h("a", { href: a.download_url, target: "_blank", rel: "noopener noreferrer" }, `open ${words(a.kind)}`) : "")]))
+          artefactLinks(e.artefacts)]))
         : h("p", {}, "No email or letter yet.");
     });
     return list.length ? table("Invoices", ["Number", "State", "Remaining", "Due", "Stage", "Hold"], list.map((i) => [
@@ -142,8 +142,7 @@ function documentsAndLinks(c: api.Customer): HTMLElement {
   const statementButton = h("button", { type: "button" }, "Make the statement of account");
   statementButton.addEventListener("click", () => void load(statementResult, "the statement", () => api.statement(c.customer_id), (answer) =>
     answer.statement.download_url
-      ? h("p", {}, h("a", { href: answer.statement.download_url, target: "_blank", rel: "noopener noreferrer" },
-          `Open the statement of ${day(answer.as_of)} (PDF)`), " — the link works for 15 minutes.")
+      ? h("p", {}, opener(answer.statement.download_url, `Open the statement of ${day(answer.as_of)} (PDF)`), " — the link works for 15 minutes.")
       : h("p", {}, "The statement is stored but has no link to open.")));
   const reason = h("input", { name: "revoke_reason", type: "text", required: true, maxlength: "500" });
   const revokeResult = h("div", { "aria-live": "polite" });

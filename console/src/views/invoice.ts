@@ -1,7 +1,7 @@
 // One invoice: its facts, the timeline (every log entry, delivery status, emails and letters to open), the planned
 // steps, and every action the API offers; a refusal is shown in words next to the action that was refused.
 import * as api from "../api";
-import { announce, confirmDialog, field, h, load, refusal, select, table } from "../dom";
+import { announce, artefactLinks, confirmDialog, detailsView, field, h, load, refusal, select, table } from "../dom";
 import { dateTime, day, major, money, words } from "../format";
 
 type Build = (invoice: api.InvoiceDetail) => { label: string; controls: HTMLElement[]; body: () => Record<string, unknown>; confirm?: string };
@@ -90,7 +90,7 @@ function view(detail: api.InvoiceDetail, rerender: () => Promise<void>): Node[] 
     ["Customer", h("a", { href: `#/customers/${encodeURIComponent(i.customer_id)}` }, detail.customer_name ?? i.customer_id)],
     ["Remaining", `${money(i.amount_remaining, i.currency)} of ${money(i.amount_due, i.currency)}`],
     ["Issued", day(i.issued_at)], ["Due", day(i.due_at)], ["Days past due", String(i.days_past_due)],
-    ["State", `${i.state} (${i.status})`], ["Stage", words(i.stage)], ["Aging", i.aging ?? "—"],
+    ["State", i.status === i.state ? i.state : `${i.state} (${i.status})`], ["Stage", words(i.stage)], ["Aging", i.aging ?? "—"],
     ["Next action", dateTime(i.next_action_at)],
     ["Hold", i.hold ? `${words(i.hold.kind)} since ${dateTime(i.hold.since)}${i.hold.until ? ` until ${dateTime(i.hold.until)}` : ""} by ${i.hold.actor}${i.hold.reason ? `: ${i.hold.reason}` : ""}` : "none"],
     ["Policy", i.policy_id ? `${i.policy_id} v${i.policy_version}${i.segment ? `, ${i.segment}` : ""}` : "—"],
@@ -111,16 +111,10 @@ function view(detail: api.InvoiceDetail, rerender: () => Promise<void>): Node[] 
           [e.step_id, e.channel ? `(${words(e.channel)})` : ""].filter(Boolean).join(" "),
           [e.recipient, e.subject].filter(Boolean).join(" — "),
           e.delivery ? h("span", { class: `delivery ${e.delivery}` }, e.delivery) : "",
-          e.artefacts.map((a) => a.download_url
-            ? h("a", { href: a.download_url, target: "_blank", rel: "noopener noreferrer" }, `open ${words(a.kind)}`) : words(a.kind)),
-          detailsText(e.details),
+          artefactLinks(e.artefacts),
+          detailsView(e.details, i.currency),
         ]), [0])),
   ];
-}
-
-function detailsText(details: Record<string, unknown>): string {
-  return Object.entries(details ?? {}).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length))
-    .map(([k, v]) => `${words(k)}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join("; ");
 }
 
 function actionForm(invoiceId: string, name: api.ActionName, action: ReturnType<Build>, rerender: () => Promise<void>): HTMLElement {
