@@ -227,6 +227,29 @@ def test_a_call_is_marked_done_from_the_queue_with_its_note(chromium, base_url):
     assert closed and "Dana in AP: paying Friday" in json.dumps(closed[-1]["details"]) and closed[-1]["actor"].endswith(LOCAL_ACTOR)
 
 
+def test_the_invoice_list_filters_as_the_api_does_and_sorts_in_the_page(chromium, base_url):  # noqa: F811
+    listed = http(base_url, "GET", "/invoices?state=open&limit=200")[1]["invoices"]
+    currency = max({i["currency"] for i in listed}, key=lambda c: sum(i["currency"] == c for i in listed))
+    expected = http(base_url, "GET", f"/invoices?state=open&currency={currency}&aging=31-60&limit=200")[1]["invoices"]
+    assert expected and len(expected) < len(listed)
+    by_amount = [i["number"] for i in sorted(expected, key=lambda i: -i["amount_remaining"])]
+    with browser_page(chromium) as page:
+        # When the filters are chosen in the form and shown
+        visit(page, base_url, "invoices", "table tbody tr")
+        page.fill("input[name=currency]", currency.lower())
+        page.select_option("select[name=aging]", "31-60")
+        page.select_option("select[name=sort]", "amount")
+        page.click("form[role=search] button[type=submit]")
+        page.locator("table caption").filter(has_text=re.compile(rf"^{len(expected)} invoices?$")).wait_for(timeout=30_000)
+        # Then the page lists what the API answers for them, largest first, and the address keeps the choice
+        assert page.locator("table tbody tr td:first-child").all_inner_texts() == by_amount
+        assert "currency=" in page.url and "sort=amount" in page.url
+        # And a filter nothing matches says so
+        assert http(base_url, "GET", "/invoices?state=open&stage=referral")[1]["invoices"] == []
+        visit(page, base_url, "invoices?state=open&stage=referral", "text=No invoice matches.")
+        assert page.locator("table").count() == 0
+
+
 def test_a_customers_page_shows_how_it_pays_sets_its_own_credit_limit_and_makes_its_statement(chromium, base_url):  # noqa: F811
     invoice = http(base_url, "GET", "/invoices?state=open&limit=200")[1]["invoices"][0]
     customer_id, currency = invoice["customer_id"], invoice["currency"]
@@ -256,6 +279,33 @@ def test_a_customers_page_shows_how_it_pays_sets_its_own_credit_limit_and_makes_
         link.wait_for(timeout=60_000)
         with urllib.request.urlopen(link.get_attribute("href"), timeout=60) as response:
             assert response.headers["Content-Type"] == "application/pdf" and response.read(5) == b"%PDF-"
+
+
+def test_a_debtors_reply_is_in_the_queue_with_its_words_and_is_done_from_there(chromium, base_url):  # noqa: F811
+    # Given a debtor answering the last email of one of its invoices (as SES stores a received message)
+    invoice = open_invoices(base_url)[-1]
+    sent = [e for e in http(base_url, "GET", "/_local/emails")[1]["emails"] if invoice["number"] in (e["reference"] or "")]
+    raw = (f"From: Accounts payable <ap@debtor.example>\r\nTo: {sent[-1]['from']}\r\nSubject: Re: {sent[-1]['subject']}\r\n"
+           f"In-Reply-To: <{sent[-1]['message_id']}@us-east-1.amazonses.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "We never received the goods on PO 4471 <b>please check</b>.\r\n").encode()
+    request = urllib.request.Request(base_url + "/_local/inbound-email", data=raw, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 202
+    (task,) = [t for t in http(base_url, "GET", "/tasks")[1]["tasks"] if t["kind"] == "read_reply"]
+    with browser_page(chromium) as page:
+        # When the credit controller opens the queue
+        selector = f"[data-group=replies] [data-task-id=\"{task['task_id']}\"]"
+        visit(page, base_url, "today", selector)
+        item = page.locator(selector)
+        # Then the reply is there in the debtor's words (as text), under its invoice
+        assert "We never received the goods on PO 4471 <b>please check</b>." in item.locator("blockquote").inner_text()
+        assert "ap@debtor.example" in item.inner_text() and invoice["number"] in item.inner_text()
+        assert_accessible(page)
+        # And marking it done with a note closes it
+        item.locator("textarea").fill("Forwarded to sales: proof of delivery requested")
+        item.locator("button").click()
+        page.wait_for_selector(f"{selector} .ok")
+    assert task["task_id"] not in {t["task_id"] for t in http(base_url, "GET", "/tasks")[1]["tasks"]}
 
 
 def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_url):
