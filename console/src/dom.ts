@@ -99,6 +99,10 @@ export async function load<T>(target: HTMLElement, what: string, fetcher: () => 
     const data = await fetcher();
     const built = build(data);
     target.replaceChildren(...(Array.isArray(built) ? built : [built]));
+    // A view whose heading comes with its data (an invoice, a customer): focus moves to it once it is there,
+    // unless the person has moved on meanwhile.
+    const heading = target.querySelector<HTMLElement>("h1[tabindex]");
+    if (heading && (document.activeElement === document.body || document.activeElement?.id === "main")) heading.focus();
   } catch (error) {
     target.replaceChildren(refusal(error));
   } finally {

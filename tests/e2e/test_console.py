@@ -308,6 +308,40 @@ def test_a_debtors_reply_is_in_the_queue_with_its_words_and_is_done_from_there(c
     assert task["task_id"] not in {t["task_id"] for t in http(base_url, "GET", "/tasks")[1]["tasks"]}
 
 
+def test_a_note_is_added_with_the_keyboard_alone_and_focus_is_visible_on_the_way(chromium, base_url):  # noqa: F811
+    invoice = open_invoices(base_url)[0]
+    with browser_page(chromium) as page:
+        visit(page, base_url, f"invoices/{invoice['invoice_id']}", "details[data-action=note]")
+        assert page.evaluate("() => document.activeElement.tagName") == "H1"  # each view moves focus to its heading
+        page.focus("details[data-action=note] summary")
+        assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"
+        page.keyboard.press("Enter")  # opens the disclosure
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.name") == "text"
+        page.keyboard.type("Spoke to Dana in AP: remittance on Friday")
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.textContent") == "Add a note"
+        page.keyboard.press("Enter")
+        page.locator("[data-kind=note]").wait_for(timeout=30_000)
+    notes = [e for e in http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["timeline"] if e["kind"] == "note"]
+    assert notes[-1]["details"]["text"] == "Spoke to Dana in AP: remittance on Friday" and notes[-1]["actor"].endswith(LOCAL_ACTOR)
+
+
+def test_money_and_dates_are_in_the_users_locale_and_an_unknown_invoice_is_said_in_words(chromium, base_url):  # noqa: F811
+    invoice = next(i for i in open_invoices(base_url) if i["currency"] == "EUR")
+    with browser_page(chromium, locale="de-DE", timezone_id="Europe/Berlin") as page:
+        visit(page, base_url, f"invoices/{invoice['invoice_id']}", "dl.facts-list")
+        facts = page.locator("dl.facts-list").inner_text()
+        amount = f"{invoice['amount_remaining'] / 100:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        assert f"{amount}\u00a0€" in facts  # German grouping and decimals, the sign after the amount
+        year, month, day = invoice["due_at"][:10].split("-")
+        assert f"Due\n{day}.{month}.{year}" in facts  # the German order of a date
+        visit(page, base_url, "invoices/in_no_such_invoice", "[role=alert]")
+        alert = page.locator("[role=alert]").inner_text()
+        status, refused = http(base_url, "GET", "/invoices/in_no_such_invoice")
+        assert refused["message"] in alert and f"({refused['error']}, HTTP {status})" in alert and status == 404
+
+
 def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_url):
     with urllib.request.urlopen(base_url + "/console/") as response:
         assert "script-src 'self'" in response.headers["Content-Security-Policy"] and b"<main" in response.read()
