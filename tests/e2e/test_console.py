@@ -141,7 +141,7 @@ def test_a_refused_escalation_shows_the_apis_reason_in_words(chromium, base_url)
     assert http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["timeline"] == before  # nothing was sent
 
 
-def test_the_aging_charts_totals_equal_the_aging_report(chromium, base_url, shots):  # noqa: F811
+def test_the_aging_charts_totals_equal_the_aging_report_and_the_other_charts_the_apis_figures(chromium, base_url, shots):  # noqa: F811
     report = http(base_url, "GET", "/reports/aging")[1]
     expected = {currency: sum(b["amount"] for b in buckets.values()) / 100 for currency, buckets in report["currencies"].items()}
     assert len(expected) >= 2 and all(expected.values())
@@ -152,6 +152,26 @@ def test_the_aging_charts_totals_equal_the_aging_report(chromium, base_url, shot
         for currency, total in expected.items():  # the table beside the chart says the same, in the user's locale
             assert re.sub(r"[^\d.]", "", page.locator(f"[data-total={currency}]").inner_text()) == f"{total:.2f}"
         assert page.locator("canvas").count() == 3
+        # The outcomes per stage are the API's for the period the table names
+        page.wait_for_selector("#r-coll ~ .report table")
+        start, end = re.fullmatch(r"(\S+) to (\S+)", page.locator("#r-stage ~ .report caption").inner_text()).groups()
+        stages = http(base_url, "GET", f"/reports/stages?from={start}&to={end}")[1]["stages"]
+        drawn = json.loads(page.locator("#r-stage ~ .report canvas").get_attribute("data-totals"))
+        assert drawn == {"steps done": sum(s["steps_done"] for s in stages.values()),
+                         "invoices recovered": sum(s["recovered_count"] for s in stages.values())} and drawn["steps done"]
+        # And a whole month's DSO, CEI and days to collect are the API's for that month
+        months = {}
+        for row in page.locator("#r-coll ~ .report tbody tr").all():
+            cells = row.locator("td").all_inner_texts()
+            months.setdefault(cells[0], {})[cells[1]] = cells[2:5]
+        month = sorted(months)[-2]  # the last whole month (the newest ends on the report's day)
+        following = f"{int(month[:4]) + int(month[5:]) // 12}-{int(month[5:]) % 12 + 1:02d}-01"
+        answered = http(base_url, "GET", f"/reports/collections?from={month}-01&to={following}")[1]["currencies"]
+        assert {c["currency"] for c in answered} == set(months[month])
+        for figures in answered:
+            shown = months[month][figures["currency"]]
+            for text, value in zip(shown, (figures["dso_days"], figures["cei_percent"], figures["average_days_to_collect"])):
+                assert text == "—" if value is None else float(text.replace(",", "")) == pytest.approx(value, abs=0.05)
         assert_accessible(page)
         page.screenshot(path=str(shots / "console-reports.png"), full_page=True)
 
