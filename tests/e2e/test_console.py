@@ -362,6 +362,30 @@ def test_money_and_dates_are_in_the_users_locale_and_an_unknown_invoice_is_said_
         assert refused["message"] in alert and f"({refused['error']}, HTTP {status})" in alert and status == 404
 
 
+def test_a_payment_plan_typed_in_the_currencys_units_reaches_the_api_in_minor_units(chromium, base_url):  # noqa: F811
+    invoice = open_invoices(base_url)[0]
+    balance = invoice["amount_remaining"]
+    first = balance // 2
+    lines = f"2026-12-15 {first / 100:.2f}\n2027-01-15 {(balance - first) / 100:.2f}"
+    with browser_page(chromium) as page:
+        visit(page, base_url, f"invoices/{invoice['invoice_id']}", "details[data-action=payment_plan]")
+        page.click("details[data-action=payment_plan] summary")
+        # A plan that does not add up is refused in words, changing nothing
+        page.fill("form[data-action=payment_plan] textarea[name=instalments]", "2026-12-15 10.00\n2027-01-15 10.00")
+        page.click("form[data-action=payment_plan] button[type=submit]")
+        alert = page.locator("form[data-action=payment_plan] [role=alert]")
+        alert.wait_for(timeout=30_000)
+        assert "invalid_plan" in alert.inner_text() and "add up to the balance" in alert.inner_text()
+        # The plan that does is agreed
+        page.fill("form[data-action=payment_plan] textarea[name=instalments]", lines)
+        page.fill("form[data-action=payment_plan] input[name=reason]", "agreed on the phone with AP")
+        page.click("form[data-action=payment_plan] button[type=submit]")
+        page.locator("dl.facts-list dd", has_text="payment plan").wait_for(timeout=30_000)
+    hold = http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["invoice"]["hold"]
+    assert hold["kind"] == "payment_plan" and hold["actor"].endswith(LOCAL_ACTOR)
+    assert [(i["due_on"], i["amount"]) for i in hold["instalments"]] == [("2026-12-15", first), ("2027-01-15", balance - first)]
+
+
 def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_url):
     with urllib.request.urlopen(base_url + "/console/") as response:
         assert "script-src 'self'" in response.headers["Content-Security-Policy"] and b"<main" in response.read()

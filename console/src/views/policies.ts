@@ -6,7 +6,7 @@ import { announce, confirmDialog, field, h, load, refusal, select, table } from 
 import { dateTime, words } from "../format";
 
 const STEP_WIDTH = 11; // % of the ladder's width
-const LANE_EM = 4.6;
+const LANE_EM = 6.4; // four lines of a step (its offset, two of what it does, its id) and a gap
 
 interface Step { id: string; stage: string; offset_days: number; channel: string }
 
