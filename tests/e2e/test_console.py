@@ -127,11 +127,16 @@ def test_pausing_an_invoice_from_its_page_puts_a_hold_placed_entry_with_the_prin
 def test_a_refused_escalation_shows_the_apis_reason_in_words(chromium, base_url):  # noqa: F811
     invoice = open_invoices(base_url)[-1]
     assert http(base_url, "POST", f"/invoices/{invoice['invoice_id']}/dispute", {"reason": "wrong PO number"})[0] == 200
-    before = http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["timeline"]
+    invoice_detail = http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]
+    before = invoice_detail["timeline"]
     with browser_page(chromium) as page:
         visit(page, base_url, f"invoices/{invoice['invoice_id']}", "details[data-action=escalate]")
         page.click("details[data-action=escalate] summary")
         page.click("form[data-action=escalate] button[type=submit]")
+        # Sending cannot be undone: the page asks first, naming the debtor
+        dialog = page.locator("dialog[open]")
+        assert "cannot be recalled" in dialog.inner_text() and invoice_detail["customer_name"] in dialog.inner_text()
+        dialog.locator("button[value=confirm]").click()
         alert = page.locator("form[data-action=escalate] [role=alert]")
         alert.wait_for(timeout=30_000)
         shown = alert.inner_text()

@@ -4,7 +4,8 @@ import * as api from "../api";
 import { announce, artefactLinks, confirmDialog, detailsView, field, h, load, refusal, select, table } from "../dom";
 import { dateTime, day, major, money, words } from "../format";
 
-type Build = (invoice: api.InvoiceDetail) => { label: string; controls: HTMLElement[]; body: () => Record<string, unknown>; confirm?: string };
+// `confirm`: the question asked before an action that cannot be undone (a message sent, a step dropped, a write-off).
+type Build = (invoice: api.InvoiceDetail) => { label: string; controls: HTMLElement[]; body: () => Record<string, unknown>; confirm?: () => string };
 
 const reason = (label = "Reason (for the record)") => {
   const input = h("input", { name: "reason", type: "text", maxlength: "500" });
@@ -54,21 +55,28 @@ const ACTIONS: [api.ActionName, Build][] = [
       }),
     };
   }],
-  ["escalate", () => {
+  ["escalate", (detail) => {
     const r = reason();
-    return { label: "Escalate now (send the next step)", controls: [r.control], body: () => ({ reason: r.input.value }) };
+    const next = detail.planned[0];
+    return {
+      label: "Escalate now (send the next step)", controls: [r.control], body: () => ({ reason: r.input.value }),
+      confirm: () => `Send ${next ? `${next.step_id} (${words(next.channel)}, planned ${dateTime(next.at)})` : "the next step"} to ${detail.customer_name ?? "the debtor"} now? What is sent cannot be recalled.`,
+    };
   }],
   ["skip", (detail) => {
     const step = select("step_id", detail.planned.map((p): [string, string] => [p.step_id, `${p.step_id} (${dateTime(p.at)})`]));
     step.required = true;
     const r = reason();
-    return { label: "Skip a step", controls: [field("Step to leave out", step), r.control], body: () => ({ step_id: step.value, reason: r.input.value }) };
+    return {
+      label: "Skip a step", controls: [field("Step to leave out", step), r.control], body: () => ({ step_id: step.value, reason: r.input.value }),
+      confirm: () => `Leave ${step.value} out of ${detail.invoice.number}'s plan? A skipped step is not sent later.`,
+    };
   }],
   ["write_off", (detail) => {
     const r = reason("Why it is written off");
     return {
       label: "Write off", controls: [r.control], body: () => ({ reason: r.input.value }),
-      confirm: `Write off ${detail.invoice.number} (${money(detail.invoice.amount_remaining, detail.invoice.currency)})? Collection stops for good: this cannot be undone.`,
+      confirm: () => `Write off ${detail.invoice.number} (${money(detail.invoice.amount_remaining, detail.invoice.currency)})? Collection stops for good: this cannot be undone.`,
     };
   }],
   ["note", () => {
@@ -123,7 +131,7 @@ function actionForm(invoiceId: string, name: api.ActionName, action: ReturnType<
     h("button", { type: "submit", class: name === "write_off" ? "danger" : null }, action.label), result);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (action.confirm && !(await confirmDialog(action.confirm, action.label))) return;
+    if (action.confirm && !(await confirmDialog(action.confirm(), action.label))) return;
     const button = form.querySelector("button[type=submit]") as HTMLButtonElement;
     button.disabled = true;
     result.replaceChildren(h("span", { class: "loading" }, "Working…"));
