@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from samtranslator.yaml_helper import yaml_parse
 
 from arrears.domain.policy import load_policy_file
 from arrears_local.console_files import dist
@@ -389,6 +392,91 @@ def test_a_payment_plan_typed_in_the_currencys_units_reaches_the_api_in_minor_un
     hold = http(base_url, "GET", f"/invoices/{invoice['invoice_id']}")[1]["invoice"]["hold"]
     assert hold["kind"] == "payment_plan" and hold["actor"].endswith(LOCAL_ACTOR)
     assert [(i["due_on"], i["amount"]) for i in hold["instalments"]] == [("2026-12-15", first), ("2027-01-15", balance - first)]
+
+
+def test_in_aws_the_page_signs_in_through_cognito_and_signs_each_request_under_cloudfronts_csp(chromium, base_url):  # noqa: F811
+    # Given the built console as CloudFront serves it (its own origin, the template's CSP) with a deployed config.json,
+    # Cognito answering as AWS does (a TOTP code asked for, then tokens and the identity pool's temporary
+    # credentials), and the finance API's answers relayed from serve with the CORS header API Gateway adds
+    region, origin = "eu-west-1", "https://d111111abcdef8.cloudfront.net"
+    api = f"https://a1b2c3d4e5.execute-api.{region}.amazonaws.com/prod"
+    letters = f"https://arrears-lettersbucket-1x2y3z.s3.{region}.amazonaws.com/"
+    policy = yaml_parse((project_root() / "template.yaml").read_text())["Resources"]["ConsoleHeadersPolicy"]
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    csp = csp["ContentSecurityPolicy"]["Fn::Sub"].replace("${AWS::Region}", region).replace("${AWS::URLSuffix}", "amazonaws.com")
+    config = {"local": False, "region": region, "apiUrl": api, "userPoolId": f"{region}_Ab12Cd34E",
+              "userPoolClientId": "4tq1example5client", "identityPoolId": f"{region}:0f7e0a55-0000-4000-8000-00000000c0de"}
+    session_token = "IQoJb3JpZ2luX2VjEExampleSessionToken"
+    calls: list[str] = []
+    cors = {"access-control-allow-origin": origin, "access-control-allow-headers": "*", "access-control-allow-methods": "GET, POST, PATCH"}
+
+    def cloudfront(route):
+        path = route.request.url.removeprefix(origin).split("?")[0].split("#")[0]
+        if path == "/config.json":
+            return route.fulfill(json=config, headers={"content-security-policy": csp})
+        file = dist() / (path.lstrip("/") or "index.html")
+        kind = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}.get(file.suffix, "application/octet-stream")
+        route.fulfill(status=200, body=file.read_bytes(), headers={"content-type": kind, "content-security-policy": csp})
+
+    def cognito(route):
+        if route.request.method == "OPTIONS":
+            return route.fulfill(status=200, headers=cors)
+        target = route.request.headers["x-amz-target"].rpartition(".")[2]
+        calls.append(target)
+        if target == "RespondToAuthChallenge":
+            assert json.loads(route.request.post_data)["ChallengeResponses"] == {
+                "USERNAME": "dana@northwind.example", "SOFTWARE_TOKEN_MFA_CODE": "123456"}
+        answers = {
+            "InitiateAuth": {"ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": "session-1"},
+            "RespondToAuthChallenge": {"AuthenticationResult": {"IdToken": "id-token-of-dana", "ExpiresIn": 3600}},
+            "GetId": {"IdentityId": f"{region}:1d3a0000-aaaa-4bbb-8ccc-000000000001"},
+            "GetCredentialsForIdentity": {"Credentials": {"AccessKeyId": "ASIAEXAMPLECONSOLE01", "SecretKey": "c29tZSBzZWNyZXQ",
+                                                          "SessionToken": session_token, "Expiration": int(time.time()) + 3600}},
+        }
+        route.fulfill(status=200, headers={**cors, "content-type": "application/x-amz-json-1.1"}, body=json.dumps(answers[target]))
+
+    def finance_api(route):
+        if route.request.method == "OPTIONS":
+            return route.fulfill(status=200, headers=cors)
+        signed = route.request.headers
+        assert signed["authorization"].startswith("AWS4-HMAC-SHA256 Credential=ASIAEXAMPLECONSOLE01/")
+        assert f"/{region}/execute-api/aws4_request" in signed["authorization"] and signed["x-amz-security-token"] == session_token
+        path = route.request.url.removeprefix(api)
+        calls.append(path)
+        status, body = http(base_url, route.request.method, path, json.loads(route.request.post_data) if route.request.post_data else None)
+        if isinstance(body, dict) and body.get("result_url"):  # a presigned link into the letters bucket, as in AWS
+            body["result_url"] = body["result_url"].replace(f"{base_url}/_local/artefacts/", letters) + "?X-Amz-Signature=0f1e"
+        route.fulfill(status=status, headers={**cors, "content-type": "application/json"}, body=json.dumps(body))
+
+    def s3(route):
+        assert "authorization" not in route.request.headers  # the link carries its own signature
+        calls.append("S3 GET")
+        status, body = http(base_url, "GET", "/_local/artefacts/" + route.request.url.removeprefix(letters).split("?")[0])
+        route.fulfill(status=status, headers={"access-control-allow-origin": origin, "content-type": "application/json"}, body=json.dumps(body))
+
+    with browser_page(chromium) as page:
+        page.route(f"{origin}/**", cloudfront)
+        page.route(f"https://cognito-idp.{region}.amazonaws.com/", cognito)
+        page.route(f"https://cognito-identity.{region}.amazonaws.com/", cognito)
+        page.route(f"{api}/**", finance_api)
+        # When Dana signs in with her password and her authenticator's code
+        page.goto(f"{origin}/#/today")
+        page.fill("input[name=username]", "dana@northwind.example")
+        page.fill("input[name=password]", "correct horse battery staple")
+        page.click("form.signin button")
+        page.fill("input[name=code]", "123456")
+        assert_accessible(page)
+        page.click("form.signin button")
+        # Then the queue comes from the finance API, each request signed with her temporary credentials
+        page.wait_for_selector("[data-group=calls] li.task", timeout=30_000)
+        assert "signed in as dana@northwind.example" in page.locator("#who").inner_text()
+        # And the open book's dry run reads its result from S3, which the CSP and the bucket's CORS allow
+        page.route(f"{letters}**", s3)
+        page.goto(f"{origin}/#/policies")
+        page.click("text=Dry run against the open book")
+        page.locator(".dry-run p.summary").wait_for(timeout=60_000)
+    assert calls[:4] == ["InitiateAuth", "RespondToAuthChallenge", "GetId", "GetCredentialsForIdentity"] and "/tasks" in calls
+    assert calls[-1] == "S3 GET" and any(c.startswith("/dry-runs/") for c in calls)
 
 
 def test_serve_keeps_the_console_to_its_folder_with_its_security_headers(base_url):
