@@ -106,15 +106,23 @@ function creditLimitInputs(c: api.Customer) {
   return { fields, changes };
 }
 
+/** The IANA time zones the browser knows, offered as the time zone field's suggestions. */
+function timeZones(): string[] {
+  const intl = Intl as typeof Intl & { supportedValuesOf?: (key: string) => string[] };
+  return intl.supportedValuesOf ? intl.supportedValuesOf("timeZone") : [];
+}
+
 function editForm(c: api.Customer, rerender: () => Promise<void>): HTMLElement {
   const inputs = EDITABLE.map(([key, label, type]) => {
     const input = h("input", { name: String(key), type, value: (c[key] as string | null) ?? "" });
     return { key: String(key), input, label, before: (c[key] as string | null) ?? "" };
   });
+  const zones = h("datalist", { id: "time-zones" }, timeZones().map((zone) => h("option", { value: zone })));
+  inputs.find((i) => i.key === "timezone")?.input.setAttribute("list", "time-zones");
   const limits = creditLimitInputs(c);
   const result = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "grid" }, inputs.map((i) => field(i.label, i.input)), limits.fields,
-    h("button", { type: "submit" }, "Save changes"), result);
+    h("button", { type: "submit" }, "Save changes"), result, zones);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const changes: Record<string, unknown> = {};

@@ -72,6 +72,7 @@ function draftView(p: api.PolicyVersion): HTMLElement {
     event.preventDefault();
     const running = (seconds: number) => {
       const shown = result.querySelector(".loading");
+      if (seconds % 5) return; // a live region: every five seconds is enough to hear
       if (shown) shown.textContent = `Running the dry run over the open book: ${seconds} s so far (a large book takes minutes)…`;
     };
     void load(result, "the dry run", () => api.dryRun(p.policy_id, source.value, running), differences);
