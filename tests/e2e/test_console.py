@@ -394,6 +394,16 @@ def test_a_payment_plan_typed_in_the_currencys_units_reaches_the_api_in_minor_un
     assert [(i["due_on"], i["amount"]) for i in hold["instalments"]] == [("2026-12-15", first), ("2027-01-15", balance - first)]
 
 
+def test_on_a_phones_width_the_page_never_scrolls_sideways_and_every_view_stays_reachable(chromium, base_url):  # noqa: F811
+    with browser_page(chromium, viewport=(390, 844)) as page:
+        visit(page, base_url, "invoices", "table tbody tr")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # a wide table scrolls in itself
+        for link in page.locator("#nav a").all():
+            box = link.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
+        assert_accessible(page)
+
+
 def test_in_aws_the_page_signs_in_through_cognito_and_signs_each_request_under_cloudfronts_csp(chromium, base_url):  # noqa: F811
     # Given the built console as CloudFront serves it (its own origin, the template's CSP) with a deployed config.json,
     # Cognito answering as AWS does (a TOTP code asked for, then tokens and the identity pool's temporary
