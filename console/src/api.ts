@@ -6,6 +6,7 @@ import { AwsClient } from "aws4fetch";
 import type { Credentials } from "./auth";
 import type { ConsoleConfig } from "./config";
 
+/** A refusal or failure: `status` is the HTTP status that said so, 0 when none did (no connection, a failed job). */
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string, public details: unknown[] = []) {
     super(message);
@@ -75,11 +76,18 @@ export interface TimelineEntry {
 export interface PlannedStep { step_id: string; stage: string; channel: string; at: string }
 export interface InvoiceDetail { invoice: InvoiceSummary; customer_name: string | null; timeline: TimelineEntry[]; planned: PlannedStep[] }
 export interface ActionResult { invoice_id: string; action: string; outcome: Record<string, unknown> }
+export interface PaymentBehaviour {
+  invoices_paid: number; paid_late: number; share_paid_late_percent: string | null; average_days_beyond_terms: string | null;
+  recent_days_beyond_terms: string | null; recent_invoices: number; disputed: number; disputed_share_percent: string | null;
+  broken_promises: number; broken_payment_plans: number; trend: string;
+}
+export interface CreditLimit { limit: number; exposure: number; over_limit: boolean; source: "customer" | "band" | string }
 export interface Customer {
   customer_id: string; provider: string; name: string; email: string; escalation_email: string; language: string;
   timezone: string; segment: string; policy_id: string | null; account_owner: string; phone: string;
   address: Record<string, string>; finance_settings: Record<string, unknown>; undeliverable: string[];
-  open_invoices: number; open_balance: Record<string, number>; [extra: string]: unknown;
+  open_invoices: number; open_balance: Record<string, number>; payment_behaviour: PaymentBehaviour;
+  risk_band: string | null; risk_band_reason: string; credit_limits: Record<string, CreditLimit>; [extra: string]: unknown;
 }
 export interface Task { task_id: string; invoice_id: string; kind: string; due_at: string; details: Record<string, any> }
 export interface PolicyVersion { policy_id: string; version: number; name: string; source: string; current: boolean }
@@ -135,7 +143,9 @@ export const updateCustomer = (customerId: string, changes: Record<string, unkno
 export const insolvency = (customerId: string, notice: string) =>
   post<{ customer_id: string; invoices_held: string[] }>(`/customers/${id(customerId)}/insolvency`, { notice });
 export const statement = (customerId: string) =>
-  get<{ statement: Artefact }>(`/customers/${id(customerId)}/statement`);
+  get<{ as_of: string; statement: Artefact }>(`/customers/${id(customerId)}/statement`);
+export const revokePortalLinks = (customerId: string, reason: string) =>
+  post<{ customer_id: string; generation: number }>(`/customers/${id(customerId)}/portal-links/revoke`, { reason });
 
 // --- tasks ------------------------------------------------------------------------------------------------------
 export const tasks = () => get<{ tasks: Task[] }>("/tasks").then((r) => r.tasks);
@@ -147,25 +157,39 @@ export const policy = (policyId: string) => get<PolicyVersion>(`/policies/${id(p
 export const publishPolicy = (policyId: string, source: string) => post<PolicyVersion>(`/policies/${id(policyId)}/versions`, { source });
 
 const POLL_MS = 1000;
-const POLL_LIMIT = 300;
+const POLL_LIMIT = 20 * 60; // the dry-run function's 15 minutes, and some: after that the API answers failed/timed_out
 
-/** A draft's dry run against the open book. Today the API answers it at once (200); an asynchronous API may answer
- * 202 with a job to poll (its Location header, or a `status_url`/`poll_url`/`href` in the body): polled until done. */
-export async function dryRun(policyId: string, source: string): Promise<DryRunResult> {
-  const started = await request<any>("POST", `/policies/${id(policyId)}/dry-run`, { source });
-  if (started.status !== 202) return started.body as DryRunResult;
-  const job = started.body ?? {};
-  const poll: string | undefined = started.location ?? job.status_url ?? job.poll_url ?? job.href ?? job.job?.href
-    ?? (job.job_id ? `/policies/${id(policyId)}/dry-run/${id(job.job_id)}` : undefined);
-  if (!poll) throw new ApiError(202, "dry_run_pending", "The dry run was accepted but the API named no job to follow.");
-  const path = poll.startsWith(config.apiUrl) ? poll.slice(config.apiUrl.length) : poll;
-  for (let i = 0; i < POLL_LIMIT; i++) {
+export interface DryRunJob {
+  job_id: string; status: "running" | "done" | "failed"; policy_id: string; version: number | null;
+  started_at: string; actor: string; error: string | null; result_url: string | null;
+}
+
+/** A draft's dry run against the open book: the API answers 202 with a job (the dry-run function runs it, up to
+ * 15 minutes), polled at GET /dry-runs/{job_id}; once done, its whole result is read from the presigned link
+ * (`result_url`, a plain GET: the link carries its own signature). `progress` hears how long it has run. */
+export async function dryRun(policyId: string, source: string, progress: (seconds: number) => void = () => {}): Promise<DryRunResult> {
+  const started = await request<DryRunJob | DryRunResult>("POST", `/policies/${id(policyId)}/dry-run`, { source });
+  if (started.status !== 202) return started.body as DryRunResult; // an API that answers at once
+  let job = started.body as DryRunJob;
+  for (let polls = 0; job.status === "running"; polls++) {
+    if (polls >= POLL_LIMIT) throw new ApiError(0, "dry_run_slow", "The dry run is still running: try again in a few minutes.");
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    const answer = await request<any>("GET", path);
-    if (answer.status === 202 || ["pending", "running", "queued"].includes(answer.body?.status)) continue;
-    return (answer.body?.result ?? answer.body) as DryRunResult;
+    progress(polls + 1);
+    job = await get<DryRunJob>(`/dry-runs/${id(job.job_id)}`);
   }
-  throw new ApiError(504, "dry_run_slow", "The dry run is still running; try again in a few minutes.");
+  if (job.status === "failed") {
+    throw new ApiError(0, job.error ?? "dry_run_failed", job.error === "timed_out"
+      ? "The dry run did not finish within the dry-run function's time limit." : "The dry run failed.");
+  }
+  if (!job.result_url) throw new ApiError(0, "no_result", "The dry run is done but the API gave no link to its result.");
+  let response: Response;
+  try {
+    response = await fetch(job.result_url, { headers: { Accept: "application/json" } });
+  } catch {
+    throw new ApiError(0, "network_error", "The dry run's result could not be read: check the connection and try again.");
+  }
+  if (!response.ok) throw new ApiError(response.status, "result_unreadable", `The dry run's result could not be read (HTTP ${response.status}).`);
+  return (await response.json()) as DryRunResult;
 }
 
 // --- reports ----------------------------------------------------------------------------------------------------

@@ -22,27 +22,37 @@ async function awsJson(url: string, target: string, body: unknown): Promise<any>
   return answer;
 }
 
-export type SignInStep = { credentials: Credentials } | { newPasswordRequired: (password: string) => Promise<Credentials> };
+/** Where a sign-in stands: done (credentials), or a challenge Cognito asks to be answered first (a first sign-in's
+ * new password, or a TOTP code for a user who set up MFA); answering may lead to the next one. */
+export type SignInStep = { credentials: Credentials } | { challenge: "new_password" | "mfa_code"; answer: (value: string) => Promise<SignInStep> };
+
+const CHALLENGES: Record<string, ["new_password" | "mfa_code", string]> = {
+  NEW_PASSWORD_REQUIRED: ["new_password", "NEW_PASSWORD"],
+  SOFTWARE_TOKEN_MFA: ["mfa_code", "SOFTWARE_TOKEN_MFA_CODE"],
+};
 
 export async function signIn(config: ConsoleConfig, username: string, password: string): Promise<SignInStep> {
-  const idp = `https://cognito-idp.${config.region}.amazonaws.com/`;
-  const started = await awsJson(idp, "AWSCognitoIdentityProviderService.InitiateAuth", {
+  const started = await awsJson(idpUrl(config), "AWSCognitoIdentityProviderService.InitiateAuth", {
     AuthFlow: "USER_PASSWORD_AUTH", ClientId: config.userPoolClientId,
     AuthParameters: { USERNAME: username, PASSWORD: password },
   });
-  if (started.ChallengeName === "NEW_PASSWORD_REQUIRED") {
-    return {
-      newPasswordRequired: async (newPassword: string) => {
-        const done = await awsJson(idp, "AWSCognitoIdentityProviderService.RespondToAuthChallenge", {
-          ChallengeName: "NEW_PASSWORD_REQUIRED", ClientId: config.userPoolClientId, Session: started.Session,
-          ChallengeResponses: { USERNAME: username, NEW_PASSWORD: newPassword },
-        });
-        return credentialsFor(config, done.AuthenticationResult.IdToken, username);
-      },
-    };
-  }
-  if (!started.AuthenticationResult) throw new Error(`sign-in needs ${started.ChallengeName || "a step this console does not support"}`);
-  return { credentials: await credentialsFor(config, started.AuthenticationResult.IdToken, username) };
+  return step(config, username, started);
+}
+
+const idpUrl = (config: ConsoleConfig) => `https://cognito-idp.${config.region}.amazonaws.com/`;
+
+async function step(config: ConsoleConfig, username: string, answer: any): Promise<SignInStep> {
+  if (answer.AuthenticationResult) return { credentials: await credentialsFor(config, answer.AuthenticationResult.IdToken, username) };
+  const known = CHALLENGES[answer.ChallengeName];
+  if (!known) throw new Error(`sign-in needs ${answer.ChallengeName || "a step this console does not support"}`);
+  const [challenge, responseName] = known;
+  return {
+    challenge,
+    answer: async (value: string) => step(config, username, await awsJson(idpUrl(config), "AWSCognitoIdentityProviderService.RespondToAuthChallenge", {
+      ChallengeName: answer.ChallengeName, ClientId: config.userPoolClientId, Session: answer.Session,
+      ChallengeResponses: { USERNAME: username, [responseName]: value },
+    })),
+  };
 }
 
 async function credentialsFor(config: ConsoleConfig, idToken: string, user: string): Promise<Credentials> {

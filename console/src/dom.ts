@@ -1,5 +1,6 @@
 // A tiny DOM builder: text always goes in as text nodes (never HTML), so hostile debtor data stays inert.
-import { ApiError } from "./api";
+import { ApiError, type Artefact } from "./api";
+import { dateTime, day, money, words } from "./format";
 
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | ((event: any) => void)>;
@@ -49,7 +50,19 @@ export function announce(message: string): void {
 /** The API's refusal in words: its own message, with what the code means for the person acting. */
 const MEANINGS: Record<string, string> = {
   already_on_hold: "The invoice already has a hold: resume it first.",
-  not_paused: "The invoice is not paused.",
+  not_on_hold: "The invoice is not on hold: there is nothing to resume or resolve.",
+  collection_not_started: "Collection has not started on this invoice yet: its first step makes the plan.",
+  reply_pending: "The customer replied: read the reply (Today, replies to read) and mark it done first.",
+  invalid_until: "The date must be in the future.",
+  invalid_plan: "The instalments must be in order, start from today and add up to the balance.",
+  unknown_step: "The policy has no such step for this customer.",
+  step_done: "That step was already sent.",
+  task_closed: "Someone has already done this task.",
+  version_exists: "Someone published a version meanwhile: reload the page and start from it.",
+  invalid_policy: "The draft is not a valid policy.",
+  invalid_field: "A field is not valid.",
+  statement_incomplete: "The customer's data is not complete enough to print a statement.",
+  timed_out: "The dry run took longer than its function may run.",
   invoice_closed: "The invoice is closed: there is nothing to collect.",
   outside_contact_hours: "It is outside the debtor's contact hours: the step can be sent when they open.",
   contacted_recently: "The customer was contacted recently: the policy's gap between messages is not over.",
@@ -66,7 +79,7 @@ export function refusal(error: unknown): HTMLElement {
     box.append(h("strong", {}, "Refused: "), error.message);
     const meaning = MEANINGS[error.code];
     if (meaning) box.append(" ", meaning);
-    box.append(h("span", { class: "code" }, ` (${error.code}, HTTP ${error.status})`));
+    box.append(h("span", { class: "code" }, ` (${error.code}${error.status ? `, HTTP ${error.status}` : ""})`));
     for (const detail of error.details as { loc?: string[]; msg?: string }[]) {
       if (detail && typeof detail === "object" && detail.msg) box.append(h("div", {}, `${(detail.loc ?? []).slice(-1)[0] ?? ""}: ${detail.msg}`));
     }
@@ -86,6 +99,10 @@ export async function load<T>(target: HTMLElement, what: string, fetcher: () => 
     const data = await fetcher();
     const built = build(data);
     target.replaceChildren(...(Array.isArray(built) ? built : [built]));
+    // A view whose heading comes with its data (an invoice, a customer): focus moves to it once it is there,
+    // unless the person has moved on meanwhile.
+    const heading = target.querySelector<HTMLElement>("h1[tabindex]");
+    if (heading && (document.activeElement === document.body || document.activeElement?.id === "main")) heading.focus();
   } catch (error) {
     target.replaceChildren(refusal(error));
   } finally {
@@ -115,4 +132,32 @@ export function confirmDialog(question: string, confirmLabel: string): Promise<b
     dialog.showModal();
     cancel.focus();
   });
+}
+
+/** A link to a stored email, letter or statement (a presigned link in AWS): opens in a new tab. */
+export const opener = (url: string, text: string) => h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, text);
+
+/** An entry's emails and letters, each its own link (or its kind, when the API gave no link). */
+export function artefactLinks(artefacts: Artefact[]): HTMLElement | string {
+  if (!artefacts.length) return "";
+  return h("ul", { class: "links" }, artefacts.map((a) => h("li", {}, a.download_url ? opener(a.download_url, `open ${words(a.kind)}`) : words(a.kind))));
+}
+
+const MONEY_KEY = /^(amount|amount_.*|.*_amount|balance|total_claimed|principal|compensation|fee|fees)$/;
+
+/** A log entry's details: its plain values in words (money in the currency, moments in the user's locale), and what
+ * is nested (a plan, a change, interest) in a disclosure with the whole record, so every value stays readable. */
+export function detailsView(details: Record<string, unknown>, currency: string): Node | string {
+  const entries = Object.entries(details ?? {}).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length));
+  const plain = entries.filter(([, v]) => typeof v !== "object");
+  const nested = entries.filter(([, v]) => typeof v === "object");
+  const unit = typeof details?.currency === "string" ? details.currency : currency;
+  const value = (key: string, v: unknown) =>
+    typeof v === "number" && MONEY_KEY.test(key) ? money(v, unit)
+      : typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v) ? dateTime(v)
+        : typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? day(v) : String(v);
+  const text = plain.filter(([k]) => k !== "currency").map(([k, v]) => `${words(k)}: ${value(k, v)}`).join("; ");
+  if (!nested.length) return text;
+  return h("div", {}, text, h("details", { class: "more" }, h("summary", {}, nested.map(([k]) => words(k)).join(", ")),
+    h("pre", { class: "code" }, JSON.stringify(Object.fromEntries(nested), null, 2))));
 }

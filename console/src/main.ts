@@ -1,6 +1,6 @@
 // The console's shell: config, sign-in (AWS only), hash routing, focus on each view's heading.
 import { useApi } from "./api";
-import { signIn, type Credentials } from "./auth";
+import { signIn, type Credentials, type SignInStep } from "./auth";
 import { loadConfig, type ConsoleConfig } from "./config";
 import { field, h, refusal } from "./dom";
 import { audit } from "./views/audit";
@@ -41,20 +41,35 @@ function signInForm(config: ConsoleConfig): Promise<Credentials> {
     const user = h("input", { name: "username", type: "text", autocomplete: "username", required: true });
     const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
     const result = h("div");
-    const form = h("form", { class: "signin" }, field("User name", user), field("Password", password), h("button", { type: "submit" }, "Sign in"), result);
+    const fields = h("div", {}, field("User name", user), field("Password", password));
+    const form = h("form", { class: "signin" }, fields, h("button", { type: "submit" }, "Sign in"), result);
     main.replaceChildren(h("h1", { tabindex: "-1" }, "Sign in"), form);
-    let finishNewPassword: ((p: string) => Promise<Credentials>) | null = null;
+    let pending: ((value: string) => Promise<SignInStep>) | null = null;
+    let answerInput: HTMLInputElement | null = null;
+    const ask = (challenge: "new_password" | "mfa_code") => {
+      answerInput = challenge === "new_password"
+        ? h("input", { name: "new_password", type: "password", autocomplete: "new-password", required: true, minlength: "14" })
+        : h("input", { name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
+      fields.replaceChildren(challenge === "new_password"
+        ? field("New password", answerInput, "Your first password was temporary: choose your own: at least 14 characters, with upper and lower case letters and a digit.")
+        : field("Code from your authenticator app", answerInput, "Six digits; a new one every 30 seconds."));
+      answerInput.focus();
+    };
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      const button = form.querySelector("button")!;
+      button.disabled = true;
+      result.replaceChildren(h("p", { class: "loading", role: "status" }, "Signing in…"));
       try {
-        if (finishNewPassword) return resolve(await finishNewPassword(password.value));
-        const step = await signIn(config, user.value, password.value);
-        if ("credentials" in step) return resolve(step.credentials);
-        finishNewPassword = step.newPasswordRequired;
-        password.value = "";
-        result.replaceChildren(h("p", { role: "status" }, "Choose a new password, then sign in again."));
+        const next = pending && answerInput ? await pending(answerInput.value) : await signIn(config, user.value.trim(), password.value);
+        result.replaceChildren();
+        if ("credentials" in next) return resolve(next.credentials);
+        pending = next.answer;
+        ask(next.challenge);
       } catch (error) {
         result.replaceChildren(refusal(error));
+      } finally {
+        button.disabled = false;
       }
     });
     user.focus();
@@ -76,7 +91,8 @@ async function start(): Promise<void> {
     const credentials = await signInForm(config);
     useApi(config, credentials);
     who.textContent = `signed in as ${credentials.user}`;
-    setTimeout(() => location.reload(), Math.max(60_000, credentials.expiration - Date.now() - 60_000)); // sign in again before they expire
+    // Sign in again a minute before they expire (a timer over 2^31 - 1 ms would fire at once: never that long).
+    setTimeout(() => location.reload(), Math.min(2 ** 31 - 1, Math.max(60_000, credentials.expiration - Date.now() - 60_000)));
   }
   window.addEventListener("hashchange", route);
   route();

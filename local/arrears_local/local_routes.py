@@ -2,7 +2,8 @@
 
 - `GET /_local/artefacts/{bucket}/{key}`: an email (.eml), letter (PDF) or referral package the
   stack stored, downloadable with curl. In AWS the finance API links to a presigned S3 URL; the
-  local S3 lives inside this process, so serve rewrites those links to point here (`local_links`).
+  local S3 lives inside this process, so serve rewrites those links to point here (`local_links`), and so
+  the link to an open-book dry run's result (`GET /dry-runs/{id}`'s `result_url`).
 - `GET /_local/emails`: what SES accepted (message id, recipients, subject, reference).
 - `POST /_local/ses-events`: what SES's configuration set would publish about a sent email (a
   delivery, bounce or complaint), handed to the real ses_events function through the template's
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from arrears_local.runtime import HttpReply, LocalRuntime
 
@@ -60,7 +61,7 @@ def base_url(headers: dict[str, str], fallback: str) -> str:
 def local_links(answer: HttpReply, base: str) -> HttpReply:
     """The finance API's presigned S3 links, pointed at this server's artefact route instead."""
     body = answer.body
-    if not isinstance(body, str) or '"download_url"' not in body:
+    if not isinstance(body, str) or ('"download_url"' not in body and '"result_url"' not in body):
         return answer
     try:
         document = json.loads(body)
@@ -77,6 +78,11 @@ def _rewrite_links(node: Any, base: str) -> bool:
         uri = node.get("uri")
         if node.get("download_url") and isinstance(uri, str) and uri.startswith("s3://"):
             node["download_url"] = base + ARTEFACTS_PREFIX + quote(uri.removeprefix("s3://"))
+            changed = True
+        # A dry-run job's result: a presigned virtual-hosted link (https://{bucket}.s3.{region}.amazonaws.com/{key}?...).
+        link = urlsplit(node["result_url"]) if isinstance(node.get("result_url"), str) else None
+        if link and link.hostname and ".s3." in link.hostname:
+            node["result_url"] = base + ARTEFACTS_PREFIX + quote(link.hostname.partition(".s3.")[0]) + link.path
             changed = True
         for value in node.values():
             changed = _rewrite_links(value, base) or changed

@@ -45,19 +45,31 @@ def require_chromium() -> None:
         pytest.skip(message)
 
 
+# Each test module imports `chromium`, which makes it a fixture of that module: a second module's would start a
+# second sync Playwright inside the first one's event loop, which Playwright refuses. So they share one.
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless Chromium per test session."""
+    """One headless Chromium per test session, shared by every module that imports this fixture."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    # Playwright starts Chromium with a new temporary --user-data-dir of its own and removes it on close.
-    with sync_playwright() as playwright:
+    if not _SHARED:
+        # Playwright starts Chromium with a new temporary --user-data-dir of its own and removes it on close.
+        playwright = sync_playwright().start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+        _SHARED.update(playwright=playwright, browser=browser, users=0)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if not _SHARED["users"]:
+            _SHARED.pop("browser").close()
+            _SHARED.pop("playwright").stop()
+            _SHARED.clear()
 
 
 @contextmanager

@@ -46,8 +46,19 @@ def test_the_distribution_is_https_only_through_origin_access_control_with_secur
     headers = resources["ConsoleHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
+    assert connect == ["'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+                       "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}", "https://cognito-identity.${AWS::Region}.${AWS::URLSuffix}",
+                       "https://*.s3.${AWS::Region}.${AWS::URLSuffix}", "https://*.s3.${AWS::URLSuffix}"]
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["FrameOptions"]["FrameOption"] == "DENY" and headers["ContentTypeOptions"]["Override"] is True
+
+
+def test_the_console_reads_a_dry_runs_presigned_result_from_its_own_origin_only(resources):
+    # GET /dry-runs/{id}'s result_url is a presigned link into the letters bucket, fetched by the page
+    (rule,) = resources["LettersBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == [{"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}]
+    assert rule["AllowedMethods"] == ["GET"] and "AllowedHeaders" not in rule
 
 
 def test_the_finance_group_acts_and_the_auditor_group_only_reads(resources):

@@ -1,10 +1,11 @@
 // One invoice: its facts, the timeline (every log entry, delivery status, emails and letters to open), the planned
 // steps, and every action the API offers; a refusal is shown in words next to the action that was refused.
 import * as api from "../api";
-import { announce, confirmDialog, field, h, load, refusal, select, table } from "../dom";
+import { announce, artefactLinks, confirmDialog, detailsView, field, h, load, refusal, select, table } from "../dom";
 import { dateTime, day, major, money, words } from "../format";
 
-type Build = (invoice: api.InvoiceDetail) => { label: string; controls: HTMLElement[]; body: () => Record<string, unknown>; confirm?: string };
+// `confirm`: the question asked before an action that cannot be undone (a message sent, a step dropped, a write-off).
+type Build = (invoice: api.InvoiceDetail) => { label: string; controls: HTMLElement[]; body: () => Record<string, unknown>; confirm?: () => string };
 
 const reason = (label = "Reason (for the record)") => {
   const input = h("input", { name: "reason", type: "text", maxlength: "500" });
@@ -54,21 +55,28 @@ const ACTIONS: [api.ActionName, Build][] = [
       }),
     };
   }],
-  ["escalate", () => {
+  ["escalate", (detail) => {
     const r = reason();
-    return { label: "Escalate now (send the next step)", controls: [r.control], body: () => ({ reason: r.input.value }) };
+    const next = detail.planned[0];
+    return {
+      label: "Escalate now (send the next step)", controls: [r.control], body: () => ({ reason: r.input.value }),
+      confirm: () => `Send ${next ? `${next.step_id} (${words(next.channel)}, planned ${dateTime(next.at)})` : "the next step"} to ${detail.customer_name ?? "the debtor"} now? What is sent cannot be recalled.`,
+    };
   }],
   ["skip", (detail) => {
     const step = select("step_id", detail.planned.map((p): [string, string] => [p.step_id, `${p.step_id} (${dateTime(p.at)})`]));
     step.required = true;
     const r = reason();
-    return { label: "Skip a step", controls: [field("Step to leave out", step), r.control], body: () => ({ step_id: step.value, reason: r.input.value }) };
+    return {
+      label: "Skip a step", controls: [field("Step to leave out", step), r.control], body: () => ({ step_id: step.value, reason: r.input.value }),
+      confirm: () => `Leave ${step.value} out of ${detail.invoice.number}'s plan? A skipped step is not sent later.`,
+    };
   }],
   ["write_off", (detail) => {
     const r = reason("Why it is written off");
     return {
       label: "Write off", controls: [r.control], body: () => ({ reason: r.input.value }),
-      confirm: `Write off ${detail.invoice.number} (${money(detail.invoice.amount_remaining, detail.invoice.currency)})? Collection stops for good: this cannot be undone.`,
+      confirm: () => `Write off ${detail.invoice.number} (${money(detail.invoice.amount_remaining, detail.invoice.currency)})? Collection stops for good: this cannot be undone.`,
     };
   }],
   ["note", () => {
@@ -90,7 +98,7 @@ function view(detail: api.InvoiceDetail, rerender: () => Promise<void>): Node[] 
     ["Customer", h("a", { href: `#/customers/${encodeURIComponent(i.customer_id)}` }, detail.customer_name ?? i.customer_id)],
     ["Remaining", `${money(i.amount_remaining, i.currency)} of ${money(i.amount_due, i.currency)}`],
     ["Issued", day(i.issued_at)], ["Due", day(i.due_at)], ["Days past due", String(i.days_past_due)],
-    ["State", `${i.state} (${i.status})`], ["Stage", words(i.stage)], ["Aging", i.aging ?? "—"],
+    ["State", i.status === i.state ? i.state : `${i.state} (${i.status})`], ["Stage", words(i.stage)], ["Aging", i.aging ?? "—"],
     ["Next action", dateTime(i.next_action_at)],
     ["Hold", i.hold ? `${words(i.hold.kind)} since ${dateTime(i.hold.since)}${i.hold.until ? ` until ${dateTime(i.hold.until)}` : ""} by ${i.hold.actor}${i.hold.reason ? `: ${i.hold.reason}` : ""}` : "none"],
     ["Policy", i.policy_id ? `${i.policy_id} v${i.policy_version}${i.segment ? `, ${i.segment}` : ""}` : "—"],
@@ -111,16 +119,10 @@ function view(detail: api.InvoiceDetail, rerender: () => Promise<void>): Node[] 
           [e.step_id, e.channel ? `(${words(e.channel)})` : ""].filter(Boolean).join(" "),
           [e.recipient, e.subject].filter(Boolean).join(" — "),
           e.delivery ? h("span", { class: `delivery ${e.delivery}` }, e.delivery) : "",
-          e.artefacts.map((a) => a.download_url
-            ? h("a", { href: a.download_url, target: "_blank", rel: "noopener noreferrer" }, `open ${words(a.kind)}`) : words(a.kind)),
-          detailsText(e.details),
+          artefactLinks(e.artefacts),
+          detailsView(e.details, i.currency),
         ]), [0])),
   ];
-}
-
-function detailsText(details: Record<string, unknown>): string {
-  return Object.entries(details ?? {}).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length))
-    .map(([k, v]) => `${words(k)}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join("; ");
 }
 
 function actionForm(invoiceId: string, name: api.ActionName, action: ReturnType<Build>, rerender: () => Promise<void>): HTMLElement {
@@ -129,7 +131,7 @@ function actionForm(invoiceId: string, name: api.ActionName, action: ReturnType<
     h("button", { type: "submit", class: name === "write_off" ? "danger" : null }, action.label), result);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (action.confirm && !(await confirmDialog(action.confirm, action.label))) return;
+    if (action.confirm && !(await confirmDialog(action.confirm(), action.label))) return;
     const button = form.querySelector("button[type=submit]") as HTMLButtonElement;
     button.disabled = true;
     result.replaceChildren(h("span", { class: "loading" }, "Working…"));

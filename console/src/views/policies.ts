@@ -5,6 +5,9 @@ import * as api from "../api";
 import { announce, confirmDialog, field, h, load, refusal, select, table } from "../dom";
 import { dateTime, words } from "../format";
 
+const STEP_WIDTH = 11; // % of the ladder's width
+const LANE_EM = 6.4; // four lines of a step (its offset, two of what it does, its id) and a gap
+
 interface Step { id: string; stage: string; offset_days: number; channel: string }
 
 export function policies(root: HTMLElement, query: URLSearchParams): void {
@@ -39,15 +42,22 @@ function ladder(segment: string, steps: Step[]): HTMLElement {
   const offsets = steps.map((s) => Number(s.offset_days) || 0);
   const low = Math.min(0, ...offsets);
   const high = Math.max(1, ...offsets);
+  const lanes: number[] = []; // each lane's right edge (% of the width): a step goes in the first lane it fits
   const line = h("ol", { class: "ladder", "aria-label": `Segment ${segment}: steps by days from the due date` },
-    steps.map((s, index) => {
+    steps.map((s) => {
       const item = h("li", { class: `step ${s.channel}` },
         h("span", { class: "offset" }, s.offset_days === 0 ? "due" : `${s.offset_days > 0 ? "+" : ""}${s.offset_days} d`),
         h("span", { class: "what" }, `${words(s.stage)} · ${words(s.channel)}`), h("span", { class: "id" }, s.id));
-      item.style.left = `${((Number(s.offset_days) - low) / (high - low)) * 88}%`; // CSSOM, not a style attribute: the CSP allows it
-      item.style.top = `${(index % 4) * 3.8}em`;
+      const left = ((Number(s.offset_days) - low) / (high - low)) * (100 - STEP_WIDTH);
+      let lane = lanes.findIndex((right) => right <= left);
+      if (lane < 0) lane = lanes.push(0) - 1;
+      lanes[lane] = left + STEP_WIDTH + 0.5;
+      item.style.left = `${left}%`; // CSSOM, not a style attribute: the CSP allows it
+      item.style.width = `${STEP_WIDTH}%`;
+      item.style.top = `${lane * LANE_EM}em`;
       return item;
     }));
+  line.style.height = `${lanes.length * LANE_EM + 0.4}em`;
   return h("section", { class: "segment", "aria-labelledby": `seg-${segment}` }, h("h3", { id: `seg-${segment}` }, `Segment ${segment}`), line);
 }
 
@@ -60,7 +70,12 @@ function draftView(p: api.PolicyVersion): HTMLElement {
   const form = h("form", {}, field("Draft (YAML)", source, "Edit the policy, then try it: nothing is sent."), h("div", { class: "buttons" }, run, publish), result);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    void load(result, "the dry run (it may take a while for a large book)", () => api.dryRun(p.policy_id, source.value), differences);
+    const running = (seconds: number) => {
+      const shown = result.querySelector(".loading");
+      if (seconds % 5) return; // a live region: every five seconds is enough to hear
+      if (shown) shown.textContent = `Running the dry run over the open book: ${seconds} s so far (a large book takes minutes)…`;
+    };
+    void load(result, "the dry run", () => api.dryRun(p.policy_id, source.value, running), differences);
   });
   publish.addEventListener("click", async () => {
     if (!(await confirmDialog(`Publish this draft as version ${p.version + 1} of ${p.policy_id}? Published versions never change.`, "Publish"))) return;
