@@ -14,7 +14,7 @@ from arrears.domain.ses_events import (
     ses_notification,
 )
 from arrears.domain.clock import FixedClock
-from arrears.adapters.memory import MemoryStore
+from arrears.adapters.memory import MemoryEventClaims, MemoryStore
 
 MESSAGE_ID = "0100019a8f3c2b1d-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-000000"
 SENT_AT = datetime(2026, 10, 31, 9, 0, 4, tzinfo=timezone.utc)
@@ -27,22 +27,13 @@ def notification(event_type: str, headers: dict[str, str] | None = HEADERS, **op
                             ["buchhaltung@mueller-soehne.example"], headers, configuration_set="arrears-emails", **options)
 
 
-class FakeIndex:
+class FakeIndex(MemoryEventClaims):
     def __init__(self, known: dict[str, MessageRef]) -> None:
         self.known = known
-        self.claims: set[tuple[str, str]] = set()
+        super().__init__()
 
     def find(self, message_id: str) -> MessageRef | None:
         return self.known.get(message_id)
-
-    def claim_event(self, message_id: str, claim_id: str, at: datetime) -> bool:
-        if (message_id, claim_id) in self.claims:
-            return False
-        self.claims.add((message_id, claim_id))
-        return True
-
-    def release_event(self, message_id: str, claim_id: str) -> None:
-        self.claims.discard((message_id, claim_id))
 
 
 def sent_email_index() -> FakeIndex:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from arrears.adapters.memory import MemoryArtefacts, MemoryPolicies, MemoryStore
+from arrears.adapters.memory import MemoryArtefacts, MemoryEventClaims, MemoryPolicies, MemoryStore
 from arrears.domain import replies
 from arrears.domain.clock import FixedClock
 from arrears.domain.models import Address, Customer
@@ -105,14 +105,14 @@ def test_a_delivery_status_notification_is_read_as_one():
 
 
 # --- matching -----------------------------------------------------------------------------------------------------
-class Lookups:
+class Lookups(MemoryEventClaims):
     """The table's REPLY#, MESSAGE# and ADDRESS# items, in memory (arrears.adapters.message_index)."""
 
     def __init__(self) -> None:
         self.refs: dict[str, tuple[str, str, str | None]] = {}
         self.messages: dict[str, MessageRef] = {}
         self.addresses: dict[str, list[tuple[str, str]]] = {}
-        self.claims: set[tuple[str, str]] = set()
+        super().__init__()
 
     def sent(self, invoice_id: str, customer_id: str, step_id: str, ses_id: str, recipient: str) -> str:
         self.refs[replies.reply_ref(invoice_id, step_id)] = (invoice_id, customer_id, step_id)
@@ -129,15 +129,6 @@ class Lookups:
 
     def customers_at(self, address):
         return list(self.addresses.get(address, []))
-
-    def claim_event(self, message_id, claim_id, at):
-        if (message_id, claim_id) in self.claims:
-            return False
-        self.claims.add((message_id, claim_id))
-        return True
-
-    def release_event(self, message_id, claim_id):
-        self.claims.discard((message_id, claim_id))
 
 
 def test_a_reply_is_matched_by_its_token_first_then_in_reply_to_then_its_sender():

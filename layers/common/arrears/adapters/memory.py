@@ -42,6 +42,23 @@ class _InvoicesByCustomer(dict):
         return super().pop(invoice_id, *default)
 
 
+class MemoryEventClaims:
+    """The once-only claim of a message's event (arrears.domain.ses_events.MessageIndex), in a set: the first
+    claimant wins until it releases the claim (its handling failed)."""
+
+    def __init__(self) -> None:
+        self.claims: set[tuple[str, str]] = set()
+
+    def claim_event(self, message_id: str, claim_id: str, at: datetime) -> bool:
+        if (message_id, claim_id) in self.claims:
+            return False
+        self.claims.add((message_id, claim_id))
+        return True
+
+    def release_event(self, message_id: str, claim_id: str) -> None:
+        self.claims.discard((message_id, claim_id))
+
+
 class MemoryStore(MemoryBehaviourItems):
     """InvoiceStore and ContactLog in dictionaries."""
 

@@ -41,7 +41,7 @@ from arrears.domain.ports import Ports
 from arrears.domain.renewal import RENEWED, renew_if_due
 from arrears.domain.replies import ADDRESS_PREFIX, REPLY_PREFIX, reply_index_items
 from arrears.domain.ses_events import MessageRef, message_lookup_item, message_pk
-from arrears.adapters.memory import MemoryArtefacts, MemoryMailer, MemoryPolicies, MemoryStore
+from arrears.adapters.memory import MemoryArtefacts, MemoryEventClaims, MemoryMailer, MemoryPolicies, MemoryStore
 
 CONTACT_KINDS = ("email", "letter", "call_task", "referral")
 # At one instant: billing events first, then workflow starts, then wake-ups.
@@ -210,14 +210,14 @@ class _CountingMailer:
         return f"memory-{self.count:06d}"
 
 
-class _SentMessages:
+class _SentMessages(MemoryEventClaims):
     """What the inbound function reads to match a reply (arrears.domain.replies.ReplyLookups, MessageIndex) and to
     handle a message once, over the simulation's own contact log: the items the table keeps beside each sent email's
     entry (`message_lookup_item`, `reply_index_items`: DynamoStore writes them on append), derived when asked."""
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
-        self.claims: set[tuple[str, str]] = set()
+        super().__init__()
 
     def _items(self) -> list[dict[str, Any]]:
         entries = sorted((e for log in self.store.logs.values() for e in log), key=lambda e: (e.at, e.invoice_id, e.seq))
@@ -241,15 +241,6 @@ class _SentMessages:
         pk = f"{ADDRESS_PREFIX}{address.strip().lower()}"
         latest = {i["customer_id"]: i["invoice_id"] for i in self._items() if i["pk"] == pk}
         return sorted(latest.items())[:20]
-
-    def claim_event(self, message_id: str, claim_id: str, at: datetime) -> bool:
-        if (message_id, claim_id) in self.claims:
-            return False
-        self.claims.add((message_id, claim_id))
-        return True
-
-    def release_event(self, message_id: str, claim_id: str) -> None:
-        self.claims.discard((message_id, claim_id))
 
 
 class Simulation:
